@@ -1,0 +1,51 @@
+# The two commands a user needs: `make report` (the scenario matrix + results) and `make test`.
+# Every target does its own set-up; each step is idempotent and skipped when up to date.
+
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+PYTEST := $(VENV)/bin/pytest
+APT_PACKAGES := chromium chromium-driver firefox-esr xvfb webkit2gtk-driver libwebkit2gtk-4.1-0 nginx-light
+RESULTS ?= results/latest.jsonl
+PYTEST_ARGS ?=
+
+.PHONY: setup engines venv fixture test unit scenarios report clean
+
+setup: engines venv fixture
+
+# Debian's engines (no browser CDN is reachable here: `playwright install` cannot work).
+engines:
+	@bash scripts/install-engines.sh $(APT_PACKAGES)
+
+venv: $(VENV)/.installed
+
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[dev]'
+	touch $@
+
+fixture: react_fixture/dist/index.html
+
+react_fixture/dist/index.html: react_fixture/package.json react_fixture/package-lock.json react_fixture/index.html react_fixture/vite.config.js $(wildcard react_fixture/src/*)
+	cd react_fixture && npm ci --no-audit --no-fund && npm run build
+
+unit: venv
+	$(PYTEST) tests/ -q $(PYTEST_ARGS)
+
+scenarios: setup
+	$(PYTEST) scenarios/ -q --require-browsers --cors-results $(RESULTS) $(PYTEST_ARGS)
+
+# The project's own tests, then every scenario on every engine.
+test: setup
+	$(PYTEST) tests/ -q $(PYTEST_ARGS)
+	$(PYTEST) scenarios/ -q --require-browsers --cors-results $(RESULTS) $(PYTEST_ARGS)
+
+# The matrix: runs scenarios/ on every available engine and keeps the results even when cells
+# diverge (the point of a report is to show them).
+report: setup
+	-$(PYTEST) scenarios/ -q --cors-results $(RESULTS) $(PYTEST_ARGS)
+	@echo "results: $(RESULTS)"
+
+clean:
+	rm -rf $(VENV) react_fixture/node_modules react_fixture/dist results report test-results

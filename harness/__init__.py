@@ -1,0 +1,1 @@
+"""cors-matrix: what really crosses the origin boundary, observed in real browser engines."""

@@ -1,0 +1,84 @@
+"""FastAPI app factory: one scenario's API, built from its [server] table.
+
+Routes come from endpoints.ENDPOINTS (documented there and in the README). CORSMiddleware is
+added with the scenario's keyword arguments exactly as given, the way a user's app would do it.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import urlencode
+
+from fastapi import FastAPI, Request, Response
+from fastapi.middleware.cors import CORSMiddleware
+from fastapi.responses import JSONResponse, RedirectResponse
+
+from .endpoints import ENDPOINTS, TOKEN_PARAM
+from .ledger import _cookie_names
+
+
+class ProbeFailure(RuntimeError):
+    """Raised on purpose by /error: an exception no handler catches."""
+
+
+async def _echo(request: Request) -> Response:
+    body = (await request.body()).decode("utf-8", "replace")
+    payload = {
+        "method": request.method,
+        "path": request.url.path,
+        "query": dict(request.query_params),
+        "header_names": sorted(request.headers.keys()),
+        "cookies": _cookie_names(request.headers.get("cookie")),
+        "authorization": "authorization" in request.headers,
+        "body": body,
+    }
+    return JSONResponse(payload, headers=ENDPOINTS["/data"].headers)
+
+
+async def _headers(request: Request) -> Response:
+    return JSONResponse({"ok": True}, headers=ENDPOINTS["/headers"].headers)
+
+
+async def _set_cookie(request: Request) -> Response:
+    q = request.query_params
+    response = JSONResponse({"set": q.get("name", "sid")})
+    samesite = q.get("samesite")
+    response.set_cookie(
+        key=q.get("name", "sid"),
+        value=q.get("value", "v1"),
+        path="/",
+        secure=q.get("secure") == "1",
+        httponly=True,
+        # None omits the attribute (Starlette's own default would be "lax").
+        samesite=samesite.lower() if samesite else None,
+    )
+    return response
+
+
+async def _error(request: Request) -> Response:
+    raise ProbeFailure("cors-matrix /error endpoint: deliberate unhandled exception")
+
+
+async def _redirect(request: Request) -> Response:
+    target = request.query_params.get("to", "/data")
+    params = {TOKEN_PARAM: request.query_params.get(TOKEN_PARAM, "")}
+    return RedirectResponse(f"{target}?{urlencode(params)}", status_code=307)
+
+
+_HANDLERS = {
+    "/data": _echo,
+    "/headers": _headers,
+    "/cookies/set": _set_cookie,
+    "/error": _error,
+    "/redirect": _redirect,
+}
+
+
+def build_app(middleware_kwargs: dict[str, Any], cors: bool = True) -> FastAPI:
+    """The scenario's FastAPI app; `middleware_kwargs` already have placeholders substituted."""
+    app = FastAPI(openapi_url=None, docs_url=None, redoc_url=None)
+    for path, endpoint in ENDPOINTS.items():
+        app.add_api_route(path, _HANDLERS[path], methods=list(endpoint.methods))
+    if cors:
+        app.add_middleware(CORSMiddleware, **middleware_kwargs)
+    return app

@@ -1,0 +1,74 @@
+"""The API endpoints every scenario server provides, described as data.
+
+The app factory (api_app.py) builds its routes from this table and the oracle reads the same
+table to know what a route answers (status, custom headers). Neither looks at observations.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+TOKEN_PARAM = "cm_probe"
+"""Query parameter carrying the per-probe token the ledger keys on."""
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    path: str
+    methods: tuple[str, ...]
+    status: int
+    doc: str
+    # Response headers the route sets itself (before any CORS middleware adds its own).
+    headers: dict[str, str] = field(default_factory=dict)
+    # True when the route raises an unhandled exception (a 500 from ServerErrorMiddleware,
+    # which sits outside CORSMiddleware: the answer carries no CORS headers).
+    unhandled_error: bool = False
+
+
+CUSTOM_HEADERS = {"X-Total": "3", "X-Custom": "custom-value"}
+
+ENDPOINTS: dict[str, Endpoint] = {
+    e.path: e
+    for e in (
+        Endpoint(
+            "/data",
+            ("GET", "POST", "PUT", "PATCH", "DELETE"),
+            200,
+            "JSON echo of what arrived (method, query, header names, cookie names, body); "
+            "also sets X-Total: 3.",
+            headers={"X-Total": "3"},
+        ),
+        Endpoint(
+            "/headers",
+            ("GET",),
+            200,
+            "Sets custom response headers X-Total: 3 and X-Custom: custom-value.",
+            headers=dict(CUSTOM_HEADERS),
+        ),
+        Endpoint(
+            "/cookies/set",
+            ("GET", "POST"),
+            200,
+            "Sets one cookie from the query: name, value, samesite (Strict|Lax|None), secure "
+            "(0|1). Used by set_cookies (via a top-level navigation or a credentialed fetch).",
+        ),
+        Endpoint(
+            "/error",
+            ("GET", "POST", "PUT", "PATCH", "DELETE"),
+            500,
+            "Raises an unhandled exception: a 500 produced outside CORSMiddleware.",
+            unhandled_error=True,
+        ),
+        Endpoint(
+            "/redirect",
+            ("GET", "POST", "PUT", "PATCH", "DELETE"),
+            307,
+            "Redirects (307) to the query's `to` path on the same API, keeping the token.",
+        ),
+    )
+}
+
+
+def find(path: str) -> Endpoint | None:
+    """The endpoint for a probe path (query string ignored)."""
+    return ENDPOINTS.get(path.split("?", 1)[0])

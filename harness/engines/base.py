@@ -1,0 +1,71 @@
+"""The one small engine interface every backend implements.
+
+A probe is JavaScript run in a page, so an engine only has to: launch with a cookie policy, open
+an isolated page, navigate, run an async script, report its real name and version, close.
+Probes and the oracle never know which backend ran them.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+BROWSERS = ("chromium", "firefox", "webkit")
+COOKIE_POLICIES = ("block-third-party", "allow-third-party")
+DEFAULT_COOKIE_POLICY = "block-third-party"
+
+NAVIGATION_TIMEOUT_S = 15
+SCRIPT_TIMEOUT_S = 20
+LAUNCH_TIMEOUT_S = 30
+
+
+class EngineUnavailable(Exception):
+    """The engine is not installed here; the message says how to install it."""
+
+
+class EngineError(RuntimeError):
+    """The engine is installed but failed (crash, driver mismatch, timeout)."""
+
+
+@dataclass(frozen=True)
+class EngineInfo:
+    name: str  # chromium | firefox | webkit
+    version: str  # the real engine version, e.g. "156.0.8078.108"
+    engine_build: str  # "playwright" (Playwright's own build) | "system" (Debian's)
+    driver: str  # "playwright" | "webdriver"
+    cookie_policy: str
+    executable: str
+
+    def as_record(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+class EnginePage(ABC):
+    """One isolated page: a fresh cookie jar for each cell."""
+
+    @abstractmethod
+    def goto(self, url: str) -> None: ...
+
+    @abstractmethod
+    def run(self, script: str, arg: Any) -> Any:
+        """Evaluate `script`, an async JS function of one argument, and return its result."""
+
+    @abstractmethod
+    def screenshot(self, path: Path) -> None: ...
+
+    @abstractmethod
+    def close(self) -> None: ...
+
+
+class Engine(ABC):
+    """A launched browser, reused across cells."""
+
+    info: EngineInfo
+
+    @abstractmethod
+    def new_page(self) -> EnginePage: ...
+
+    @abstractmethod
+    def close(self) -> None: ...

@@ -1,0 +1,149 @@
+"""Playwright backend: Chromium (Playwright's build or Debian's) and Firefox over WebDriver BiDi.
+
+Cookie policy is set explicitly, never left to a build default: Debian's Chromium blocks
+third-party cookies unless the profile says otherwise, Playwright's allows them. So Chromium
+always runs in a persistent context whose profile Preferences state the policy
+(profile.cookie_controls_mode: 0 allow, 1 block third-party); each cell gets a new page and an
+empty cookie jar. Never use page.route or extra HTTP headers: Chromium then answers preflights
+itself and the server never sees them.
+"""
+
+from __future__ import annotations
+
+import json
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from .base import (
+    LAUNCH_TIMEOUT_S,
+    NAVIGATION_TIMEOUT_S,
+    SCRIPT_TIMEOUT_S,
+    Engine,
+    EngineError,
+    EngineInfo,
+    EnginePage,
+)
+
+CHROMIUM_ARGS = [
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-gpu",
+]
+# Firefox's cookieBehavior: 0 accept all, 1 reject third-party.
+# https://searchfox.org/mozilla-central/source/netwerk/cookie/nsICookieService.idl
+FIREFOX_COOKIE_BEHAVIOR = {"allow-third-party": 0, "block-third-party": 1}
+CHROMIUM_COOKIE_CONTROLS = {"allow-third-party": 0, "block-third-party": 1}
+
+
+class PlaywrightPage(EnginePage):
+    def __init__(self, page) -> None:
+        self._page = page
+        page.set_default_timeout(SCRIPT_TIMEOUT_S * 1000)
+        page.set_default_navigation_timeout(NAVIGATION_TIMEOUT_S * 1000)
+
+    def goto(self, url: str) -> None:
+        self._page.goto(url, wait_until="load")
+
+    def run(self, script: str, arg: Any) -> Any:
+        return self._page.evaluate(script, arg)
+
+    def screenshot(self, path: Path) -> None:
+        self._page.screenshot(path=str(path), full_page=True)
+
+    def close(self) -> None:
+        self._page.close()
+
+
+class PlaywrightChromium(Engine):
+    """Chromium in a persistent context so that its profile can state the cookie policy."""
+
+    def __init__(self, playwright, executable: str | None, build: str, cookie_policy: str) -> None:
+        self._profile = tempfile.TemporaryDirectory(prefix="cors-matrix-chromium-")
+        prefs_dir = Path(self._profile.name) / "Default"
+        prefs_dir.mkdir(parents=True)
+        prefs = {"profile": {"cookie_controls_mode": CHROMIUM_COOKIE_CONTROLS[cookie_policy]}}
+        (prefs_dir / "Preferences").write_text(json.dumps(prefs))
+        try:
+            self._context = playwright.chromium.launch_persistent_context(
+                self._profile.name,
+                executable_path=executable,
+                headless=True,
+                args=CHROMIUM_ARGS,
+                timeout=LAUNCH_TIMEOUT_S * 1000,
+            )
+        except Exception as exc:
+            self._profile.cleanup()
+            raise EngineError(f"chromium failed to launch ({executable or 'playwright build'}): "
+                              f"{str(exc).splitlines()[0]}") from exc
+        page = self._context.pages[0] if self._context.pages else self._context.new_page()
+        version = self._context.new_cdp_session(page).send("Browser.getVersion")["product"]
+        page.close()
+        self.info = EngineInfo(
+            name="chromium",
+            version=version.split("/", 1)[-1],
+            engine_build=build,
+            driver="playwright",
+            cookie_policy=cookie_policy,
+            executable=executable or playwright.chromium.executable_path,
+        )
+
+    def new_page(self) -> EnginePage:
+        self._context.clear_cookies()
+        return PlaywrightPage(self._context.new_page())
+
+    def close(self) -> None:
+        try:
+            self._context.close()
+        finally:
+            self._profile.cleanup()
+
+
+class PlaywrightFirefox(Engine):
+    """Firefox: Playwright's own build, or stock Firefox ESR through the moz-firefox BiDi channel.
+
+    One browser; a new context (own cookie jar) per cell.
+    """
+
+    def __init__(self, playwright, executable: str | None, build: str, cookie_policy: str) -> None:
+        kwargs: dict[str, Any] = {
+            "headless": True,
+            "timeout": LAUNCH_TIMEOUT_S * 1000,
+            "firefox_user_prefs": {
+                "network.cookie.cookieBehavior": FIREFOX_COOKIE_BEHAVIOR[cookie_policy],
+            },
+        }
+        if executable:
+            kwargs.update(executable_path=executable, channel="moz-firefox")
+        try:
+            self._browser = playwright.firefox.launch(**kwargs)
+        except Exception as exc:
+            raise EngineError(f"firefox failed to launch ({executable or 'playwright build'}): "
+                              f"{str(exc).splitlines()[0]}") from exc
+        self.info = EngineInfo(
+            name="firefox",
+            version=self._browser.version,
+            engine_build=build,
+            driver="playwright",
+            cookie_policy=cookie_policy,
+            executable=executable or playwright.firefox.executable_path,
+        )
+        self._context = None
+
+    def new_page(self) -> EnginePage:
+        if self._context is not None:
+            self._context.close()
+        try:
+            self._context = self._browser.new_context()
+        except Exception as exc:
+            raise EngineError(
+                f"firefox new_context failed (Playwright/Firefox BiDi mismatch? playwright must be "
+                f"1.64.1 for stock Firefox): {str(exc).splitlines()[0]}"
+            ) from exc
+        return PlaywrightPage(self._context.new_page())
+
+    def close(self) -> None:
+        self._browser.close()

@@ -1,0 +1,106 @@
+"""Definitions from the Fetch standard (https://fetch.spec.whatwg.org/) used by the oracle and by
+scenario validation. Pure functions over names and values; no I/O.
+"""
+
+from __future__ import annotations
+
+import re
+
+SPEC = "https://fetch.spec.whatwg.org/"
+
+# https://fetch.spec.whatwg.org/#forbidden-method
+FORBIDDEN_METHODS = frozenset({"CONNECT", "TRACE", "TRACK"})
+# https://fetch.spec.whatwg.org/#concept-method-normalize
+NORMALIZED_METHODS = frozenset({"DELETE", "GET", "HEAD", "OPTIONS", "POST", "PUT"})
+# https://fetch.spec.whatwg.org/#cors-safelisted-method
+SAFELISTED_METHODS = frozenset({"GET", "HEAD", "POST"})
+# https://fetch.spec.whatwg.org/#forbidden-request-header
+FORBIDDEN_REQUEST_HEADERS = frozenset(
+    {
+        "accept-charset", "accept-encoding", "access-control-request-headers",
+        "access-control-request-method", "connection", "content-length", "cookie", "cookie2",
+        "date", "dnt", "expect", "host", "keep-alive", "origin", "referer", "set-cookie", "te",
+        "trailer", "transfer-encoding", "upgrade", "via",
+    }
+)  # fmt: skip
+FORBIDDEN_REQUEST_HEADER_PREFIXES = ("proxy-", "sec-")
+# https://fetch.spec.whatwg.org/#cors-safelisted-response-header-name
+SAFELISTED_RESPONSE_HEADERS = frozenset(
+    {"cache-control", "content-language", "content-length", "content-type", "expires",
+     "last-modified", "pragma"}
+)  # fmt: skip
+SAFELISTED_CONTENT_TYPES = frozenset(
+    {"application/x-www-form-urlencoded", "multipart/form-data", "text/plain"}
+)
+
+_TOKEN = re.compile(r"^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$")
+# https://fetch.spec.whatwg.org/#cors-unsafe-request-header-byte
+_UNSAFE_BYTES = set(range(0x00, 0x09)) | set(range(0x0A, 0x20)) | set(b'"():<>?@[\\]{}\x7f')
+
+
+def is_token(value: str) -> bool:
+    """An HTTP token (method and header names must be one)."""
+    return bool(_TOKEN.match(value))
+
+
+def normalize_method(method: str) -> str:
+    """Fetch upper-cases only the six well-known methods; `patch` stays `patch`."""
+    upper = method.upper()
+    return upper if upper in NORMALIZED_METHODS else method
+
+
+def is_forbidden_method(method: str) -> bool:
+    return method.upper() in FORBIDDEN_METHODS
+
+
+def is_forbidden_request_header(name: str) -> bool:
+    lower = name.lower()
+    return lower in FORBIDDEN_REQUEST_HEADERS or lower.startswith(FORBIDDEN_REQUEST_HEADER_PREFIXES)
+
+
+def is_valid_header_value(value: str) -> bool:
+    """No CR, LF or NUL, and no leading/trailing whitespace (fetch normalizes, then checks)."""
+    return not any(c in value for c in "\r\n\x00")
+
+
+def essence(mime: str) -> str:
+    """The MIME type's essence: type/subtype, lower-case, parameters dropped."""
+    return mime.split(";", 1)[0].strip().lower()
+
+
+def is_safelisted_request_header(name: str, value: str) -> bool:
+    """https://fetch.spec.whatwg.org/#cors-safelisted-request-header (the parts browsers ship)."""
+    lower = name.lower()
+    if len(value.encode()) > 128:
+        return False
+    if lower == "accept":
+        return not any(b in _UNSAFE_BYTES for b in value.encode())
+    if lower in ("accept-language", "content-language"):
+        return bool(re.fullmatch(r"[0-9A-Za-z *,\-.;=]*", value))
+    if lower == "content-type":
+        if any(b in _UNSAFE_BYTES for b in value.encode()):
+            return False
+        return essence(value) in SAFELISTED_CONTENT_TYPES
+    return False
+
+
+def unsafe_request_header_names(headers: dict[str, str]) -> list[str]:
+    """https://fetch.spec.whatwg.org/#cors-unsafe-request-header-names: sorted, lower-case,
+    the names a preflight must announce in Access-Control-Request-Headers."""
+    unsafe: set[str] = set()
+    safelisted_size = 0
+    for name, value in headers.items():
+        if is_safelisted_request_header(name, value):
+            safelisted_size += len(value.encode())
+        else:
+            unsafe.add(name.lower())
+    if safelisted_size > 1024:
+        unsafe |= {n.lower() for n, v in headers.items() if is_safelisted_request_header(n, v)}
+    return sorted(unsafe)
+
+
+def parse_list(value: str | None) -> list[str]:
+    """A comma-separated header value as a list of trimmed, non-empty items."""
+    if value is None:
+        return []
+    return [item.strip() for item in value.split(",") if item.strip()]

@@ -1,0 +1,143 @@
+"""The server process: every scenario's API and the three page origins in ONE uvicorn process.
+
+Process start-up (importing FastAPI) costs far more than an extra listening socket, so one
+process binds a socket per API and per page origin, builds each scenario's app once the page
+origins are known (placeholders need them), and dispatches each connection by the port it came
+in on. A separate control port serves health and ledger reads to the harness only: it sends no
+CORS headers, so no page can read it.
+
+Run as: python -m harness.host SPEC.json MANIFEST.json
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import signal
+import socket
+import sys
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+import uvicorn
+from starlette.applications import Starlette
+from starlette.responses import JSONResponse, PlainTextResponse
+from starlette.routing import Route
+from starlette.staticfiles import StaticFiles
+
+from .api_app import build_app
+from .ledger import LedgerMiddleware, LedgerStore
+from .origins import API_HOST, PAGE_HOSTS, substitute_all
+
+READY_LINE = "cors-matrix host ready"
+BIND_ADDRESS = "127.0.0.1"
+
+
+def bind_socket() -> socket.socket:
+    """A loopback socket on a free port, bound now so the port cannot be taken meanwhile."""
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind((BIND_ADDRESS, 0))
+    sock.listen(128)
+    sock.set_inheritable(True)
+    return sock
+
+
+class PortDispatcher:
+    """ASGI app that hands each request to the app owning the local port it arrived on."""
+
+    def __init__(self, apps: dict[int, Any]) -> None:
+        self.apps = apps
+
+    async def __call__(self, scope, receive, send) -> None:
+        if scope["type"] == "lifespan":
+            return
+        port = scope["server"][1]
+        await self.apps[port](scope, receive, send)
+
+
+def control_app(store: LedgerStore, manifest: dict[str, Any]) -> Starlette:
+    async def health(request):
+        return PlainTextResponse("ok")
+
+    async def ledger(request):
+        return JSONResponse(store.get(request.path_params["token"]))
+
+    async def show_manifest(request):
+        return JSONResponse(manifest)
+
+    return Starlette(
+        routes=[
+            Route("/health", health),
+            Route("/ledger/{token:path}", ledger),
+            Route("/manifest", show_manifest),
+        ]
+    )
+
+
+def build(spec: dict[str, Any]) -> tuple[dict[str, Any], dict[int, Any], list[socket.socket]]:
+    """Bind every socket, build every app; return (manifest, port->app, sockets)."""
+    fixture_dir = Path(spec["fixture_dir"])
+    if not (fixture_dir / "index.html").is_file():
+        raise SystemExit(f"missing React build: {fixture_dir}/index.html; run `make fixture`")
+    sockets: list[socket.socket] = []
+    apps: dict[int, Any] = {}
+
+    def port_for(app: Any) -> int:
+        sock = bind_socket()
+        sockets.append(sock)
+        port = sock.getsockname()[1]
+        apps[port] = app
+        return port
+
+    store = LedgerStore()
+    pages_app = StaticFiles(directory=str(fixture_dir), html=True)
+    pages = {name: f"http://{host}:{port_for(pages_app)}" for name, host in PAGE_HOSTS.items()}
+    apis: dict[str, str] = {}
+    for name, server in spec["servers"].items():
+        sock = bind_socket()
+        sockets.append(sock)
+        port = sock.getsockname()[1]
+        origin = f"http://{API_HOST}:{port}"
+        kwargs = substitute_all(server["kwargs"], {**pages, "api": origin})
+        app = build_app(kwargs, cors=server.get("cors", True))
+        apps[port] = LedgerMiddleware(app, store, server_name=name)
+        apis[name] = origin
+    manifest: dict[str, Any] = {"pages": pages, "apis": apis, "pid": os.getpid()}
+    control_port = port_for(None)
+    manifest["control"] = f"http://{BIND_ADDRESS}:{control_port}"
+    apps[control_port] = control_app(store, manifest)
+    return manifest, apps, sockets
+
+
+def _exit_when_orphaned(parent: int) -> None:
+    """If the harness that started us dies without stopping us, stop ourselves."""
+    while True:
+        time.sleep(0.5)
+        if os.getppid() != parent:
+            os.kill(os.getpid(), signal.SIGTERM)
+            return
+
+
+def main(argv: list[str]) -> int:
+    spec_path, manifest_path = Path(argv[0]), Path(argv[1])
+    spec = json.loads(spec_path.read_text())
+    manifest, apps, sockets = build(spec)
+    tmp = manifest_path.with_suffix(".tmp")
+    tmp.write_text(json.dumps(manifest, indent=2))
+    tmp.replace(manifest_path)
+    threading.Thread(target=_exit_when_orphaned, args=(os.getppid(),), daemon=True).start()
+    config = uvicorn.Config(
+        PortDispatcher(apps), lifespan="off", log_level="warning", access_log=False
+    )
+    server = uvicorn.Server(config)
+    print(f"{READY_LINE} control={manifest['control']}", flush=True)
+    asyncio.run(server.serve(sockets=sockets))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -1,0 +1,435 @@
+"""The oracle: what SHOULD cross the origin boundary, from the Fetch standard and Starlette's
+source, never from observations.
+
+`predict()` runs a small browser model (preflight, preflight cache, CORS check, exposed headers,
+cookie jar with SameSite/Secure/third-party rules) against a model of the server (Starlette's
+CORSMiddleware from starlette_model.py plus the endpoint table). The model has a few named
+parameters (a Profile); the spec's values and each engine's known differences live in
+data/engine_differences.toml with their sources. `expectations()` returns both answers: the
+spec's, and the engine-adjusted one a cell is judged against.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass, field, replace
+from functools import cache
+from importlib import resources
+from typing import Any
+from urllib.parse import urlsplit
+
+from . import endpoints, fetch_spec
+from .origins import Origin, same_site
+from .scenario import CookieSpec, Probe
+from .starlette_model import CORSMiddlewareModel, ServerAnswer
+
+ANY_VALUE = "<any>"
+"""Expected header value meaning: readable, value not predicted (e.g. Content-Length)."""
+
+OUTCOMES = ("ok", "http-error", "cors-error", "opaque")
+COMPARED_KEYS = (
+    "outcome", "status", "headers", "preflights", "requests", "cookies_received",
+    "authorization_received",
+)  # fmt: skip
+
+
+class NotModelled(Exception):
+    """The probe uses something the oracle does not model; the cell cannot be judged."""
+
+
+@dataclass(frozen=True)
+class Profile:
+    """The model's parameters: where the spec leaves room, or engines deviate."""
+
+    preflight_cache_cap_s: int
+    preflight_cache_default_s: int
+    lax_by_default: bool
+    samesite_none_requires_secure: bool
+    secure_cookies_on_loopback_http: bool
+    preflight_cache_bypass_modes: tuple[str, ...] = ()
+    applied: tuple[str, ...] = ()  # ids of the differences that shaped this profile
+
+
+@dataclass(frozen=True)
+class Difference:
+    id: str
+    engines: tuple[str, ...]
+    parameter: str
+    value: Any
+    source: str
+
+
+@cache
+def _data() -> tuple[Profile, tuple[Difference, ...]]:
+    text = resources.files("harness").joinpath("data/engine_differences.toml").read_text()
+    raw = tomllib.loads(text)
+    spec = Profile(**{**raw["spec"], "preflight_cache_bypass_modes": tuple(
+        raw["spec"].get("preflight_cache_bypass_modes", ()))})
+    diffs = tuple(
+        Difference(d["id"], tuple(d["engines"]), d["parameter"],
+                   tuple(d["value"]) if isinstance(d["value"], list) else d["value"], d["source"])
+        for d in raw.get("difference", [])
+    )
+    for d in diffs:
+        if not hasattr(spec, d.parameter):
+            raise ValueError(f"engine_differences.toml: {d.id}: unknown parameter {d.parameter!r}")
+    return spec, diffs
+
+
+def spec_profile() -> Profile:
+    return _data()[0]
+
+
+def differences() -> tuple[Difference, ...]:
+    return _data()[1]
+
+
+def engine_profile(engine: str) -> Profile:
+    """The spec profile with every difference recorded for `engine` applied."""
+    profile = spec_profile()
+    for d in differences():
+        if engine in d.engines:
+            profile = replace(profile, **{d.parameter: d.value}, applied=(*profile.applied, d.id))
+    return profile
+
+
+@dataclass(frozen=True)
+class Context:
+    """Where a probe runs: the page's and API's real origins and the server's resolved config."""
+
+    page_origin: str
+    api_origin: str
+    server_kwargs: dict[str, Any]
+    cors: bool = True
+    cookie_policy: str = "block-third-party"
+
+
+@dataclass
+class _Cookie:
+    name: str
+    samesite: str | None
+    secure: bool
+
+
+@dataclass
+class _CacheEntry:
+    url: str
+    credentials: bool
+    methods: set[str]
+    headers: set[str]
+    wildcard_methods: bool
+    wildcard_headers: bool
+
+
+@dataclass
+class Prediction:
+    outcome: str = "ok"
+    status: int | None = None
+    headers: dict[str, str | None] = field(default_factory=dict)
+    preflights: int = 0
+    requests: int = 0
+    cookies_received: list[str] = field(default_factory=list)
+    authorization_received: bool = False
+    attempts: list[str] = field(default_factory=list)
+    reasons: list[str] = field(default_factory=list)
+    differences: list[str] = field(default_factory=list)
+
+    def compared(self) -> dict[str, Any]:
+        return {k: getattr(self, k) for k in COMPARED_KEYS}
+
+    def as_record(self) -> dict[str, Any]:
+        return {
+            **self.compared(),
+            "attempts": self.attempts,
+            "reasons": self.reasons,
+            "differences": self.differences,
+        }
+
+
+class _Model:
+    """One probe's run through the browser model."""
+
+    def __init__(self, probe: Probe, ctx: Context, profile: Profile) -> None:
+        self.probe = probe
+        self.ctx = ctx
+        self.profile = profile
+        self.cors = CORSMiddlewareModel.from_kwargs(ctx.server_kwargs) if ctx.cors else None
+        self.jar: dict[str, _Cookie] = {}
+        self.cache: list[_CacheEntry] = []
+        self.p = Prediction(differences=list(profile.applied))
+        self.cookies_seen: set[str] = set()
+        self.page_is_same_site = same_site(ctx.page_origin, ctx.api_origin)
+
+    # --- the server -------------------------------------------------------------------------
+    def app_answer(self, method: str, path: str) -> tuple[ServerAnswer, bool]:
+        """(answer, passes_through_cors_middleware)."""
+        endpoint = endpoints.find(path)
+        if endpoint is None:
+            raise NotModelled(f"unknown endpoint {path}")
+        base = {"content-type": ["application/json"], "content-length": [ANY_VALUE]}
+        if method not in endpoint.methods:
+            return ServerAnswer(405, {**base, "allow": [", ".join(endpoint.methods)]}), True
+        if endpoint.unhandled_error:
+            # ServerErrorMiddleware is outside CORSMiddleware: no CORS headers on this 500.
+            plain = {"content-type": ["text/plain; charset=utf-8"], "content-length": [ANY_VALUE]}
+            return ServerAnswer(500, plain, "unhandled exception outside CORSMiddleware"), False
+        headers = {**base, **{k.lower(): [v] for k, v in endpoint.headers.items()}}
+        if endpoint.path == "/redirect":
+            target = dict(p.split("=", 1) for p in urlsplit(path).query.split("&") if "=" in p)
+            headers["location"] = [target.get("to", "/data")]
+        return ServerAnswer(endpoint.status, headers), True
+
+    def server(self, method: str, path: str, origin: str, preflight_headers: str | None = None,
+               preflight: bool = False) -> ServerAnswer:
+        if preflight:
+            if self.cors is not None:
+                return self.cors.preflight(origin, method, preflight_headers)
+            answer, _ = self.app_answer("OPTIONS", path)
+            return answer
+        answer, through = self.app_answer(method, path)
+        if self.cors is not None and through:
+            answer = self.cors.add_simple_headers(origin, answer)
+        return answer
+
+    # --- cookies (RFC 6265bis with the profile's choices) -------------------------------------
+    def effective_samesite(self, cookie: _Cookie | CookieSpec) -> str:
+        if cookie.samesite is None:
+            return "Lax" if self.profile.lax_by_default else "None"
+        return cookie.samesite
+
+    def store_cookie(self, spec: CookieSpec, top_level: bool) -> None:
+        same = top_level or self.page_is_same_site
+        samesite = self.effective_samesite(spec)
+        if spec.samesite == "None" and not spec.secure and self.profile.samesite_none_requires_secure:
+            self.p.reasons.append(f"cookie {spec.name} rejected: SameSite=None without Secure")
+            return
+        api = Origin.parse(self.ctx.api_origin)
+        if spec.secure and api.scheme != "https" and not self.profile.secure_cookies_on_loopback_http:
+            self.p.reasons.append(f"cookie {spec.name} rejected: Secure over http")
+            return
+        if not same:
+            if self.ctx.cookie_policy == "block-third-party":
+                self.p.reasons.append(f"cookie {spec.name} not stored: third-party cookies blocked")
+                return
+            if samesite != "None":
+                self.p.reasons.append(
+                    f"cookie {spec.name} not stored: SameSite={samesite} set from a cross-site fetch"
+                )
+                return
+        self.jar[spec.name] = _Cookie(spec.name, spec.samesite, spec.secure)
+
+    def set_cookies(self) -> None:
+        for spec in self.probe.set_cookies:
+            if spec.via == "navigation":
+                self.store_cookie(spec, top_level=True)
+            else:
+                # A credentialed simple GET from the page to /cookies/set: Set-Cookie is processed
+                # in HTTP-network fetch, before (and regardless of) the CORS check.
+                self.store_cookie(spec, top_level=False)
+
+    def cookies_to_send(self, credentials: str) -> list[str]:
+        if credentials != "include":  # the API is always cross-origin to the page here
+            return []
+        if not self.page_is_same_site and self.ctx.cookie_policy == "block-third-party":
+            if self.jar:
+                self.p.reasons.append("cookies withheld: third-party cookies blocked")
+            return []
+        sent = []
+        for cookie in self.jar.values():
+            samesite = self.effective_samesite(cookie)
+            if samesite in ("Strict", "Lax") and not self.page_is_same_site:
+                self.p.reasons.append(f"cookie {cookie.name} withheld: SameSite={samesite}, cross-site page")
+                continue
+            sent.append(cookie.name)
+        return sorted(sent)
+
+    # --- CORS algorithms ---------------------------------------------------------------------
+    def cors_check(self, answer: ServerAnswer, credentials: bool) -> str | None:
+        """https://fetch.spec.whatwg.org/#concept-cors-check ; None on success, else why not."""
+        origin = answer.get("access-control-allow-origin")
+        if origin is None:
+            return "no Access-Control-Allow-Origin"
+        if not credentials and origin == "*":
+            return None
+        if origin != self.ctx.page_origin:
+            return f"Access-Control-Allow-Origin {origin!r} does not match {self.ctx.page_origin!r}"
+        if not credentials:
+            return None
+        if answer.get("access-control-allow-credentials") != "true":
+            return "credentialed request but no Access-Control-Allow-Credentials: true"
+        return None
+
+    def cache_match(self, url: str, credentials: bool, method: str, unsafe: list[str]) -> bool:
+        if self.probe.cache in self.profile.preflight_cache_bypass_modes:
+            return False
+        def covers(entry: _CacheEntry) -> bool:
+            method_ok = (
+                method in fetch_spec.SAFELISTED_METHODS
+                or method in entry.methods
+                or (entry.wildcard_methods and not credentials)
+            )
+            headers_ok = all(
+                h in entry.headers or (entry.wildcard_headers and not credentials and h != "authorization")
+                for h in unsafe
+            )
+            return method_ok and headers_ok
+
+        # Credentialed requests use only credentialed entries; uncredentialed may use either.
+        return any(
+            e.url == url and (e.credentials or not credentials) and covers(e) for e in self.cache
+        )
+
+    def preflight(self, url: str, path: str, method: str, unsafe: list[str], credentials: bool) -> str | None:
+        """https://fetch.spec.whatwg.org/#cors-preflight-fetch ; None on success."""
+        self.p.preflights += 1
+        acrh = ",".join(unsafe) if unsafe else None
+        answer = self.server(method, path, self.ctx.page_origin, acrh, preflight=True)
+        failure = self.cors_check(answer, credentials)
+        if failure:
+            return f"preflight: {failure}"
+        if not 200 <= answer.status <= 299:
+            return f"preflight answered {answer.status} ({answer.note or 'not ok'})"
+        methods = fetch_spec.parse_list(answer.get("access-control-allow-methods"))
+        headers = fetch_spec.parse_list(answer.get("access-control-allow-headers"))
+        lower_headers = {h.lower() for h in headers}
+        if (
+            method not in methods
+            and method not in fetch_spec.SAFELISTED_METHODS
+            and (credentials or "*" not in methods)
+        ):
+            return f"preflight: method {method} not in Access-Control-Allow-Methods {methods}"
+        if "authorization" in unsafe and "authorization" not in lower_headers:
+            return "preflight: Authorization is not covered by '*' and not listed"
+        for name in unsafe:
+            if name not in lower_headers and (credentials or "*" not in headers):
+                return f"preflight: header {name} not in Access-Control-Allow-Headers {headers}"
+        max_age_raw = answer.get("access-control-max-age")
+        try:
+            max_age = int(max_age_raw) if max_age_raw is not None else self.profile.preflight_cache_default_s
+        except ValueError:
+            max_age = self.profile.preflight_cache_default_s
+        max_age = min(max_age, self.profile.preflight_cache_cap_s)
+        if max_age > 0:
+            self.cache.append(
+                _CacheEntry(
+                    url, credentials, set(methods) - {"*"}, lower_headers - {"*"},
+                    "*" in methods, "*" in headers,
+                )
+            )  # fmt: skip
+        return None
+
+    def fetch_once(self) -> None:
+        probe = self.probe
+        method = fetch_spec.normalize_method(probe.method)
+        credentials = probe.credentials == "include"
+        headers = dict(probe.headers)
+        if probe.body is not None and not any(k.lower() == "content-type" for k in headers):
+            headers["Content-Type"] = "text/plain;charset=UTF-8"
+        unsafe = fetch_spec.unsafe_request_header_names(headers)
+        if probe.mode == "no-cors":
+            if method not in fetch_spec.SAFELISTED_METHODS or unsafe:
+                self.finish_error("no-cors allows only safelisted methods and headers (TypeError)")
+                self.p.attempts.append("cors-error")
+                return
+        path = probe.path
+        for _hop in range(21):
+            url = f"{self.ctx.api_origin}{path.split('?')[0]}"
+            needs_preflight = probe.mode == "cors" and (
+                method not in fetch_spec.SAFELISTED_METHODS or bool(unsafe)
+            )
+            if needs_preflight and not self.cache_match(url, credentials, method, unsafe):
+                failure = self.preflight(url, path, method, unsafe, credentials)
+                if failure:
+                    self.finish_error(failure)
+                    return
+            # the request itself reaches the server
+            self.p.requests += 1
+            sent = self.cookies_to_send(probe.credentials)
+            self.cookies_seen.update(sent)
+            if any(k.lower() == "authorization" for k in headers):
+                self.p.authorization_received = True
+            answer = self.server(method, path, self.ctx.page_origin)
+            if probe.mode == "no-cors":
+                self.finish("opaque", 0, {})
+                return
+            failure = self.cors_check(answer, credentials)
+            if failure:
+                self.finish_error(failure)
+                return
+            if answer.status in (301, 302, 303, 307, 308) and answer.get("location"):
+                path = answer.get("location")
+                if answer.status == 303 or (answer.status in (301, 302) and method == "POST"):
+                    method = "GET"
+                continue
+            self.finish("ok" if 200 <= answer.status <= 299 else "http-error", answer.status, answer.headers,
+                        credentials)
+            return
+        self.finish_error("too many redirects")
+
+    def finish_error(self, why: str) -> None:
+        self.p.outcome, self.p.status = "cors-error", None
+        self.p.headers = {name: None for name in self.probe.read_headers}
+        self.p.reasons.append(why)
+        self.p.attempts.append("cors-error")
+
+    def finish(self, outcome: str, status: int, headers: dict[str, list[str]], credentials: bool = False) -> None:
+        self.p.outcome, self.p.status = outcome, status
+        answer = ServerAnswer(status, headers)
+        exposed = {h.lower() for h in fetch_spec.parse_list(answer.get("access-control-expose-headers"))}
+        wildcard = "*" in exposed and not credentials
+        readable: dict[str, str | None] = {}
+        for name in self.probe.read_headers:
+            lower = name.lower()
+            value = answer.get(lower)
+            visible = outcome != "opaque" and (
+                lower in fetch_spec.SAFELISTED_RESPONSE_HEADERS or lower in exposed or wildcard
+            )
+            readable[name] = value if visible else None
+            if value is not None and not visible and outcome != "opaque":
+                self.p.reasons.append(f"header {name} sent but not exposed (Access-Control-Expose-Headers)")
+        self.p.headers = readable
+        self.p.attempts.append(outcome)
+
+    def run(self) -> Prediction:
+        self.set_cookies()
+        for _ in range(self.probe.repeat):
+            self.fetch_once()
+        self.p.cookies_received = sorted(self.cookies_seen)
+        # drop repeated explanations, keep order
+        self.p.reasons = list(dict.fromkeys(self.p.reasons))
+        return self.p
+
+
+def predict(probe: Probe, ctx: Context, profile: Profile | None = None) -> Prediction:
+    """What should happen when the page at ctx.page_origin runs `probe` against the API."""
+    return _Model(probe, ctx, profile or spec_profile()).run()
+
+
+def expectations(probe: Probe, ctx: Context, engine: str) -> tuple[Prediction, Prediction]:
+    """(spec answer, engine-adjusted expectation) for one cell."""
+    return predict(probe, ctx, spec_profile()), predict(probe, ctx, engine_profile(engine))
+
+
+def headers_match(expected: dict[str, str | None], observed: dict[str, str | None]) -> bool:
+    if set(expected) != set(observed):
+        return False
+    for name, value in expected.items():
+        seen = observed.get(name)
+        if value == ANY_VALUE:
+            if seen is None:
+                return False
+        elif value != seen:
+            return False
+    return True
+
+
+def compare(expected: dict[str, Any], observed: dict[str, Any]) -> list[str]:
+    """The compared keys on which observation and expectation differ (empty: match)."""
+    differing = []
+    for key in COMPARED_KEYS:
+        if key == "headers":
+            if not headers_match(expected[key], observed.get(key, {})):
+                differing.append(key)
+        elif expected[key] != observed.get(key):
+            differing.append(key)
+    return differing

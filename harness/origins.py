@@ -1,0 +1,105 @@
+"""Named origins (like WPT's get_host_info) and the `{name}` placeholders that stand for them.
+
+Scenario files never contain a port: ports are dynamic, so a config says `"{app}"` and the harness
+substitutes the real origin once the servers have bound their sockets.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from urllib.parse import urlsplit
+
+# Which host each named page origin uses. `app` shares the API's site (localhost), the classic
+# localhost:3000 -> localhost:8000 setup; `cross_site` and `attacker` are another site.
+PAGE_HOSTS: dict[str, str] = {
+    "app": "localhost",
+    "cross_site": "127.0.0.1",
+    "attacker": "127.0.0.1",
+}
+API_HOST = "localhost"
+PLACEHOLDERS = (*PAGE_HOSTS, "api")
+
+_PLACEHOLDER = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)\}")
+
+
+class PlaceholderError(ValueError):
+    """A `{name}` in a config string names no known origin."""
+
+
+def unknown_placeholders(value: str) -> list[str]:
+    """Return the `{name}` placeholders in `value` that are not known origin names."""
+    return [m for m in _PLACEHOLDER.findall(value) if m not in PLACEHOLDERS]
+
+
+def substitute(value: str, origins: dict[str, str]) -> str:
+    """Replace `{app}`, `{cross_site}`, `{attacker}`, `{api}` by real origins.
+
+    Other brace groups (a regex's `{2,3}`) are left alone; unknown identifiers are an error.
+    """
+
+    def replace(match: re.Match[str]) -> str:
+        name = match.group(1)
+        if name not in origins:
+            raise PlaceholderError(
+                f"unknown placeholder {{{name}}}; known: "
+                + ", ".join(f"{{{n}}}" for n in PLACEHOLDERS)
+            )
+        return origins[name]
+
+    return _PLACEHOLDER.sub(replace, value)
+
+
+def substitute_all(value, origins: dict[str, str]):
+    """`substitute` applied through lists, dicts and strings; other values pass through."""
+    if isinstance(value, str):
+        return substitute(value, origins)
+    if isinstance(value, list):
+        return [substitute_all(v, origins) for v in value]
+    if isinstance(value, dict):
+        return {k: substitute_all(v, origins) for k, v in value.items()}
+    return value
+
+
+@dataclass(frozen=True)
+class Origin:
+    """A parsed origin: scheme, host, port."""
+
+    scheme: str
+    host: str
+    port: int
+
+    @classmethod
+    def parse(cls, text: str) -> Origin:
+        parts = urlsplit(text)
+        if not parts.scheme or not parts.hostname:
+            raise ValueError(f"not an origin: {text!r}")
+        port = parts.port or {"http": 80, "https": 443}[parts.scheme]
+        return cls(parts.scheme, parts.hostname, port)
+
+    def serialize(self) -> str:
+        default = {"http": 80, "https": 443}.get(self.scheme)
+        port = "" if self.port == default else f":{self.port}"
+        return f"{self.scheme}://{self.host}{port}"
+
+    @property
+    def site(self) -> tuple[str, str]:
+        """The schemeful site. Hosts here are localhost or IP literals, so the registrable domain
+        is the host itself (an IP address is its own site)."""
+        return (self.scheme, registrable_domain(self.host))
+
+
+def registrable_domain(host: str) -> str:
+    """A small public-suffix rule good for the hosts the harness uses.
+
+    IP literals and single-label hosts are their own site; otherwise the last two labels
+    (enough for example.com-style names; a full Public Suffix List is not needed here).
+    """
+    if re.fullmatch(r"[0-9.]+", host) or ":" in host or "." not in host:
+        return host
+    return ".".join(host.split(".")[-2:])
+
+
+def same_site(a: str, b: str) -> bool:
+    """Whether two serialized origins are same-site (schemeful, as browsers use for cookies)."""
+    return Origin.parse(a).site == Origin.parse(b).site

@@ -1,0 +1,351 @@
+"""The pytest plugin (entry point `pytest11: cors_matrix`): scenario files become test items.
+
+`scenarios/**/test_*.toml` is collected anywhere; each (scenario, probe, browser) is one item,
+id `path/test_x.toml::probe-name[chromium]`. Session fixtures start the expensive things once
+(the host process with every scenario's API, the engines); each cell gets a fresh page, a fresh
+token, and writes one JSON line the moment it finishes.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections import Counter
+from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from . import oracle
+from .engines import EnginePool
+from .engines.base import BROWSERS, COOKIE_POLICIES, DEFAULT_COOKIE_POLICY, EngineError, EngineUnavailable
+from .origins import substitute_all
+from .probe import observe, run_cell
+from .results import ResultsWriter
+from .scenario import Probe, Scenario, ScenarioError, load_scenario, theme_of
+from .servers import HostError, host_spec, start_host
+from .starlette_model import STARLETTE_VERSION
+
+DEFAULT_RESULTS = "results/latest.jsonl"
+DEFAULT_FIXTURE = Path(__file__).resolve().parent.parent / "react_fixture" / "dist"
+ARTIFACTS = "test-results"
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("cors-matrix", "cors-matrix: CORS scenarios in real browsers")
+    try:
+        group.addoption(
+            "--browser", action="append", default=[], choices=BROWSERS,
+            help="engine to run (repeatable); default: chromium, firefox, webkit",
+        )  # fmt: skip
+    except ValueError:
+        pass  # pytest-playwright already defines --browser with the same spelling and choices
+    group.addoption(
+        "--cookie-policy", action="append", default=[], choices=COOKIE_POLICIES,
+        help=f"third-party cookie policy every engine is set to (repeatable); "
+             f"default: {DEFAULT_COOKIE_POLICY}",
+    )  # fmt: skip
+    group.addoption("--cors-results", default=None,
+                    help=f"JSON Lines results file, rewritten per run (default {DEFAULT_RESULTS})")
+    group.addoption("--require-browsers", action="store_true",
+                    help="fail (instead of skip) cells whose engine is not installed")
+    group.addoption("--fixture-dir", default=None,
+                    help="built React fixture (default react_fixture/dist, or $CORS_MATRIX_FIXTURE_DIR)")
+
+
+def _browsers(config: pytest.Config) -> list[str]:
+    chosen = config.getoption("--browser", default=None) or list(BROWSERS)
+    return list(dict.fromkeys(chosen))
+
+
+def _policies(config: pytest.Config) -> list[str]:
+    return list(dict.fromkeys(config.getoption("--cookie-policy") or [DEFAULT_COOKIE_POLICY]))
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "cors_cell: one (scenario, probe, browser) cell")
+    try:
+        installed = version("starlette")
+    except PackageNotFoundError:
+        installed = None
+    if installed != STARLETTE_VERSION:
+        raise pytest.UsageError(
+            f"cors-matrix's oracle models starlette {STARLETTE_VERSION} but {installed} is "
+            f"installed; run `make setup` (or pip install starlette=={STARLETTE_VERSION})"
+        )
+    config.stash[_COUNTS] = Counter()
+
+
+_COUNTS = pytest.StashKey[Counter]()
+
+
+def pytest_collect_file(file_path: Path, parent: pytest.Collector):
+    if file_path.suffix == ".toml" and file_path.name.startswith("test_"):
+        return ScenarioFile.from_parent(parent, path=file_path)
+    return None
+
+
+class ScenarioFile(pytest.File):
+    """One scenario file: a collection error naming the file and field if it is invalid."""
+
+    def collect(self):
+        try:
+            scenario = load_scenario(self.path)
+        except ScenarioError as exc:
+            raise self.CollectError(str(exc)) from None
+        browsers = _browsers(self.config)
+        policies = _policies(self.config)
+        for probe in scenario.probes:
+            for browser in browsers:
+                for policy in policies:
+                    suffix = browser if len(policies) == 1 else f"{browser}-{policy}"
+                    item = pytest.Function.from_parent(
+                        self, name=f"{probe.name}[{suffix}]", callobj=_cell_function(),
+                    )  # fmt: skip
+                    item.stash[CELL] = Cell(scenario, probe, browser, policy, self.path)
+                    item.add_marker(pytest.mark.cors_cell)
+                    yield item
+
+    def repr_failure(self, excinfo, style=None):
+        if isinstance(excinfo.value, self.CollectError):
+            return str(excinfo.value)
+        return super().repr_failure(excinfo, style)
+
+
+class Cell:
+    def __init__(self, scenario: Scenario, probe: Probe, browser: str, policy: str, path: Path):
+        self.scenario, self.probe, self.browser, self.policy, self.path = (
+            scenario, probe, browser, policy, path,
+        )  # fmt: skip
+
+
+CELL = pytest.StashKey[Cell]()
+
+
+def _cell_function():
+    def cell(cors_host, cors_engines, cors_results, request):
+        _run(request.node, cors_host, cors_engines, cors_results)
+
+    return cell
+
+
+def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config, items) -> None:
+    """Duplicate scenario names would share one API server: refuse them with the two files."""
+    seen: dict[str, Path] = {}
+    for item in items:
+        cell = item.stash.get(CELL, None)
+        if cell is None:
+            continue
+        first = seen.setdefault(cell.scenario.name, cell.path)
+        if first != cell.path:
+            raise pytest.UsageError(
+                f"duplicate scenario name {cell.scenario.name!r} in {first} and {cell.path}; "
+                "set [scenario] name to something unique"
+            )
+
+
+def _fixture_dir(config: pytest.Config) -> Path:
+    given = config.getoption("--fixture-dir") or os.environ.get("CORS_MATRIX_FIXTURE_DIR")
+    return Path(given).resolve() if given else DEFAULT_FIXTURE
+
+
+@pytest.fixture(scope="session")
+def cors_cells(request) -> list[Cell]:
+    return [i.stash[CELL] for i in request.session.items if CELL in i.stash]
+
+
+@pytest.fixture(scope="session")
+def cors_host(request, xprocess, cors_cells, tmp_path_factory):
+    """The host process serving every collected scenario's API and the page origins."""
+    fixture_dir = _fixture_dir(request.config)
+    if not (fixture_dir / "index.html").is_file():
+        pytest.exit(
+            f"missing React build: {fixture_dir}/index.html not found; run `make fixture` "
+            "(npm ci && npm run build in react_fixture/)", returncode=4,
+        )  # fmt: skip
+    scenarios = list({c.scenario.name: c.scenario for c in cors_cells}.values())
+    name = f"cors-matrix-host-{os.getpid()}"
+    try:
+        host, info = start_host(
+            xprocess, name, host_spec(scenarios, fixture_dir), tmp_path_factory.mktemp("host")
+        )
+    except HostError as exc:
+        pytest.exit(str(exc), returncode=3)
+    yield host
+    info.terminate()
+
+
+@pytest.fixture(scope="session")
+def cors_engines():
+    """Launched engines, one per (browser, cookie policy), closed at the end of the session."""
+    pool = EnginePool()
+    yield pool
+    pool.close()
+
+
+@pytest.fixture(scope="session")
+def cors_results(request):
+    path = Path(request.config.getoption("--cors-results") or request.config.rootpath / DEFAULT_RESULTS)
+    if not hasattr(request.config, "workerinput"):  # the xdist controller or a plain run
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text("")
+    writer = ResultsWriter(path)
+    request.config.stash[_RESULTS_PATH] = path
+    yield writer
+    writer.close()
+
+
+_RESULTS_PATH = pytest.StashKey[Path]()
+
+
+def _base_record(cell: Cell, page_origin: str, url: str | None) -> dict[str, Any]:
+    return {
+        "scenario": cell.scenario.name,
+        "probe": cell.probe.name,
+        "theme": theme_of(cell.path),
+        "description": cell.scenario.scenario.description,
+        "source": str(cell.path),
+        "browser": cell.browser,
+        "browser_version": None,
+        "engine_build": None,
+        "driver": None,
+        "cookie_policy": cell.policy,
+        "page": cell.probe.page,
+        "page_origin": page_origin,
+        "url": url,
+        "request": cell.probe.model_dump(mode="json"),
+    }
+
+
+def _artifact_dir(item: pytest.Item) -> Path:
+    safe = re.sub(r"[^A-Za-z0-9_.-]+", "-", item.nodeid).strip("-")
+    return item.config.rootpath / ARTIFACTS / safe
+
+
+def _run(item: pytest.Item, host, engines: EnginePool, results: ResultsWriter) -> None:
+    cell = item.stash[CELL]
+    counts = item.config.stash[_COUNTS]
+    page_origin = host.pages[cell.probe.page]
+    api = host.api(cell.scenario.name)
+    record = _base_record(cell, page_origin, None)
+    try:
+        engine = engines.get(cell.browser, cell.policy)
+    except EngineUnavailable as exc:
+        record.update(observed=None, expected=None, verdict="not-run", reason=str(exc))
+        results.write(record)
+        counts["not-run"] += 1
+        if item.config.getoption("--require-browsers"):
+            pytest.fail(f"{cell.browser} required but not available: {exc}", pytrace=False)
+        pytest.skip(f"not run: {exc}")
+    except EngineError as exc:
+        record.update(observed=None, expected=None, verdict="not-run", reason=str(exc))
+        results.write(record)
+        counts["not-run"] += 1
+        pytest.fail(f"{cell.browser}: {exc}", pytrace=False)
+    record.update({k: v for k, v in engine.info.as_record().items() if k != "name"})
+    record["browser_version"] = record.pop("version")
+
+    ctx = oracle.Context(
+        page_origin=page_origin,
+        api_origin=api,
+        server_kwargs=substitute_all(cell.scenario.server.middleware_kwargs(),
+                                     {**host.pages, "api": api}),
+        cors=cell.scenario.server.cors,
+        cookie_policy=cell.policy,
+    )
+    try:
+        spec, expected = oracle.expectations(cell.probe, ctx, cell.browser)
+    except oracle.NotModelled as exc:
+        spec = expected = None
+        unmodelled = str(exc)
+    else:
+        unmodelled = None
+
+    shot = _artifact_dir(item) / f"page-{cell.browser}.png"
+    try:
+        run = run_cell(engine, host.pages, api, cell.scenario, cell.probe, host.ledger)
+    except Exception as exc:
+        engines.discard(cell.browser, cell.policy)
+        record.update(observed=None, expected=expected.compared() if expected else None,
+                      verdict="diverge", reason=f"cell failed to run: {exc}".splitlines()[0])
+        results.write(record)
+        counts["diverge"] += 1
+        pytest.fail(f"cell failed to run in {cell.browser}: {exc}\nhost log:\n{host.log_tail()}",
+                    pytrace=False)
+    observed = observe(run)
+    record.update(url=run.url, token=run.token, duration_ms=run.duration_ms,
+                  ledger=run.ledger, setup_ledger=run.setup_ledger)
+    if expected is None:
+        verdict, reason, differing = "diverge", f"oracle cannot predict this cell: {unmodelled}", []
+    else:
+        differing = oracle.compare(expected.compared(), observed)
+        verdict = "diverge" if differing else "match"
+        reason = ("observation matches the engine-adjusted expectation" if not differing
+                  else "observation differs from expectation on " + ", ".join(differing))
+    record.update(
+        observed=observed,
+        expected=expected.as_record() if expected else None,
+        spec=spec.as_record() if spec else None,
+        spec_agrees_with_expected=(spec.compared() == expected.compared()) if spec else None,
+        verdict=verdict,
+        reason=reason,
+    )
+    if verdict == "diverge":
+        record["artifacts"] = _evidence(engine, host, run, cell, shot)
+    results.write(record)
+    counts[verdict] += 1
+    if verdict == "diverge":
+        pytest.fail(_explain(cell, record, differing), pytrace=False)
+
+
+def _evidence(engine, host, run, cell, shot: Path) -> dict[str, str]:
+    """Re-open the page and show the probe once more for a screenshot of a failing cell."""
+    try:
+        shot.parent.mkdir(parents=True, exist_ok=True)
+        run_cell(engine, host.pages, host.api(cell.scenario.name), cell.scenario, cell.probe,
+                 host.ledger, screenshot_path=shot)
+        return {"screenshot": str(shot)}
+    except Exception as exc:  # evidence is best effort; the verdict stands
+        return {"screenshot_error": str(exc).splitlines()[0]}
+
+
+def _explain(cell: Cell, record: dict[str, Any], differing: list[str]) -> str:
+    obs, exp = record["observed"], record["expected"]
+    lines = [
+        f"{cell.scenario.name}::{cell.probe.name} in {cell.browser} {record['browser_version']}: "
+        f"{record['reason']}",
+        f"  page {record['page_origin']} -> {cell.probe.method} {record['url']}",
+    ]
+    if exp is None:
+        return "\n".join(lines + [f"  observed: {obs}"])
+    for key in oracle.COMPARED_KEYS:
+        mark = "!=" if key in differing else "=="
+        lines.append(f"  {key:24} expected {exp[key]!r} {mark} observed {obs[key]!r}")
+    if exp["reasons"]:
+        lines.append("  oracle: " + "; ".join(exp["reasons"]))
+    if obs.get("errors"):
+        lines.append("  page errors: " + "; ".join(obs["errors"]))
+    lines.append("  ledger (what reached the server):")
+    for e in record["ledger"]:
+        lines.append(
+            f"    {e['method']} {e['path']} preflight={e['preflight']} status={e['status']} "
+            f"origin={e['origin']} cookies={e['cookies']} auth={e['authorization']} "
+            f"cors={e['response_headers']}"
+        )
+    if not record["ledger"]:
+        lines.append("    (nothing)")
+    return "\n".join(lines)
+
+
+def pytest_terminal_summary(terminalreporter, exitstatus, config: pytest.Config) -> None:
+    counts = config.stash.get(_COUNTS, None)
+    if not counts:
+        return
+    path = config.stash.get(_RESULTS_PATH, None)
+    terminalreporter.section("cors-matrix")
+    terminalreporter.write_line(
+        f"cells: {counts['match']} match, {counts['diverge']} diverge, {counts['not-run']} not run"
+    )
+    if path is not None:
+        terminalreporter.write_line(f"results: {path}")

@@ -1,0 +1,119 @@
+"""Running one cell: a probe of a scenario in one engine, joined with the server's ledger.
+
+The page side comes from window.corsProbe in the React fixture; the server side from the
+ledger, read over the host's control port. The two are joined into an observation with the same
+keys the oracle predicts.
+"""
+
+from __future__ import annotations
+
+import secrets
+import time
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlencode
+
+from .endpoints import TOKEN_PARAM
+from .engines.base import Engine
+from .scenario import Probe, Scenario
+
+# One evaluate runs all repeats back to back, so the 2nd can hit the preflight cache.
+RUN_SERIES_JS = """
+async (arg) => {
+  const deadline = Date.now() + 10000;
+  while (!window.corsProbe) {
+    if (Date.now() > deadline) throw new Error("window.corsProbe not defined: React fixture did not start");
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  const attempts = [];
+  for (let i = 0; i < arg.repeat; i++) attempts.push(await window.corsProbe(arg.spec));
+  return attempts;
+}
+"""
+
+
+def new_token(scenario: str, probe: str, browser: str) -> str:
+    """Unique per cell: isolates the ledger and the preflight cache key (it is in the URL)."""
+    return f"{scenario}.{probe}.{browser}.{secrets.token_hex(4)}"
+
+
+def with_token(url: str, token: str) -> str:
+    sep = "&" if "?" in url else "?"
+    return f"{url}{sep}{urlencode({TOKEN_PARAM: token})}"
+
+
+def cookie_url(api: str, cookie, token: str) -> str:
+    query = {"name": cookie.name, "value": cookie.value, "secure": "1" if cookie.secure else "0"}
+    if cookie.samesite:
+        query["samesite"] = cookie.samesite
+    return with_token(f"{api}/cookies/set?{urlencode(query)}", token)
+
+
+@dataclass
+class CellRun:
+    """What one cell produced: the page's attempts, the ledger entries, timings."""
+
+    url: str
+    token: str
+    attempts: list[dict[str, Any]]
+    ledger: list[dict[str, Any]]
+    setup_ledger: list[dict[str, Any]]
+    duration_ms: float
+
+
+def run_cell(engine: Engine, pages: dict[str, str], api: str, scenario: Scenario, probe: Probe,
+             ledger_reader, screenshot_path=None) -> CellRun:
+    """Run `probe` in a fresh page of `engine` and read back what the server saw."""
+    started = time.monotonic()
+    token = new_token(scenario.name, probe.name, engine.info.name)
+    setup_token = token + ".setup"
+    url = with_token(f"{api}{probe.path}", token)
+    page_url = pages[probe.page] + "/"
+    page = engine.new_page()
+    try:
+        for cookie in probe.set_cookies:
+            if cookie.via == "navigation":
+                page.goto(cookie_url(api, cookie, setup_token))
+        page.goto(page_url)
+        for cookie in probe.set_cookies:
+            if cookie.via == "fetch":
+                spec = {"url": cookie_url(api, cookie, setup_token), "credentials": "include"}
+                page.run(RUN_SERIES_JS, {"repeat": 1, "spec": spec})
+        spec = {
+            "url": url,
+            "method": probe.method,
+            "headers": probe.headers,
+            "body": probe.body,
+            "credentials": probe.credentials,
+            "mode": probe.mode,
+            "cache": probe.cache,
+            "readHeaders": probe.read_headers,
+        }
+        attempts = page.run(RUN_SERIES_JS, {"repeat": probe.repeat, "spec": spec})
+        if screenshot_path is not None:
+            page.screenshot(screenshot_path)
+    finally:
+        page.close()
+    ledger = ledger_reader(token)
+    setup_ledger = ledger_reader(setup_token) if probe.set_cookies else []
+    return CellRun(url, token, attempts, ledger, setup_ledger,
+                   round((time.monotonic() - started) * 1000, 1))
+
+
+def observe(run: CellRun) -> dict[str, Any]:
+    """Join the page's view (last attempt) and the ledger into the compared observation."""
+    last = run.attempts[-1]
+    actual = [e for e in run.ledger if not e["preflight"]]
+    cookies = sorted({name for e in actual for name in e["cookies"]})
+    return {
+        "outcome": last["outcome"],
+        "status": None if last["outcome"] == "cors-error" else last["status"],
+        "headers": last["headers"],
+        "preflights": sum(1 for e in run.ledger if e["preflight"]),
+        "requests": len(actual),
+        "cookies_received": cookies,
+        "authorization_received": any(e["authorization"] for e in actual),
+        "attempts": [a["outcome"] for a in run.attempts],
+        "errors": [f"{a['errorName']}: {a['errorMessage']}" for a in run.attempts if a["errorName"]],
+        "body": last.get("body"),
+    }

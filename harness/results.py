@@ -1,0 +1,62 @@
+"""Result records as JSON Lines: one line per cell, written the moment the cell finishes.
+
+Each line is flushed and fsynced so a crash or Ctrl-C loses no finished cell; a reader skips
+(and reports) a truncated last line instead of failing. The format is documented in README
+"Result records"; `schema` is bumped on any incompatible change.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+SCHEMA = 1
+REQUIRED = ("scenario", "probe", "browser", "browser_version", "page_origin", "url", "observed",
+            "expected", "verdict", "reason")  # fmt: skip
+VERDICTS = ("match", "diverge", "not-run")
+
+
+class ResultsWriter:
+    """Appends records to a JSONL file; safe to share between cells of one process."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self._fh = open(path, "a", encoding="utf-8")  # noqa: SIM115 (closed in close())
+
+    def write(self, record: dict[str, Any]) -> None:
+        missing = [k for k in REQUIRED if k not in record]
+        if missing:
+            raise ValueError(f"result record lacks {missing}")
+        if record["verdict"] not in VERDICTS:
+            raise ValueError(f"unknown verdict {record['verdict']!r}")
+        line = json.dumps({"schema": SCHEMA, **record}, sort_keys=False)
+        self._fh.write(line + "\n")
+        self._fh.flush()
+        os.fsync(self._fh.fileno())
+
+    def close(self) -> None:
+        self._fh.close()
+
+
+def read_records(path: Path) -> Iterator[tuple[int, dict[str, Any] | None, str | None]]:
+    """Yield (line number, record or None, problem or None) for every non-empty line."""
+    with open(path, encoding="utf-8") as fh:
+        for number, line in enumerate(fh, 1):
+            if not line.strip():
+                continue
+            try:
+                record = json.loads(line)
+            except json.JSONDecodeError as exc:
+                yield number, None, f"{path}:{number}: not valid JSON ({exc.msg}); line skipped"
+                continue
+            if not isinstance(record, dict) or record.get("schema") != SCHEMA:
+                yield number, None, (
+                    f"{path}:{number}: record schema {record.get('schema') if isinstance(record, dict) else '?'}"
+                    f" is not {SCHEMA}; line skipped"
+                )
+                continue
+            yield number, record, None

@@ -1,0 +1,214 @@
+"""Scenario files: the TOML format, its validation, and loading with one-line errors.
+
+A scenario is data: the [server] table is CORSMiddleware's keyword arguments as given, each
+[[probe]] one fetch a page makes. See README "Writing a scenario" for the full format.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from . import endpoints, fetch_spec
+from .origins import PAGE_HOSTS, unknown_placeholders
+
+PageName = Literal["app", "cross_site", "attacker"]
+
+
+class ScenarioError(Exception):
+    """A scenario file that cannot be used; the message is one line naming file, field, problem."""
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class ScenarioMeta(_Strict):
+    name: str | None = None
+    description: str = ""
+
+
+class ServerConfig(_Strict):
+    """CORSMiddleware keyword arguments; defaults are Starlette 1.10's own defaults."""
+
+    cors: bool = Field(True, description="false: no CORSMiddleware at all")
+    allow_origins: list[str] = []
+    allow_methods: list[str] = ["GET"]
+    allow_headers: list[str] = []
+    allow_credentials: bool = False
+    allow_origin_regex: str | None = None
+    allow_private_network: bool = False
+    expose_headers: list[str] = []
+    max_age: int = 600
+
+    @model_validator(mode="after")
+    def _placeholders_known(self) -> ServerConfig:
+        strings = [*self.allow_origins, *(v for v in [self.allow_origin_regex] if v)]
+        for value in strings:
+            bad = unknown_placeholders(value)
+            if bad:
+                raise ValueError(
+                    f"unknown placeholder {{{bad[0]}}} in {value!r}; known: "
+                    + ", ".join(f"{{{n}}}" for n in (*PAGE_HOSTS, "api"))
+                )
+        return self
+
+    def middleware_kwargs(self) -> dict[str, Any]:
+        """The keyword arguments exactly as the scenario gave them (unset ones left to Starlette)."""
+        given = self.model_dump(exclude_unset=True)
+        given.pop("cors", None)
+        return given
+
+
+class CookieSpec(_Strict):
+    name: str
+    value: str = "v1"
+    samesite: Literal["Strict", "Lax", "None"] | None = None
+    secure: bool = False
+    via: Literal["navigation", "fetch"] = "navigation"
+
+    @field_validator("name")
+    @classmethod
+    def _token(cls, v: str) -> str:
+        if not fetch_spec.is_token(v):
+            raise ValueError(f"cookie name {v!r} is not a valid token")
+        return v
+
+
+class Probe(_Strict):
+    name: str
+    description: str = ""
+    page: PageName = "app"
+    method: str = "GET"
+    path: str = "/data"
+    credentials: Literal["omit", "same-origin", "include"] = "same-origin"
+    mode: Literal["cors", "no-cors"] = "cors"
+    cache: Literal["default", "no-store", "reload", "no-cache", "force-cache"] = "default"
+    headers: dict[str, str] = {}
+    body: str | None = None
+    repeat: int = Field(1, ge=1, le=10)
+    read_headers: list[str] = []
+    set_cookies: list[CookieSpec] = []
+
+    @field_validator("name")
+    @classmethod
+    def _name(cls, v: str) -> str:
+        if not v or any(c in v for c in "[]:/ "):
+            raise ValueError(f"probe name {v!r} must be non-empty, without spaces, '[', ']', ':', '/'")
+        return v
+
+    @field_validator("method")
+    @classmethod
+    def _method(cls, v: str) -> str:
+        if not fetch_spec.is_token(v):
+            raise ValueError(f"method {v!r} is not a valid HTTP method token")
+        if fetch_spec.is_forbidden_method(v):
+            raise ValueError(f"method {v!r} is forbidden by the Fetch standard; browsers refuse it")
+        return v
+
+    @field_validator("path")
+    @classmethod
+    def _path(cls, v: str) -> str:
+        if endpoints.find(v) is None:
+            raise ValueError(
+                f"unknown endpoint {v.split('?')[0]!r}; known: " + ", ".join(endpoints.ENDPOINTS)
+            )
+        return v
+
+    @field_validator("headers")
+    @classmethod
+    def _headers(cls, v: dict[str, str]) -> dict[str, str]:
+        for name, value in v.items():
+            if not fetch_spec.is_token(name):
+                raise ValueError(f"header name {name!r} is not a valid token")
+            if fetch_spec.is_forbidden_request_header(name):
+                raise ValueError(
+                    f"header {name!r} is a forbidden request header: browsers never let a page set it"
+                )
+            if not fetch_spec.is_valid_header_value(value):
+                raise ValueError(f"header {name!r} has an invalid value {value!r}")
+        return v
+
+    @model_validator(mode="after")
+    def _body_allowed(self) -> Probe:
+        method = fetch_spec.normalize_method(self.method)
+        if self.body is not None and method in ("GET", "HEAD"):
+            raise ValueError(f"a {method} request cannot have a body")
+        return self
+
+
+class Scenario(_Strict):
+    scenario: ScenarioMeta = ScenarioMeta()
+    server: ServerConfig = ServerConfig()
+    probe: list[Probe] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _unique_probes(self) -> Scenario:
+        seen: set[str] = set()
+        for p in self.probe:
+            if p.name in seen:
+                raise ValueError(f"duplicate probe name {p.name!r}")
+            seen.add(p.name)
+        return self
+
+    @property
+    def name(self) -> str:
+        assert self.scenario.name is not None  # set by load_scenario
+        return self.scenario.name
+
+    @property
+    def probes(self) -> list[Probe]:
+        return self.probe
+
+
+def _location(loc: tuple[Any, ...], data: dict[str, Any]) -> str:
+    """Render a pydantic error location like `probe[get-with-cookie].headers`."""
+    parts: list[str] = []
+    node: Any = data
+    for item in loc:
+        if isinstance(item, int) and isinstance(node, list):
+            entry = node[item] if item < len(node) else None
+            label = entry.get("name") if isinstance(entry, dict) else None
+            parts[-1] += f"[{label or item}]"
+            node = entry
+        else:
+            parts.append(str(item))
+            node = node.get(item) if isinstance(node, dict) else None
+    return ".".join(parts) or "(file)"
+
+
+def parse_scenario(data: dict[str, Any], source: str, default_name: str) -> Scenario:
+    """Validate a scenario mapping; raise ScenarioError with a one-line message on any problem."""
+    try:
+        scenario = Scenario.model_validate(data)
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        loc = _location(tuple(err["loc"]), data)
+        msg = err["msg"].removeprefix("Value error, ")
+        if err["type"] == "extra_forbidden":
+            msg = "unknown key"
+        more = f" (+{len(exc.errors()) - 1} more)" if len(exc.errors()) > 1 else ""
+        raise ScenarioError(f"{source}: {loc}: {msg}{more}") from None
+    if scenario.scenario.name is None:
+        meta = scenario.scenario.model_copy(update={"name": default_name})
+        scenario = scenario.model_copy(update={"scenario": meta})
+    return scenario
+
+
+def load_scenario(path: Path) -> Scenario:
+    """Read and validate one scenario file."""
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except tomllib.TOMLDecodeError as exc:
+        raise ScenarioError(f"{path}: malformed TOML: {exc}") from None
+    except OSError as exc:
+        raise ScenarioError(f"{path}: cannot read: {exc.strerror}") from None
+    return parse_scenario(data, str(path), default_name=path.stem.removeprefix("test_"))
+
+
+def theme_of(path: Path, root: Path | None = None) -> str:
+    """A scenario's theme is the folder it lives in (scenarios/origins/test_x.toml -> origins)."""
+    return path.parent.name if root is None or path.parent != root else "general"

@@ -1,0 +1,127 @@
+"""Starting and talking to the host process (harness/host.py) through pytest-xprocess.
+
+The starter is declarative (args, pattern, timeout) plus a real readiness check: every page and
+API socket answers HTTP before a probe runs. Reads of the ledger go to the control port.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import time
+import urllib.error
+import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from xprocess import ProcessStarter
+
+from .host import READY_LINE
+from .scenario import Scenario
+
+STARTUP_TIMEOUT_S = 30
+LEDGER_TIMEOUT_S = 5
+
+
+class HostError(RuntimeError):
+    """The host process could not be started or did not answer."""
+
+
+def host_spec(scenarios: list[Scenario], fixture_dir: Path) -> dict[str, Any]:
+    """What the host process needs: the React build and each scenario's server table."""
+    return {
+        "fixture_dir": str(fixture_dir),
+        "servers": {
+            s.name: {"cors": s.server.cors, "kwargs": s.server.middleware_kwargs()}
+            for s in scenarios
+        },
+    }
+
+
+def http_get(url: str, timeout: float) -> bytes:
+    with urllib.request.urlopen(url, timeout=timeout) as response:  # noqa: S310 (loopback only)
+        return response.read()
+
+
+@dataclass
+class Host:
+    """A running host process: its origins and its ledger."""
+
+    manifest: dict[str, Any]
+    log_path: Path
+
+    @property
+    def pages(self) -> dict[str, str]:
+        return self.manifest["pages"]
+
+    def api(self, scenario: str) -> str:
+        return self.manifest["apis"][scenario]
+
+    def ledger(self, token: str) -> list[dict[str, Any]]:
+        url = f"{self.manifest['control']}/ledger/{token}"
+        try:
+            return json.loads(http_get(url, LEDGER_TIMEOUT_S))
+        except (urllib.error.URLError, TimeoutError) as exc:
+            raise HostError(f"ledger read timed out or failed ({url}): {exc}") from exc
+
+    def log_tail(self, lines: int = 40) -> str:
+        try:
+            return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
+        except OSError:
+            return "(no host log)"
+
+
+def _all_answer(manifest: dict[str, Any]) -> bool:
+    urls = [manifest["control"] + "/health", *manifest["pages"].values()]
+    urls += [origin + "/headers" for origin in manifest["apis"].values()]
+    for url in urls:
+        try:
+            http_get(url.replace("localhost", "127.0.0.1"), 2)
+        except Exception:
+            return False
+    return True
+
+
+def make_starter(spec_path: Path, manifest_path: Path) -> type[ProcessStarter]:
+    """A ProcessStarter for one host process with the given spec and manifest files."""
+
+    class HostStarter(ProcessStarter):
+        args = [sys.executable, "-u", "-m", "harness.host", str(spec_path), str(manifest_path)]
+        pattern = READY_LINE
+        timeout = STARTUP_TIMEOUT_S
+        max_read_lines = 200
+        terminate_on_interrupt = True
+        env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+
+        def startup_check(self) -> bool:
+            try:
+                return _all_answer(json.loads(manifest_path.read_text()))
+            except (OSError, ValueError):
+                return False
+
+    return HostStarter
+
+
+def start_host(xprocess, name: str, spec: dict[str, Any], workdir: Path) -> tuple[Host, Any]:
+    """Start the host under xprocess; return (Host, xprocess info to terminate it with)."""
+    workdir.mkdir(parents=True, exist_ok=True)
+    spec_path = workdir / "host-spec.json"
+    manifest_path = workdir / "host-manifest.json"
+    manifest_path.unlink(missing_ok=True)
+    spec_path.write_text(json.dumps(spec, indent=2))
+    started = time.monotonic()
+    try:
+        _, log_path = xprocess.ensure(name, make_starter(spec_path, manifest_path), restart=True)
+    except (RuntimeError, TimeoutError) as exc:
+        info = xprocess.getinfo(name)
+        log = Path(str(info.logpath))
+        tail = log.read_text(errors="replace")[-2000:] if log.exists() else ""
+        info.terminate()
+        raise HostError(
+            f"host process did not become ready within {STARTUP_TIMEOUT_S}s: {exc}\n{tail}"
+        ) from None
+    host = Host(json.loads(manifest_path.read_text()), Path(str(log_path)))
+    host.manifest["startup_s"] = round(time.monotonic() - started, 3)
+    return host, xprocess.getinfo(name)

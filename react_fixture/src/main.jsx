@@ -1,0 +1,14 @@
+import { createRoot } from "react-dom/client";
+import { runProbe } from "./probe.js";
+import { record } from "./log.js";
+import App from "./App.jsx";
+
+// The harness calls window.corsProbe(spec) through the engine driver.
+window.corsProbe = async (spec) => {
+  const result = await runProbe(spec);
+  record(spec, result);
+  return result;
+};
+
+createRoot(document.getElementById("root")).render(<App />);
+window.corsProbeReady = true;

@@ -1,0 +1,52 @@
+// The one place where a probe's fetch happens. Kept free of React so it can be
+// read (and reasoned about) next to the Fetch standard: what the page can see is
+// exactly what this function returns.
+
+/** Perform one fetch as `spec` describes; resolve (never reject) with what the page saw. */
+export async function runProbe(spec) {
+  const init = {
+    method: spec.method || "GET",
+    headers: spec.headers || {},
+    credentials: spec.credentials || "same-origin",
+    mode: spec.mode || "cors",
+    redirect: spec.redirect || "follow",
+    cache: spec.cache || "default",
+  };
+  if (spec.body !== undefined && spec.body !== null) init.body = spec.body;
+  const started = performance.now();
+  const seen = {
+    outcome: null,
+    status: null,
+    type: null,
+    body: null,
+    headers: {},
+    errorName: null,
+    errorMessage: null,
+    elapsedMs: null,
+  };
+  try {
+    const response = await fetch(spec.url, init);
+    seen.type = response.type;
+    seen.status = response.status;
+    if (response.type === "opaque" || response.type === "opaqueredirect") {
+      seen.outcome = "opaque";
+    } else {
+      seen.outcome = response.ok ? "ok" : "http-error";
+    }
+    for (const name of spec.readHeaders || []) {
+      seen.headers[name] = response.headers.get(name);
+    }
+    try {
+      seen.body = await response.text();
+    } catch (err) {
+      seen.body = null;
+    }
+  } catch (err) {
+    seen.outcome = err && err.name === "TypeError" ? "cors-error" : "error";
+    seen.errorName = err ? err.name : "Error";
+    seen.errorMessage = err ? String(err.message) : "unknown";
+    for (const name of spec.readHeaders || []) seen.headers[name] = null;
+  }
+  seen.elapsedMs = Math.round((performance.now() - started) * 10) / 10;
+  return seen;
+}
