@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 
 from . import oracle
-from .engines import EnginePool
+from .engines import DRIVERS, EnginePool
 from .engines.base import BROWSERS, COOKIE_POLICIES, DEFAULT_COOKIE_POLICY, EngineError, EngineUnavailable
 from .origins import substitute_all
 from .probe import observe, run_cell
@@ -48,6 +48,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     )  # fmt: skip
     group.addoption("--cors-results", default=None,
                     help=f"JSON Lines results file, rewritten per run (default {DEFAULT_RESULTS})")
+    group.addoption("--cors-driver", default="auto", choices=DRIVERS,
+                    help="force a backend where an engine has several (e.g. chromium via webdriver)")
     group.addoption("--require-browsers", action="store_true",
                     help="fail (instead of skip) cells whose engine is not installed")
     group.addoption("--fixture-dir", default=None,
@@ -177,9 +179,9 @@ def cors_host(request, xprocess, cors_cells, tmp_path_factory):
 
 
 @pytest.fixture(scope="session")
-def cors_engines():
+def cors_engines(request):
     """Launched engines, one per (browser, cookie policy), closed at the end of the session."""
-    pool = EnginePool()
+    pool = EnginePool(request.config.getoption("--cors-driver"))
     yield pool
     pool.close()
 

@@ -93,7 +93,11 @@ def run_cell(engine: Engine, pages: dict[str, str], api: str, scenario: Scenario
         if screenshot_path is not None:
             page.screenshot(screenshot_path)
     finally:
-        page.close()
+        try:
+            if probe.set_cookies:
+                page.clear_cookies([api])
+        finally:
+            page.close()
     ledger = ledger_reader(token)
     setup_ledger = ledger_reader(setup_token) if probe.set_cookies else []
     return CellRun(url, token, attempts, ledger, setup_ledger,

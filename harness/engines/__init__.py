@@ -13,11 +13,9 @@ from pathlib import Path
 
 from .base import BROWSERS, COOKIE_POLICIES, Engine, EngineError, EngineUnavailable
 
-SYSTEM_EXECUTABLES = {
-    "chromium": ("/usr/lib/chromium/chromium", "apt-get install chromium"),
-    "firefox": ("/usr/bin/firefox-esr", "apt-get install firefox-esr"),
-    "webkit": ("/usr/bin/WebKitWebDriver", "apt-get install webkit2gtk-driver xvfb"),
-}
+SYSTEM_CHROMIUM = "/usr/lib/chromium/chromium"
+SYSTEM_FIREFOX = "/usr/bin/firefox-esr"
+DRIVERS = ("auto", "playwright", "webdriver")
 
 
 @dataclass(frozen=True)
@@ -37,26 +35,52 @@ def _playwright_build_exists(playwright, name: str) -> bool:
         return False
 
 
-def discover(playwright, name: str) -> Route:
-    """Pick the route for `name` or raise EngineUnavailable saying how to install it."""
+def _need(path: str, install: str) -> None:
+    if not Path(path).is_file():
+        raise EngineUnavailable(f"{path} not found; {install}")
+
+
+def discover(playwright, name: str, driver: str = "auto") -> Route:
+    """Pick the route for `name` or raise EngineUnavailable saying how to install it.
+
+    Order: Playwright's own build (after `playwright install`), then Debian's engine. WebKit
+    always goes through WebDriver: Playwright cannot drive Debian's WebKit, and the cookie
+    policy of Playwright's own WebKit build cannot be set, so it would not be a declared policy.
+    """
     if name not in BROWSERS:
         raise ValueError(f"unknown browser {name!r}; choose from {', '.join(BROWSERS)}")
-    if name != "webkit" and _playwright_build_exists(playwright, name):
-        return Route(name, "playwright", "playwright", None)
-    path, install = SYSTEM_EXECUTABLES[name]
+    if driver not in DRIVERS:
+        raise ValueError(f"unknown driver {driver!r}; choose from {', '.join(DRIVERS)}")
     if name == "webkit":
-        raise EngineUnavailable(
-            "webkit: the WebDriver backend for WebKitGTK is not built yet (issue: three engines)"
-        )
-    if not Path(path).is_file() and not shutil.which(path):
-        raise EngineUnavailable(f"{name} not found at {path}; {install}")
-    return Route(name, "playwright", "system", path)
+        if driver == "playwright":
+            raise EngineUnavailable("webkit: only the webdriver route is supported")
+        from .webdriver_backend import MINIBROWSER, WEBKIT_DRIVER
+
+        _need(WEBKIT_DRIVER, "apt-get install webkit2gtk-driver")
+        _need(MINIBROWSER, "apt-get install libwebkit2gtk-4.1-0")
+        if not shutil.which("Xvfb"):
+            raise EngineUnavailable("Xvfb not found (WebKitGTK needs a display); apt-get install xvfb")
+        return Route(name, "webdriver", "system", MINIBROWSER)
+    if name == "firefox" and driver == "webdriver":
+        raise EngineUnavailable("firefox: no WebDriver route here (Debian has no geckodriver)")
+    if name == "chromium" and driver == "webdriver":
+        from .webdriver_backend import CHROMEDRIVER
+
+        _need(CHROMEDRIVER, "apt-get install chromium-driver")
+        _need(SYSTEM_CHROMIUM, "apt-get install chromium")
+        return Route(name, "webdriver", "system", SYSTEM_CHROMIUM)
+    if _playwright_build_exists(playwright, name):
+        return Route(name, "playwright", "playwright", None)
+    system = {"chromium": SYSTEM_CHROMIUM, "firefox": SYSTEM_FIREFOX}[name]
+    _need(system, f"apt-get install {'chromium' if name == 'chromium' else 'firefox-esr'}")
+    return Route(name, "playwright", "system", system)
 
 
 class EnginePool:
     """Launches each (engine, cookie policy) once, on first use, and closes all at the end."""
 
-    def __init__(self) -> None:
+    def __init__(self, driver: str = "auto") -> None:
+        self.driver = driver
         self._playwright_cm = None
         self._playwright = None
         self._engines: dict[tuple[str, str], Engine] = {}
@@ -86,9 +110,15 @@ class EnginePool:
         return self._engines[key]
 
     def _launch(self, name: str, cookie_policy: str) -> Engine:
+        route = discover(self._pw(), name, self.driver)
+        if route.backend == "webdriver":
+            from .webdriver_backend import ChromiumWebDriver, WebKitGTK
+
+            if name == "webkit":
+                return WebKitGTK(cookie_policy)
+            return ChromiumWebDriver(route.executable, cookie_policy)
         from .playwright_backend import PlaywrightChromium, PlaywrightFirefox
 
-        route = discover(self._pw(), name)
         backend = {"chromium": PlaywrightChromium, "firefox": PlaywrightFirefox}[name]
         return backend(self._pw(), route.executable, route.build, cookie_policy)
 
@@ -109,4 +139,4 @@ class EnginePool:
             self._playwright_cm = self._playwright = None
 
 
-__all__ = ["EnginePool", "EngineUnavailable", "EngineError", "discover", "BROWSERS"]
+__all__ = ["EnginePool", "EngineUnavailable", "EngineError", "discover", "BROWSERS", "DRIVERS"]

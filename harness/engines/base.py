@@ -56,6 +56,10 @@ class EnginePage(ABC):
     def screenshot(self, path: Path) -> None: ...
 
     @abstractmethod
+    def clear_cookies(self, origins: list[str]) -> None:
+        """Forget cookies this cell created for `origins`, so no later cell sees them."""
+
+    @abstractmethod
     def close(self) -> None: ...
 
 

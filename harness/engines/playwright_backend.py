@@ -54,6 +54,9 @@ class PlaywrightPage(EnginePage):
     def screenshot(self, path: Path) -> None:
         self._page.screenshot(path=str(path), full_page=True)
 
+    def clear_cookies(self, origins: list[str]) -> None:
+        self._page.context.clear_cookies()
+
     def close(self) -> None:
         self._page.close()
 

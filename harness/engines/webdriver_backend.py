@@ -1,0 +1,199 @@
+"""WebDriver backend (Selenium): WebKitGTK's MiniBrowser under an Xvfb the harness starts, and
+Chromium through Debian's chromedriver (the second route that proves probes are backend-blind).
+
+Playwright cannot drive Debian's WebKit (MiniBrowser rejects --inspector-pipe), so WebDriver it
+is. One WebDriver session per engine; cookies a cell created are deleted when it closes.
+The real engine version comes from the session's capabilities (WebKitGTK's user agent claims
+"Version/60.5 Safari", which is not the engine version).
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import tempfile
+import warnings
+from pathlib import Path
+from typing import Any
+
+from .base import (
+    LAUNCH_TIMEOUT_S,
+    NAVIGATION_TIMEOUT_S,
+    SCRIPT_TIMEOUT_S,
+    Engine,
+    EngineError,
+    EngineInfo,
+    EnginePage,
+)
+
+MINIBROWSER = "/usr/lib/x86_64-linux-gnu/webkit2gtk-4.1/MiniBrowser"
+WEBKIT_DRIVER = "/usr/bin/WebKitWebDriver"
+CHROMEDRIVER = "/usr/bin/chromedriver"
+# MiniBrowser --cookies-policy values: always | never | no-third-party
+WEBKIT_COOKIE_POLICY = {"allow-third-party": "always", "block-third-party": "no-third-party"}
+CHROMIUM_COOKIE_CONTROLS = {"allow-third-party": 0, "block-third-party": 1}
+
+# Run an async function of one argument and hand back {ok, value} or {ok: false, error}.
+_ASYNC_WRAPPER = """
+const done = arguments[arguments.length - 1];
+const fn = (%s);
+Promise.resolve().then(() => fn(arguments[0])).then(
+  (value) => done({ok: true, value}),
+  (err) => done({ok: false, error: String((err && err.message) || err)}));
+"""
+
+
+class Xvfb:
+    """A private X display for engines without a headless mode; stopped on close()."""
+
+    def __init__(self) -> None:
+        read_fd, write_fd = os.pipe()
+        try:
+            self.process = subprocess.Popen(
+                ["Xvfb", "-displayfd", str(write_fd), "-screen", "0", "1280x1024x24",
+                 "-nolisten", "tcp"],
+                pass_fds=[write_fd], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            )  # fmt: skip
+        except FileNotFoundError as exc:
+            os.close(read_fd)
+            os.close(write_fd)
+            raise EngineError("Xvfb not found; apt-get install xvfb") from exc
+        os.close(write_fd)
+        import select
+
+        ready, _, _ = select.select([read_fd], [], [], LAUNCH_TIMEOUT_S)
+        number = os.read(read_fd, 32).decode().strip() if ready else ""
+        os.close(read_fd)
+        if not number:
+            self.close()
+            raise EngineError(f"Xvfb did not report a display within {LAUNCH_TIMEOUT_S}s")
+        self.display = f":{number}"
+
+    def close(self) -> None:
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(5)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+
+
+class WebDriverPage(EnginePage):
+    def __init__(self, driver) -> None:
+        self._driver = driver
+
+    def goto(self, url: str) -> None:
+        try:
+            self._driver.get(url)
+        except Exception as exc:
+            raise EngineError(f"navigation to {url} failed: {str(exc).splitlines()[0]}") from exc
+
+    def run(self, script: str, arg: Any) -> Any:
+        try:
+            answer = self._driver.execute_async_script(_ASYNC_WRAPPER % script, arg)
+        except Exception as exc:
+            raise EngineError(f"script did not finish: {str(exc).splitlines()[0]}") from exc
+        if not answer or not answer.get("ok"):
+            raise EngineError(f"script failed in page: {answer and answer.get('error')}")
+        return answer["value"]
+
+    def screenshot(self, path: Path) -> None:
+        self._driver.save_screenshot(str(path))
+
+    def clear_cookies(self, origins: list[str]) -> None:
+        # WebDriver deletes only the current document's cookies: visit each origin first.
+        for origin in origins:
+            self._driver.get(origin + "/headers?cm_probe=_cookie_reset")
+            self._driver.delete_all_cookies()
+
+    def close(self) -> None:
+        self._driver.get("about:blank")
+
+
+class _WebDriverEngine(Engine):
+    def _configure(self, driver) -> None:
+        driver.set_script_timeout(SCRIPT_TIMEOUT_S)
+        driver.set_page_load_timeout(NAVIGATION_TIMEOUT_S)
+        self._driver = driver
+
+    def new_page(self) -> EnginePage:
+        return WebDriverPage(self._driver)
+
+
+class WebKitGTK(_WebDriverEngine):
+    """WebKitGTK's MiniBrowser via WebKitWebDriver, on a private Xvfb display."""
+
+    def __init__(self, cookie_policy: str) -> None:
+        from selenium import webdriver
+        from selenium.webdriver.webkitgtk.options import Options
+        from selenium.webdriver.webkitgtk.service import Service
+
+        self._xvfb = Xvfb()
+        options = Options()
+        options.binary_location = MINIBROWSER
+        options.add_argument("--automation")
+        options.add_argument(f"--cookies-policy={WEBKIT_COOKIE_POLICY[cookie_policy]}")
+        service = Service(WEBKIT_DRIVER, env={**os.environ, "DISPLAY": self._xvfb.display})
+        try:
+            with warnings.catch_warnings():  # selenium's own WebKitGTK class uses a deprecated call
+                warnings.simplefilter("ignore", DeprecationWarning)
+                driver = webdriver.WebKitGTK(options=options, service=service)
+        except Exception as exc:
+            self._xvfb.close()
+            raise EngineError(f"webkit failed to start: {str(exc).splitlines()[0]}") from exc
+        self._configure(driver)
+        self.info = EngineInfo(
+            name="webkit",
+            version=driver.capabilities.get("browserVersion", "unknown"),
+            engine_build="system",
+            driver="webdriver",
+            cookie_policy=cookie_policy,
+            executable=MINIBROWSER,
+        )
+
+    def close(self) -> None:
+        try:
+            self._driver.quit()
+        finally:
+            self._xvfb.close()
+
+
+class ChromiumWebDriver(_WebDriverEngine):
+    """Debian's Chromium via Debian's chromedriver, with the cookie policy in its profile prefs."""
+
+    def __init__(self, executable: str, cookie_policy: str) -> None:
+        from selenium import webdriver
+        from selenium.webdriver.chrome.options import Options
+        from selenium.webdriver.chrome.service import Service
+
+        self._profile = tempfile.TemporaryDirectory(prefix="cors-matrix-chromedriver-")
+        options = Options()
+        options.binary_location = executable
+        for arg in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic",
+                    "--disable-background-networking", "--disable-component-update",
+                    "--disable-sync", "--no-first-run", f"--user-data-dir={self._profile.name}"):
+            options.add_argument(arg)
+        options.add_experimental_option(
+            "prefs", {"profile.cookie_controls_mode": CHROMIUM_COOKIE_CONTROLS[cookie_policy]}
+        )
+        try:
+            driver = webdriver.Chrome(options=options, service=Service(CHROMEDRIVER))
+        except Exception as exc:
+            self._profile.cleanup()
+            raise EngineError(f"chromium (webdriver) failed to start: {str(exc).splitlines()[0]}") from exc
+        self._configure(driver)
+        self.info = EngineInfo(
+            name="chromium",
+            version=driver.capabilities.get("browserVersion", "unknown"),
+            engine_build="system",
+            driver="webdriver",
+            cookie_policy=cookie_policy,
+            executable=executable,
+        )
+
+    def close(self) -> None:
+        try:
+            self._driver.quit()
+        finally:
+            self._profile.cleanup()
