@@ -10,8 +10,11 @@ The real engine version comes from the session's capabilities (WebKitGTK's user 
 from __future__ import annotations
 
 import os
+import select
 import subprocess
 import tempfile
+import threading
+import time
 import warnings
 from pathlib import Path
 from typing import Any
@@ -48,26 +51,45 @@ class Xvfb:
 
     def __init__(self) -> None:
         read_fd, write_fd = os.pipe()
+        log = open(os.environ.get("CORS_MATRIX_XVFB_LOG", os.devnull), "ab")  # noqa: SIM115
         try:
             self.process = subprocess.Popen(
                 ["Xvfb", "-displayfd", str(write_fd), "-screen", "0", "1280x1024x24",
-                 "-nolisten", "tcp"],
-                pass_fds=[write_fd], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                 "-nolisten", "tcp", "-noreset"],
+                pass_fds=[write_fd], stdout=subprocess.DEVNULL, stderr=log,
             )  # fmt: skip
         except FileNotFoundError as exc:
             os.close(read_fd)
             os.close(write_fd)
             raise EngineError("Xvfb not found; apt-get install xvfb") from exc
+        finally:
+            log.close()
         os.close(write_fd)
-        import select
-
-        ready, _, _ = select.select([read_fd], [], [], LAUNCH_TIMEOUT_S)
-        number = os.read(read_fd, 32).decode().strip() if ready else ""
-        os.close(read_fd)
+        number = self._read_display(read_fd)
         if not number:
             self.close()
             raise EngineError(f"Xvfb did not report a display within {LAUNCH_TIMEOUT_S}s")
         self.display = f":{number}"
+
+    @staticmethod
+    def _read_display(read_fd: int) -> str:
+        """Read "N\n" from -displayfd. Xvfb writes the number and the newline in two writes and
+        dies (EPIPE, "Cannot write display number") if the pipe is closed in between, so read
+        up to the newline before closing."""
+        deadline = time.monotonic() + LAUNCH_TIMEOUT_S
+        data = b""
+        try:
+            while b"\n" not in data:
+                left = deadline - time.monotonic()
+                if left <= 0 or not select.select([read_fd], [], [], left)[0]:
+                    break
+                chunk = os.read(read_fd, 32)
+                if not chunk:
+                    break
+                data += chunk
+        finally:
+            os.close(read_fd)
+        return data.decode().strip() if data.endswith(b"\n") else ""
 
     def close(self) -> None:
         if self.process.poll() is None:
@@ -77,6 +99,29 @@ class Xvfb:
             except subprocess.TimeoutExpired:
                 self.process.kill()
                 self.process.wait()
+
+
+def start_session(factory, service, what: str):
+    """Create a WebDriver session, or fail within LAUNCH_TIMEOUT_S: a driver waiting for a
+    browser that never connects must not hang the run."""
+    box: dict[str, Any] = {}
+
+    def create() -> None:
+        try:
+            box["driver"] = factory()
+        except Exception as exc:  # reported below
+            box["error"] = exc
+
+    thread = threading.Thread(target=create, daemon=True)
+    thread.start()
+    thread.join(LAUNCH_TIMEOUT_S)
+    if thread.is_alive():
+        service.stop()  # unblocks the pending HTTP request by killing the driver
+        thread.join(5)
+        raise EngineError(f"{what}: no WebDriver session within {LAUNCH_TIMEOUT_S}s")
+    if "error" in box:
+        raise EngineError(f"{what} failed to start: {str(box['error']).splitlines()[0]}")
+    return box["driver"]
 
 
 class WebDriverPage(EnginePage):
@@ -134,14 +179,18 @@ class WebKitGTK(_WebDriverEngine):
         options.binary_location = MINIBROWSER
         options.add_argument("--automation")
         options.add_argument(f"--cookies-policy={WEBKIT_COOKIE_POLICY[cookie_policy]}")
-        service = Service(WEBKIT_DRIVER, env={**os.environ, "DISPLAY": self._xvfb.display})
-        try:
+        service = Service(WEBKIT_DRIVER, env={**os.environ, "DISPLAY": self._xvfb.display},
+                          log_output=os.environ.get("CORS_MATRIX_WEBDRIVER_LOG", subprocess.DEVNULL))
+        def factory():
             with warnings.catch_warnings():  # selenium's own WebKitGTK class uses a deprecated call
                 warnings.simplefilter("ignore", DeprecationWarning)
-                driver = webdriver.WebKitGTK(options=options, service=service)
-        except Exception as exc:
+                return webdriver.WebKitGTK(options=options, service=service)
+
+        try:
+            driver = start_session(factory, service, "webkit (WebKitWebDriver)")
+        except EngineError:
             self._xvfb.close()
-            raise EngineError(f"webkit failed to start: {str(exc).splitlines()[0]}") from exc
+            raise
         self._configure(driver)
         self.info = EngineInfo(
             name="webkit",
@@ -177,11 +226,13 @@ class ChromiumWebDriver(_WebDriverEngine):
         options.add_experimental_option(
             "prefs", {"profile.cookie_controls_mode": CHROMIUM_COOKIE_CONTROLS[cookie_policy]}
         )
+        service = Service(CHROMEDRIVER)
         try:
-            driver = webdriver.Chrome(options=options, service=Service(CHROMEDRIVER))
-        except Exception as exc:
+            driver = start_session(lambda: webdriver.Chrome(options=options, service=service),
+                                   service, "chromium (chromedriver)")
+        except EngineError:
             self._profile.cleanup()
-            raise EngineError(f"chromium (webdriver) failed to start: {str(exc).splitlines()[0]}") from exc
+            raise
         self._configure(driver)
         self.info = EngineInfo(
             name="chromium",
