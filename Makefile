@@ -9,7 +9,7 @@ APT_PACKAGES := chromium chromium-driver firefox-esr xvfb webkit2gtk-driver libw
 RESULTS ?= results/latest.jsonl
 PYTEST_ARGS ?=
 
-.PHONY: setup engines venv fixture test unit scenarios report clean
+.PHONY: setup engines venv fixture lint test unit scenarios report clean
 
 setup: engines venv fixture
 
@@ -36,8 +36,12 @@ unit: venv
 scenarios: setup
 	$(PYTEST) scenarios/ -q --require-browsers --cors-results $(RESULTS) $(PYTEST_ARGS)
 
-# The project's own tests, then every scenario on every engine.
-test: setup
+lint: venv
+	$(VENV)/bin/ruff check harness tests
+	$(VENV)/bin/ruff format --check harness tests
+
+# Lint, the project's own tests, then every scenario on every engine.
+test: setup lint
 	$(PYTEST) tests/ -q $(PYTEST_ARGS)
 	$(PYTEST) scenarios/ -q --require-browsers --cors-results $(RESULTS) $(PYTEST_ARGS)
 

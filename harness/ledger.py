@@ -86,7 +86,11 @@ class LedgerMiddleware:
                 response_headers: dict[str, list[str]] = defaultdict(list)
                 for k, v in message.get("headers", []):
                     name = k.decode("latin-1").lower()
-                    if name.startswith("access-control-") or name in ("vary", "set-cookie", "location"):
+                    if name.startswith("access-control-") or name in (
+                        "vary",
+                        "set-cookie",
+                        "location",
+                    ):
                         response_headers[name].append(v.decode("latin-1"))
                 entry["response_headers"] = dict(response_headers)
             await send(message)

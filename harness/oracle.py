@@ -63,11 +63,22 @@ class Difference:
 def _data() -> tuple[Profile, tuple[Difference, ...]]:
     text = resources.files("harness").joinpath("data/engine_differences.toml").read_text()
     raw = tomllib.loads(text)
-    spec = Profile(**{**raw["spec"], "preflight_cache_bypass_modes": tuple(
-        raw["spec"].get("preflight_cache_bypass_modes", ()))})
+    spec = Profile(
+        **{
+            **raw["spec"],
+            "preflight_cache_bypass_modes": tuple(
+                raw["spec"].get("preflight_cache_bypass_modes", ())
+            ),
+        }
+    )
     diffs = tuple(
-        Difference(d["id"], tuple(d["engines"]), d["parameter"],
-                   tuple(d["value"]) if isinstance(d["value"], list) else d["value"], d["source"])
+        Difference(
+            d["id"],
+            tuple(d["engines"]),
+            d["parameter"],
+            tuple(d["value"]) if isinstance(d["value"], list) else d["value"],
+            d["source"],
+        )
         for d in raw.get("difference", [])
     )
     for d in diffs:
@@ -179,8 +190,14 @@ class _Model:
             headers["location"] = [target.get("to", "/data")]
         return ServerAnswer(endpoint.status, headers), True
 
-    def server(self, method: str, path: str, origin: str, preflight_headers: str | None = None,
-               preflight: bool = False) -> ServerAnswer:
+    def server(
+        self,
+        method: str,
+        path: str,
+        origin: str,
+        preflight_headers: str | None = None,
+        preflight: bool = False,
+    ) -> ServerAnswer:
         if preflight:
             if self.cors is not None:
                 return self.cors.preflight(origin, method, preflight_headers)
@@ -200,11 +217,19 @@ class _Model:
     def store_cookie(self, spec: CookieSpec, top_level: bool) -> None:
         same = top_level or self.page_is_same_site
         samesite = self.effective_samesite(spec)
-        if spec.samesite == "None" and not spec.secure and self.profile.samesite_none_requires_secure:
+        if (
+            spec.samesite == "None"
+            and not spec.secure
+            and self.profile.samesite_none_requires_secure
+        ):
             self.p.reasons.append(f"cookie {spec.name} rejected: SameSite=None without Secure")
             return
         api = Origin.parse(self.ctx.api_origin)
-        if spec.secure and api.scheme != "https" and not self.profile.secure_cookies_on_loopback_http:
+        if (
+            spec.secure
+            and api.scheme != "https"
+            and not self.profile.secure_cookies_on_loopback_http
+        ):
             self.p.reasons.append(f"cookie {spec.name} rejected: Secure over http")
             return
         if not same:
@@ -213,7 +238,7 @@ class _Model:
                 return
             if samesite != "None":
                 self.p.reasons.append(
-                    f"cookie {spec.name} not stored: SameSite={samesite} set from a cross-site fetch"
+                    f"cookie {spec.name} not stored: SameSite={samesite} set by a cross-site fetch"
                 )
                 return
         self.jar[spec.name] = _Cookie(spec.name, spec.samesite, spec.secure)
@@ -238,7 +263,9 @@ class _Model:
         for cookie in self.jar.values():
             samesite = self.effective_samesite(cookie)
             if samesite in ("Strict", "Lax") and not self.page_is_same_site:
-                self.p.reasons.append(f"cookie {cookie.name} withheld: SameSite={samesite}, cross-site page")
+                self.p.reasons.append(
+                    f"cookie {cookie.name} withheld: SameSite={samesite}, cross-site page"
+                )
                 continue
             sent.append(cookie.name)
         return sorted(sent)
@@ -262,6 +289,7 @@ class _Model:
     def cache_match(self, url: str, credentials: bool, method: str, unsafe: list[str]) -> bool:
         if self.probe.cache in self.profile.preflight_cache_bypass_modes:
             return False
+
         def covers(entry: _CacheEntry) -> bool:
             method_ok = (
                 method in fetch_spec.SAFELISTED_METHODS
@@ -269,7 +297,8 @@ class _Model:
                 or (entry.wildcard_methods and not credentials)
             )
             headers_ok = all(
-                h in entry.headers or (entry.wildcard_headers and not credentials and h != "authorization")
+                h in entry.headers
+                or (entry.wildcard_headers and not credentials and h != "authorization")
                 for h in unsafe
             )
             return method_ok and headers_ok
@@ -279,14 +308,16 @@ class _Model:
             e.url == url and (e.credentials or not credentials) and covers(e) for e in self.cache
         )
 
-    def preflight(self, url: str, path: str, method: str, unsafe: list[str], credentials: bool) -> str | None:
+    def preflight(
+        self, url: str, path: str, method: str, unsafe: list[str], credentials: bool
+    ) -> str | None:
         """https://fetch.spec.whatwg.org/#cors-preflight-fetch ; None on success."""
         self.p.preflights += 1
         acrh = ",".join(unsafe) if unsafe else None
         answer = self.server(method, path, self.ctx.page_origin, acrh, preflight=True)
         failure = self.cors_check(answer, credentials)
         if failure:
-            return f"preflight: {failure}"
+            return f"preflight answered {answer.status} with {failure}"
         if not 200 <= answer.status <= 299:
             return f"preflight answered {answer.status} ({answer.note or 'not ok'})"
         methods = fetch_spec.parse_list(answer.get("access-control-allow-methods"))
@@ -305,7 +336,11 @@ class _Model:
                 return f"preflight: header {name} not in Access-Control-Allow-Headers {headers}"
         max_age_raw = answer.get("access-control-max-age")
         try:
-            max_age = int(max_age_raw) if max_age_raw is not None else self.profile.preflight_cache_default_s
+            max_age = (
+                int(max_age_raw)
+                if max_age_raw is not None
+                else self.profile.preflight_cache_default_s
+            )
         except ValueError:
             max_age = self.profile.preflight_cache_default_s
         max_age = min(max_age, self.profile.preflight_cache_cap_s)
@@ -361,8 +396,12 @@ class _Model:
                 if answer.status == 303 or (answer.status in (301, 302) and method == "POST"):
                     method = "GET"
                 continue
-            self.finish("ok" if 200 <= answer.status <= 299 else "http-error", answer.status, answer.headers,
-                        credentials)
+            self.finish(
+                "ok" if 200 <= answer.status <= 299 else "http-error",
+                answer.status,
+                answer.headers,
+                credentials,
+            )
             return
         self.finish_error("too many redirects")
 
@@ -372,10 +411,14 @@ class _Model:
         self.p.reasons.append(why)
         self.p.attempts.append("cors-error")
 
-    def finish(self, outcome: str, status: int, headers: dict[str, list[str]], credentials: bool = False) -> None:
+    def finish(
+        self, outcome: str, status: int, headers: dict[str, list[str]], credentials: bool = False
+    ) -> None:
         self.p.outcome, self.p.status = outcome, status
         answer = ServerAnswer(status, headers)
-        exposed = {h.lower() for h in fetch_spec.parse_list(answer.get("access-control-expose-headers"))}
+        exposed = {
+            h.lower() for h in fetch_spec.parse_list(answer.get("access-control-expose-headers"))
+        }
         wildcard = "*" in exposed and not credentials
         readable: dict[str, str | None] = {}
         for name in self.probe.read_headers:
@@ -386,7 +429,9 @@ class _Model:
             )
             readable[name] = value if visible else None
             if value is not None and not visible and outcome != "opaque":
-                self.p.reasons.append(f"header {name} sent but not exposed (Access-Control-Expose-Headers)")
+                self.p.reasons.append(
+                    f"header {name} sent but not exposed (Access-Control-Expose-Headers)"
+                )
         self.p.headers = readable
         self.p.attempts.append(outcome)
 

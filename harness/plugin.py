@@ -16,10 +16,17 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from xprocess import XProcess
 
 from . import oracle
 from .engines import DRIVERS, EnginePool
-from .engines.base import BROWSERS, COOKIE_POLICIES, DEFAULT_COOKIE_POLICY, EngineError, EngineUnavailable
+from .engines.base import (
+    BROWSERS,
+    COOKIE_POLICIES,
+    DEFAULT_COOKIE_POLICY,
+    EngineError,
+    EngineUnavailable,
+)
 from .origins import substitute_all
 from .probe import observe, run_cell
 from .results import ResultsWriter
@@ -46,14 +53,27 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         help=f"third-party cookie policy every engine is set to (repeatable); "
              f"default: {DEFAULT_COOKIE_POLICY}",
     )  # fmt: skip
-    group.addoption("--cors-results", default=None,
-                    help=f"JSON Lines results file, rewritten per run (default {DEFAULT_RESULTS})")
-    group.addoption("--cors-driver", default="auto", choices=DRIVERS,
-                    help="force a backend where an engine has several (e.g. chromium via webdriver)")
-    group.addoption("--require-browsers", action="store_true",
-                    help="fail (instead of skip) cells whose engine is not installed")
-    group.addoption("--fixture-dir", default=None,
-                    help="built React fixture (default react_fixture/dist, or $CORS_MATRIX_FIXTURE_DIR)")
+    group.addoption(
+        "--cors-results",
+        default=None,
+        help=f"JSON Lines results file, rewritten per run (default {DEFAULT_RESULTS})",
+    )
+    group.addoption(
+        "--cors-driver",
+        default="auto",
+        choices=DRIVERS,
+        help="force a backend where an engine has several (e.g. chromium via webdriver)",
+    )
+    group.addoption(
+        "--require-browsers",
+        action="store_true",
+        help="fail (instead of skip) cells whose engine is not installed",
+    )
+    group.addoption(
+        "--fixture-dir",
+        default=None,
+        help="built React fixture (default react_fixture/dist, or $CORS_MATRIX_FIXTURE_DIR)",
+    )
 
 
 def _browsers(config: pytest.Config) -> list[str]:
@@ -158,7 +178,19 @@ def cors_cells(request) -> list[Cell]:
 
 
 @pytest.fixture(scope="session")
-def cors_host(request, xprocess, cors_cells, tmp_path_factory):
+def cors_xprocess(request, tmpdir_factory):
+    """pytest-xprocess on a run-private folder: no dependence on pytest's cache (which users
+    may disable) and no sharing with a concurrent run in the same checkout."""
+    with XProcess(request.config, tmpdir_factory.mktemp("xprocess")) as xprocess:
+        yield xprocess
+        # xprocess attaches these logs to failing reports; unregister them before closing
+        request.config.__dict__.get("_extlogfiles", {}).clear()
+        for resource in xprocess.resources:
+            resource.release()
+
+
+@pytest.fixture(scope="session")
+def cors_host(request, cors_xprocess, cors_cells, tmp_path_factory):
     """The host process serving every collected scenario's API and the page origins."""
     fixture_dir = _fixture_dir(request.config)
     if not (fixture_dir / "index.html").is_file():
@@ -170,7 +202,7 @@ def cors_host(request, xprocess, cors_cells, tmp_path_factory):
     name = f"cors-matrix-host-{os.getpid()}"
     try:
         host, info = start_host(
-            xprocess, name, host_spec(scenarios, fixture_dir), tmp_path_factory.mktemp("host")
+            cors_xprocess, name, host_spec(scenarios, fixture_dir), tmp_path_factory.mktemp("host")
         )
     except HostError as exc:
         pytest.exit(str(exc), returncode=3)
@@ -188,7 +220,9 @@ def cors_engines(request):
 
 @pytest.fixture(scope="session")
 def cors_results(request):
-    path = Path(request.config.getoption("--cors-results") or request.config.rootpath / DEFAULT_RESULTS)
+    path = Path(
+        request.config.getoption("--cors-results") or request.config.rootpath / DEFAULT_RESULTS
+    )
     if not hasattr(request.config, "workerinput"):  # the xdist controller or a plain run
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text("")
@@ -251,8 +285,9 @@ def _run(item: pytest.Item, host, engines: EnginePool, results: ResultsWriter) -
     ctx = oracle.Context(
         page_origin=page_origin,
         api_origin=api,
-        server_kwargs=substitute_all(cell.scenario.server.middleware_kwargs(),
-                                     {**host.pages, "api": api}),
+        server_kwargs=substitute_all(
+            cell.scenario.server.middleware_kwargs(), {**host.pages, "api": api}
+        ),
         cors=cell.scenario.server.cors,
         cookie_policy=cell.policy,
     )
@@ -269,22 +304,36 @@ def _run(item: pytest.Item, host, engines: EnginePool, results: ResultsWriter) -
         run = run_cell(engine, host.pages, api, cell.scenario, cell.probe, host.ledger)
     except Exception as exc:
         engines.discard(cell.browser, cell.policy)
-        record.update(observed=None, expected=expected.compared() if expected else None,
-                      verdict="diverge", reason=f"cell failed to run: {exc}".splitlines()[0])
+        record.update(
+            observed=None,
+            expected=expected.compared() if expected else None,
+            verdict="diverge",
+            reason=f"cell failed to run: {exc}".splitlines()[0],
+        )
         results.write(record)
         counts["diverge"] += 1
-        pytest.fail(f"cell failed to run in {cell.browser}: {exc}\nhost log:\n{host.log_tail()}",
-                    pytrace=False)
+        pytest.fail(
+            f"cell failed to run in {cell.browser}: {exc}\nhost log:\n{host.log_tail()}",
+            pytrace=False,
+        )
     observed = observe(run)
-    record.update(url=run.url, token=run.token, duration_ms=run.duration_ms,
-                  ledger=run.ledger, setup_ledger=run.setup_ledger)
+    record.update(
+        url=run.url,
+        token=run.token,
+        duration_ms=run.duration_ms,
+        ledger=run.ledger,
+        setup_ledger=run.setup_ledger,
+    )
     if expected is None:
         verdict, reason, differing = "diverge", f"oracle cannot predict this cell: {unmodelled}", []
     else:
         differing = oracle.compare(expected.compared(), observed)
         verdict = "diverge" if differing else "match"
-        reason = ("observation matches the engine-adjusted expectation" if not differing
-                  else "observation differs from expectation on " + ", ".join(differing))
+        reason = (
+            "observation matches the engine-adjusted expectation"
+            if not differing
+            else "observation differs from expectation on " + ", ".join(differing)
+        )
     record.update(
         observed=observed,
         expected=expected.as_record() if expected else None,
@@ -305,8 +354,15 @@ def _evidence(engine, host, run, cell, shot: Path) -> dict[str, str]:
     """Re-open the page and show the probe once more for a screenshot of a failing cell."""
     try:
         shot.parent.mkdir(parents=True, exist_ok=True)
-        run_cell(engine, host.pages, host.api(cell.scenario.name), cell.scenario, cell.probe,
-                 host.ledger, screenshot_path=shot)
+        run_cell(
+            engine,
+            host.pages,
+            host.api(cell.scenario.name),
+            cell.scenario,
+            cell.probe,
+            host.ledger,
+            screenshot_path=shot,
+        )
         return {"screenshot": str(shot)}
     except Exception as exc:  # evidence is best effort; the verdict stands
         return {"screenshot_error": str(exc).splitlines()[0]}

@@ -22,7 +22,7 @@ RUN_SERIES_JS = """
 async (arg) => {
   const deadline = Date.now() + 10000;
   while (!window.corsProbe) {
-    if (Date.now() > deadline) throw new Error("window.corsProbe not defined: React fixture did not start");
+    if (Date.now() > deadline) throw new Error("window.corsProbe missing: fixture did not start");
     await new Promise((r) => setTimeout(r, 20));
   }
   const attempts = [];
@@ -61,8 +61,15 @@ class CellRun:
     duration_ms: float
 
 
-def run_cell(engine: Engine, pages: dict[str, str], api: str, scenario: Scenario, probe: Probe,
-             ledger_reader, screenshot_path=None) -> CellRun:
+def run_cell(
+    engine: Engine,
+    pages: dict[str, str],
+    api: str,
+    scenario: Scenario,
+    probe: Probe,
+    ledger_reader,
+    screenshot_path=None,
+) -> CellRun:
     """Run `probe` in a fresh page of `engine` and read back what the server saw."""
     started = time.monotonic()
     token = new_token(scenario.name, probe.name, engine.info.name)
@@ -100,8 +107,9 @@ def run_cell(engine: Engine, pages: dict[str, str], api: str, scenario: Scenario
             page.close()
     ledger = ledger_reader(token)
     setup_ledger = ledger_reader(setup_token) if probe.set_cookies else []
-    return CellRun(url, token, attempts, ledger, setup_ledger,
-                   round((time.monotonic() - started) * 1000, 1))
+    return CellRun(
+        url, token, attempts, ledger, setup_ledger, round((time.monotonic() - started) * 1000, 1)
+    )
 
 
 def observe(run: CellRun) -> dict[str, Any]:
@@ -118,6 +126,8 @@ def observe(run: CellRun) -> dict[str, Any]:
         "cookies_received": cookies,
         "authorization_received": any(e["authorization"] for e in actual),
         "attempts": [a["outcome"] for a in run.attempts],
-        "errors": [f"{a['errorName']}: {a['errorMessage']}" for a in run.attempts if a["errorName"]],
+        "errors": [
+            f"{a['errorName']}: {a['errorMessage']}" for a in run.attempts if a["errorName"]
+        ],
         "body": last.get("body"),
     }

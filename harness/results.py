@@ -42,6 +42,10 @@ class ResultsWriter:
         self._fh.close()
 
 
+def _schema_of(record: object) -> object:
+    return record.get("schema") if isinstance(record, dict) else "?"
+
+
 def read_records(path: Path) -> Iterator[tuple[int, dict[str, Any] | None, str | None]]:
     """Yield (line number, record or None, problem or None) for every non-empty line."""
     with open(path, encoding="utf-8") as fh:
@@ -54,9 +58,13 @@ def read_records(path: Path) -> Iterator[tuple[int, dict[str, Any] | None, str |
                 yield number, None, f"{path}:{number}: not valid JSON ({exc.msg}); line skipped"
                 continue
             if not isinstance(record, dict) or record.get("schema") != SCHEMA:
-                yield number, None, (
-                    f"{path}:{number}: record schema {record.get('schema') if isinstance(record, dict) else '?'}"
-                    f" is not {SCHEMA}; line skipped"
+                yield (
+                    number,
+                    None,
+                    (
+                        f"{path}:{number}: record schema {_schema_of(record)} is not {SCHEMA}; "
+                        "line skipped"
+                    ),
                 )
                 continue
             yield number, record, None

@@ -23,7 +23,7 @@ class ScenarioError(Exception):
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
 
 
 class ScenarioMeta(_Strict):
@@ -57,7 +57,7 @@ class ServerConfig(_Strict):
         return self
 
     def middleware_kwargs(self) -> dict[str, Any]:
-        """The keyword arguments exactly as the scenario gave them (unset ones left to Starlette)."""
+        """The keyword arguments as the scenario gave them (unset ones left to Starlette)."""
         given = self.model_dump(exclude_unset=True)
         given.pop("cors", None)
         return given
@@ -97,7 +97,9 @@ class Probe(_Strict):
     @classmethod
     def _name(cls, v: str) -> str:
         if not v or any(c in v for c in "[]:/ "):
-            raise ValueError(f"probe name {v!r} must be non-empty, without spaces, '[', ']', ':', '/'")
+            raise ValueError(
+                f"probe name {v!r} must be non-empty, without spaces, '[', ']', ':', '/'"
+            )
         return v
 
     @field_validator("method")
@@ -126,7 +128,7 @@ class Probe(_Strict):
                 raise ValueError(f"header name {name!r} is not a valid token")
             if fetch_spec.is_forbidden_request_header(name):
                 raise ValueError(
-                    f"header {name!r} is a forbidden request header: browsers never let a page set it"
+                    f"header {name!r} is a forbidden request header: a page can never set it"
                 )
             if not fetch_spec.is_valid_header_value(value):
                 raise ValueError(f"header {name!r} has an invalid value {value!r}")

@@ -59,7 +59,9 @@ def discover(playwright, name: str, driver: str = "auto") -> Route:
         _need(WEBKIT_DRIVER, "apt-get install webkit2gtk-driver")
         _need(MINIBROWSER, "apt-get install libwebkit2gtk-4.1-0")
         if not shutil.which("Xvfb"):
-            raise EngineUnavailable("Xvfb not found (WebKitGTK needs a display); apt-get install xvfb")
+            raise EngineUnavailable(
+                "Xvfb not found (WebKitGTK needs a display); apt-get install xvfb"
+            )
         return Route(name, "webdriver", "system", MINIBROWSER)
     if name == "firefox" and driver == "webdriver":
         raise EngineUnavailable("firefox: no WebDriver route here (Debian has no geckodriver)")

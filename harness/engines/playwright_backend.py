@@ -80,8 +80,10 @@ class PlaywrightChromium(Engine):
             )
         except Exception as exc:
             self._profile.cleanup()
-            raise EngineError(f"chromium failed to launch ({executable or 'playwright build'}): "
-                              f"{str(exc).splitlines()[0]}") from exc
+            raise EngineError(
+                f"chromium failed to launch ({executable or 'playwright build'}): "
+                f"{str(exc).splitlines()[0]}"
+            ) from exc
         page = self._context.pages[0] if self._context.pages else self._context.new_page()
         version = self._context.new_cdp_session(page).send("Browser.getVersion")["product"]
         page.close()
@@ -124,8 +126,10 @@ class PlaywrightFirefox(Engine):
         try:
             self._browser = playwright.firefox.launch(**kwargs)
         except Exception as exc:
-            raise EngineError(f"firefox failed to launch ({executable or 'playwright build'}): "
-                              f"{str(exc).splitlines()[0]}") from exc
+            raise EngineError(
+                f"firefox failed to launch ({executable or 'playwright build'}): "
+                f"{str(exc).splitlines()[0]}"
+            ) from exc
         self.info = EngineInfo(
             name="firefox",
             version=self._browser.version,

@@ -179,8 +179,12 @@ class WebKitGTK(_WebDriverEngine):
         options.binary_location = MINIBROWSER
         options.add_argument("--automation")
         options.add_argument(f"--cookies-policy={WEBKIT_COOKIE_POLICY[cookie_policy]}")
-        service = Service(WEBKIT_DRIVER, env={**os.environ, "DISPLAY": self._xvfb.display},
-                          log_output=os.environ.get("CORS_MATRIX_WEBDRIVER_LOG", subprocess.DEVNULL))
+        service = Service(
+            WEBKIT_DRIVER,
+            env={**os.environ, "DISPLAY": self._xvfb.display},
+            log_output=os.environ.get("CORS_MATRIX_WEBDRIVER_LOG", subprocess.DEVNULL),
+        )
+
         def factory():
             with warnings.catch_warnings():  # selenium's own WebKitGTK class uses a deprecated call
                 warnings.simplefilter("ignore", DeprecationWarning)
@@ -219,17 +223,28 @@ class ChromiumWebDriver(_WebDriverEngine):
         self._profile = tempfile.TemporaryDirectory(prefix="cors-matrix-chromedriver-")
         options = Options()
         options.binary_location = executable
-        for arg in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic",
-                    "--disable-background-networking", "--disable-component-update",
-                    "--disable-sync", "--no-first-run", f"--user-data-dir={self._profile.name}"):
+        for arg in (
+            "--headless=new",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-quic",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--no-first-run",
+            f"--user-data-dir={self._profile.name}",
+        ):
             options.add_argument(arg)
         options.add_experimental_option(
             "prefs", {"profile.cookie_controls_mode": CHROMIUM_COOKIE_CONTROLS[cookie_policy]}
         )
         service = Service(CHROMEDRIVER)
         try:
-            driver = start_session(lambda: webdriver.Chrome(options=options, service=service),
-                                   service, "chromium (chromedriver)")
+            driver = start_session(
+                lambda: webdriver.Chrome(options=options, service=service),
+                service,
+                "chromium (chromedriver)",
+            )
         except EngineError:
             self._profile.cleanup()
             raise

@@ -1,0 +1,304 @@
+"""The oracle on its own: spec cases written from the Fetch standard and RFC 6265bis, engine
+profiles from the differences file, and invariants over generated probes (fast, no browser)."""
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from harness import fetch_spec
+from harness.oracle import (
+    ANY_VALUE,
+    Context,
+    compare,
+    differences,
+    engine_profile,
+    expectations,
+    predict,
+    spec_profile,
+)
+from harness.scenario import Probe
+
+APP, CROSS, ATTACKER, API = ("http://localhost:3000", "http://127.0.0.1:4000",
+                             "http://127.0.0.1:5000", "http://localhost:8000")  # fmt: skip
+
+
+def run(server, at=APP, policy="block-third-party", cors=True, **probe):
+    """Predict `probe` run from the page origin `at` against API with `server` config."""
+    ctx = Context(at, API, server, cors=cors, cookie_policy=policy)
+    return predict(Probe(name="p", **probe), ctx)
+
+
+EXACT = {"allow_origins": [APP], "allow_methods": ["*"], "allow_headers": ["*"]}
+CREDS = {**EXACT, "allow_credentials": True}
+
+
+# --- origins ---------------------------------------------------------------------------------
+def test_listed_origin_reads_simple_get():
+    p = run(EXACT, read_headers=["X-Total", "Content-Type"])
+    assert (p.outcome, p.status, p.preflights, p.requests) == ("ok", 200, 0, 1)
+    # X-Total is not safelisted and not exposed; Content-Type is safelisted
+    assert p.headers == {"X-Total": None, "Content-Type": "application/json"}
+
+
+def test_unlisted_origin_is_blocked_but_request_arrives():
+    p = run(EXACT, at=CROSS)
+    assert (p.outcome, p.status, p.requests, p.preflights) == ("cors-error", None, 1, 0)
+
+
+@pytest.mark.parametrize("listed", [APP + "/", APP.replace("http", "https"), APP.upper()])
+def test_near_miss_origins_never_match(listed):
+    assert run({"allow_origins": [listed]}).outcome == "cors-error"
+
+
+def test_regex_origin_is_full_match():
+    assert run({"allow_origin_regex": r"http://localhost:\d+"}).outcome == "ok"
+    assert run({"allow_origin_regex": r"http://localhost"}).outcome == "cors-error"
+
+
+# --- wildcard and credentials ----------------------------------------------------------------
+def test_wildcard_without_credentials_reads_uncredentialed_but_not_credentialed():
+    assert run({"allow_origins": ["*"]}, at=ATTACKER).outcome == "ok"
+    p = run({"allow_origins": ["*"]}, at=ATTACKER, credentials="include")
+    assert p.outcome == "cors-error" and p.requests == 1
+
+
+def test_wildcard_with_credentials_lets_attacker_read_credentialed_response():
+    p = run({"allow_origins": ["*"], "allow_credentials": True}, at=ATTACKER, credentials="include")
+    assert p.outcome == "ok"
+
+
+def test_credentials_without_allow_credentials_fail_after_reaching_server():
+    p = run(EXACT, credentials="include")
+    assert (p.outcome, p.requests) == ("cors-error", 1)
+
+
+# --- preflight -------------------------------------------------------------------------------
+def test_put_with_custom_header_is_preflighted_once_then_cached():
+    server = {
+        "allow_origins": [APP],
+        "allow_methods": ["GET", "PUT"],
+        "allow_headers": ["X-Custom"],
+    }
+    p = run(server, method="PUT", headers={"X-Custom": "1"}, repeat=3)
+    assert (p.outcome, p.preflights, p.requests) == ("ok", 1, 3)
+
+
+def test_max_age_zero_preflights_every_time():
+    server = {**EXACT, "max_age": 0}
+    assert run(server, method="PUT", repeat=3).preflights == 3
+
+
+def test_default_allow_methods_is_get_only():
+    p = run({"allow_origins": [APP]}, method="PUT")
+    assert (p.outcome, p.preflights, p.requests) == ("cors-error", 1, 0)
+
+
+def test_lowercase_method_is_not_normalized_for_patch():
+    assert fetch_spec.normalize_method("patch") == "patch"
+    assert fetch_spec.normalize_method("put") == "PUT"
+    p = run({"allow_origins": [APP], "allow_methods": ["PATCH"]}, method="patch")
+    assert p.outcome == "cors-error" and p.requests == 0
+
+
+def test_authorization_not_in_allow_headers_is_refused_before_request():
+    p = run(
+        {"allow_origins": [APP], "allow_headers": ["Content-Type"]},
+        headers={"Authorization": "Bearer x"},
+    )
+    assert (p.outcome, p.preflights, p.requests, p.authorization_received) == (
+        "cors-error",
+        1,
+        0,
+        False,
+    )
+
+
+def test_star_allow_headers_mirrors_authorization_so_it_passes():
+    p = run(CREDS, headers={"Authorization": "Bearer x"}, credentials="include")
+    assert (p.outcome, p.authorization_received) == ("ok", True)
+
+
+@pytest.mark.parametrize("content_type,preflight", [
+    ("text/plain", False), ("application/x-www-form-urlencoded", False),
+    ("multipart/form-data; boundary=x", False), ("application/json", True),
+    ("text/plain; charset=utf-8", False),
+])  # fmt: skip
+def test_content_type_decides_preflight(content_type, preflight):
+    p = run(EXACT, method="POST", headers={"Content-Type": content_type}, body="x")
+    assert p.preflights == int(preflight)
+
+
+def test_no_cors_is_opaque_and_still_reaches_server():
+    p = run(
+        {"allow_origins": []},
+        at=ATTACKER,
+        method="POST",
+        mode="no-cors",
+        body="x",
+        headers={"Content-Type": "text/plain"},
+    )
+    assert (p.outcome, p.status, p.requests) == ("opaque", 0, 1)
+
+
+def test_no_cors_rejects_non_simple_method_without_sending():
+    p = run(EXACT, mode="no-cors", method="PUT")
+    assert (p.outcome, p.requests, p.preflights) == ("cors-error", 0, 0)
+
+
+def test_without_cors_middleware_preflight_gets_405():
+    p = run({}, cors=False, method="PUT")
+    assert (p.outcome, p.preflights, p.requests) == ("cors-error", 1, 0)
+    assert any("405" in r for r in p.reasons)
+
+
+# --- response headers ------------------------------------------------------------------------
+def test_exposed_header_is_readable():
+    p = run({**EXACT, "expose_headers": ["X-Total"]}, read_headers=["X-Total"])
+    assert p.headers == {"X-Total": "3"}
+
+
+def test_expose_star_works_only_without_credentials():
+    server = {**CREDS, "expose_headers": ["*"]}
+    assert run(server, read_headers=["X-Total"]).headers == {"X-Total": "3"}
+    assert run(server, read_headers=["X-Total"], credentials="include").headers == {"X-Total": None}
+
+
+def test_error_500_escapes_cors_middleware():
+    p = run(EXACT, path="/error")
+    assert (p.outcome, p.requests) == ("cors-error", 1)
+
+
+# --- cookies ---------------------------------------------------------------------------------
+LAX = [{"name": "sid", "samesite": "Lax"}]
+NONE_SECURE = [{"name": "sid", "samesite": "None", "secure": True}]
+BOTH_PAGES = {**CREDS, "allow_origins": [APP, CROSS]}
+
+
+def test_cookie_sent_only_with_include():
+    assert run(CREDS, credentials="include", set_cookies=LAX).cookies_received == ["sid"]
+    assert run(CREDS, credentials="same-origin", set_cookies=LAX).cookies_received == []
+    assert run(CREDS, credentials="omit", set_cookies=LAX).cookies_received == []
+
+
+def test_lax_cookie_stays_home_from_cross_site_page():
+    p = run(
+        BOTH_PAGES, at=CROSS, credentials="include", set_cookies=LAX, policy="allow-third-party"
+    )
+    assert p.cookies_received == []
+
+
+@pytest.mark.parametrize("policy,sent", [("allow-third-party", ["sid"]), ("block-third-party", [])])
+def test_none_secure_cookie_crosses_sites_only_if_policy_allows(policy, sent):
+    p = run(BOTH_PAGES, at=CROSS, credentials="include", set_cookies=NONE_SECURE, policy=policy)
+    assert p.cookies_received == sent
+
+
+def test_samesite_none_without_secure_is_rejected():
+    p = run(CREDS, credentials="include", set_cookies=[{"name": "sid", "samesite": "None"}])
+    assert p.cookies_received == []
+
+
+def test_cookie_set_by_cross_site_fetch_needs_none_and_allowed_third_party():
+    fetch_lax = [{"name": "sid", "samesite": "Lax", "via": "fetch"}]
+    fetch_none = [{**NONE_SECURE[0], "via": "fetch"}]
+    kw = dict(at=CROSS, credentials="include", policy="allow-third-party")
+    assert run(BOTH_PAGES, set_cookies=fetch_lax, **kw).cookies_received == []
+    assert run(BOTH_PAGES, set_cookies=fetch_none, **kw).cookies_received == ["sid"]
+
+
+# --- engine profiles -------------------------------------------------------------------------
+def test_every_difference_has_a_source_url_and_a_known_parameter():
+    assert differences()
+    for d in differences():
+        assert d.source.startswith("https://"), d.id
+        assert hasattr(spec_profile(), d.parameter), d.id
+
+
+def test_engine_profiles_apply_only_their_own_differences():
+    assert engine_profile("chromium").lax_by_default is True
+    assert engine_profile("firefox").lax_by_default is False
+    assert engine_profile("webkit").secure_cookies_on_loopback_http is False
+    assert spec_profile().preflight_cache_bypass_modes == ()
+
+
+def test_unset_samesite_is_lax_in_chromium_only():
+    ctx = Context(CROSS, API, {**BOTH_PAGES}, cookie_policy="allow-third-party")
+    probe = Probe(
+        name="p",
+        page="cross_site",
+        credentials="include",
+        set_cookies=[{"name": "sid", "via": "navigation"}],
+    )
+    spec, chromium = expectations(probe, ctx, "chromium")
+    assert spec.cookies_received == ["sid"] and chromium.cookies_received == []
+    assert "chromium-lax-by-default" in chromium.differences
+
+
+def test_cache_mode_bypass_is_an_engine_difference():
+    server = {"allow_origins": [APP], "allow_methods": ["PUT"]}
+    ctx = Context(APP, API, server)
+    probe = Probe(name="p", method="PUT", cache="no-store", repeat=2)
+    spec, chromium = expectations(probe, ctx, "chromium")
+    _, webkit = expectations(probe, ctx, "webkit")
+    assert (spec.preflights, chromium.preflights, webkit.preflights) == (1, 2, 1)
+
+
+# --- comparison ------------------------------------------------------------------------------
+def test_compare_names_differing_keys_and_any_value_matches_any_non_null():
+    expected = {
+        "outcome": "ok",
+        "status": 200,
+        "headers": {"Content-Length": ANY_VALUE},
+        "preflights": 0,
+        "requests": 1,
+        "cookies_received": [],
+        "authorization_received": False,
+    }
+    observed = {**expected, "headers": {"Content-Length": "42"}}
+    assert compare(expected, observed) == []
+    assert compare(expected, {**observed, "headers": {"Content-Length": None}}) == ["headers"]
+    assert compare(expected, {**observed, "requests": 2}) == ["requests"]
+
+
+# --- invariants over generated probes (hundreds of cases, well under a second) ---------------
+servers = st.fixed_dictionaries({}, optional={
+    "allow_origins": st.lists(st.sampled_from([APP, CROSS, "*", APP + "/"]), max_size=2),
+    "allow_methods": st.lists(st.sampled_from(["GET", "POST", "PUT", "DELETE", "*"]), max_size=3),
+    "allow_headers": st.lists(st.sampled_from(["X-Custom", "Authorization", "*"]), max_size=2),
+    "allow_credentials": st.booleans(),
+    "max_age": st.sampled_from([0, 5, 600]),
+})  # fmt: skip
+probes = st.fixed_dictionaries({
+    "method": st.sampled_from(["GET", "POST", "PUT", "DELETE", "PATCH"]),
+    "credentials": st.sampled_from(["omit", "same-origin", "include"]),
+    "headers": st.dictionaries(st.sampled_from(["X-Custom", "Authorization", "Accept"]),
+                               st.just("v"), max_size=2),
+    "repeat": st.integers(1, 3),
+    "page": st.sampled_from(["app", "cross_site", "attacker"]),
+    "path": st.sampled_from(["/data", "/headers", "/error"]),
+})  # fmt: skip
+PAGES = {"app": APP, "cross_site": CROSS, "attacker": ATTACKER}
+
+
+@settings(max_examples=400, deadline=None)
+@given(server=servers, probe=probes)
+def test_invariants(server, probe):
+    p = run(server, at=PAGES[probe["page"]], **probe)
+    assert p.outcome in ("ok", "http-error", "cors-error")
+    assert len(p.attempts) == probe["repeat"]
+    assert 0 <= p.preflights <= probe["repeat"]
+    assert p.requests <= probe["repeat"]
+    simple = probe["method"] in fetch_spec.SAFELISTED_METHODS and not (
+        fetch_spec.unsafe_request_header_names(probe["headers"])
+    )
+    if simple:
+        assert p.preflights == 0 and p.requests == probe["repeat"]
+    if p.outcome != "cors-error":
+        assert p.status is not None and p.requests >= 1
+    origins = server.get("allow_origins", [])
+    if PAGES[probe["page"]] not in origins and "*" not in origins:
+        assert p.outcome == "cors-error"
+    if "Authorization" in probe["headers"] and p.requests:
+        assert p.authorization_received
+    if probe["credentials"] != "include":
+        assert p.cookies_received == []

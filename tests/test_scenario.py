@@ -1,0 +1,87 @@
+"""Scenario files: valid ones load, every kind of bad one gives one line naming file and field."""
+
+from pathlib import Path
+
+import pytest
+
+from harness.scenario import ScenarioError, load_scenario
+
+ROOT = Path(__file__).resolve().parent.parent
+
+MINIMAL = """
+[server]
+allow_origins = ["{app}"]
+
+[[probe]]
+name = "get"
+"""
+
+
+def test_minimal_scenario_gets_defaults_and_name_from_file(write_scenario):
+    scenario = load_scenario(write_scenario(MINIMAL, "test_minimal_thing.toml"))
+    assert scenario.name == "minimal_thing"
+    probe = scenario.probes[0]
+    assert (probe.page, probe.method, probe.path, probe.credentials, probe.repeat) == (
+        "app",
+        "GET",
+        "/data",
+        "same-origin",
+        1,
+    )
+    assert scenario.server.middleware_kwargs() == {"allow_origins": ["{app}"]}
+
+
+def test_unset_server_keys_are_left_to_starlette(write_scenario):
+    scenario = load_scenario(write_scenario(MINIMAL))
+    assert "allow_methods" not in scenario.server.middleware_kwargs()
+    assert scenario.server.cors is True
+
+
+@pytest.mark.parametrize("path", sorted((ROOT / "scenarios").rglob("test_*.toml")), ids=str)
+def test_every_catalogue_scenario_loads(path):
+    scenario = load_scenario(path)
+    assert scenario.scenario.description, f"{path} must say what it shows"
+
+
+BAD = [
+    ("[server\n", "malformed TOML"),
+    ('[server]\nallow_origin = ["x"]\n[[probe]]\nname = "p"\n', "server.allow_origin: unknown key"),
+    ('[server]\nallow_credentials = "yes"\n[[probe]]\nname = "p"\n', "server.allow_credentials:"),
+    ('[[probe]]\nname = "p"\n[[probe]]\nname = "p"\n', "duplicate probe name 'p'"),
+    (
+        '[server]\nallow_origins = ["{frontend}"]\n[[probe]]\nname = "p"\n',
+        "unknown placeholder {frontend}",
+    ),
+    ('[[probe]]\nname = "p"\npath = "/nope"\n', "probe[p].path: unknown endpoint '/nope'"),
+    (
+        '[[probe]]\nname = "p"\nheaders = { "Bad Header" = "1" }\n',
+        "probe[p].headers: header name 'Bad Header'",
+    ),
+    ('[[probe]]\nname = "p"\nheaders = { Cookie = "a=b" }\n', "forbidden request header"),
+    (
+        '[[probe]]\nname = "p"\nmethod = "CONNECT"\n',
+        "probe[p].method: method 'CONNECT' is forbidden",
+    ),
+    ('[[probe]]\nname = "p"\nbody = "x"\n', "a GET request cannot have a body"),
+    ('[[probe]]\nname = "p"\npage = "evil"\n', "probe[p].page:"),
+    ('[[probe]]\nname = "p"\nrepeat = 0\n', "probe[p].repeat:"),
+    ('[[probe]]\nname = "p"\ncredentials = "always"\n', "probe[p].credentials:"),
+    ('[scenario]\nname = "x"\n', "probe: Field required"),
+    ('[[probe]]\nname = "p"\nset_cookies = [{ name = "a b" }]\n', "cookie name 'a b'"),
+]
+
+
+@pytest.mark.parametrize("text,expected", BAD, ids=[e for _, e in BAD])
+def test_bad_scenarios_give_one_line_naming_file_and_field(write_scenario, text, expected):
+    path = write_scenario(text)
+    with pytest.raises(ScenarioError) as info:
+        load_scenario(path)
+    message = str(info.value)
+    assert "\n" not in message
+    assert message.startswith(str(path) + ": ")
+    assert expected in message
+
+
+def test_missing_file_is_a_scenario_error(tmp_path):
+    with pytest.raises(ScenarioError, match="cannot read"):
+        load_scenario(tmp_path / "test_absent.toml")
