@@ -6,12 +6,15 @@ API socket answers HTTP before a probe runs. Reads of the ledger go to the contr
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+import subprocess
 import sys
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -84,11 +87,22 @@ def _all_answer(manifest: dict[str, Any]) -> bool:
     return True
 
 
+def host_args(spec_path: Path, manifest_path: Path) -> list[str]:
+    return [sys.executable, "-u", "-m", "harness.host", str(spec_path), str(manifest_path)]
+
+
+def _ready(manifest_path: Path) -> bool:
+    try:
+        return _all_answer(json.loads(manifest_path.read_text()))
+    except (OSError, ValueError):
+        return False
+
+
 def make_starter(spec_path: Path, manifest_path: Path) -> type[ProcessStarter]:
     """A ProcessStarter for one host process with the given spec and manifest files."""
 
     class HostStarter(ProcessStarter):
-        args = [sys.executable, "-u", "-m", "harness.host", str(spec_path), str(manifest_path)]
+        args = host_args(spec_path, manifest_path)
         pattern = READY_LINE
         timeout = STARTUP_TIMEOUT_S
         max_read_lines = 200
@@ -96,10 +110,7 @@ def make_starter(spec_path: Path, manifest_path: Path) -> type[ProcessStarter]:
         env = {**os.environ, "PYTHONUNBUFFERED": "1"}
 
         def startup_check(self) -> bool:
-            try:
-                return _all_answer(json.loads(manifest_path.read_text()))
-            except (OSError, ValueError):
-                return False
+            return _ready(manifest_path)
 
     return HostStarter
 
@@ -125,3 +136,29 @@ def start_host(xprocess, name: str, spec: dict[str, Any], workdir: Path) -> tupl
     host = Host(json.loads(manifest_path.read_text()), Path(str(log_path)))
     host.manifest["startup_s"] = round(time.monotonic() - started, 3)
     return host, xprocess.getinfo(name)
+
+
+@contextlib.contextmanager
+def host_process(spec: dict[str, Any], workdir: Path) -> Iterator[Host]:
+    """The host outside pytest (benchmarks, CLI): same process, same readiness check."""
+    workdir.mkdir(parents=True, exist_ok=True)
+    spec_path, manifest_path = workdir / "host-spec.json", workdir / "host-manifest.json"
+    spec_path.write_text(json.dumps(spec))
+    log_path = workdir / "host.log"
+    with open(log_path, "wb") as log:
+        process = subprocess.Popen(host_args(spec_path, manifest_path), stdout=log,
+                                   stderr=subprocess.STDOUT)  # fmt: skip
+    try:
+        deadline = time.monotonic() + STARTUP_TIMEOUT_S
+        while not _ready(manifest_path):
+            if process.poll() is not None or time.monotonic() > deadline:
+                raise HostError(f"host process not ready: {log_path.read_text()[-2000:]}")
+            time.sleep(0.05)
+        yield Host(json.loads(manifest_path.read_text()), log_path)
+    finally:
+        process.terminate()
+        try:
+            process.wait(10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
