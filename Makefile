@@ -37,8 +37,8 @@ scenarios: setup
 	$(PYTEST) scenarios/ -q --require-browsers --cors-results $(RESULTS) $(PYTEST_ARGS)
 
 lint: venv
-	$(VENV)/bin/ruff check harness tests
-	$(VENV)/bin/ruff format --check harness tests
+	$(VENV)/bin/ruff check harness tests bench
+	$(VENV)/bin/ruff format --check harness tests bench
 
 # Lint, the project's own tests, then every scenario on every engine.
 test: setup lint
