@@ -451,8 +451,24 @@ def predict(probe: Probe, ctx: Context, profile: Profile | None = None) -> Predi
 
 
 def expectations(probe: Probe, ctx: Context, engine: str) -> tuple[Prediction, Prediction]:
-    """(spec answer, engine-adjusted expectation) for one cell."""
-    return predict(probe, ctx, spec_profile()), predict(probe, ctx, engine_profile(engine))
+    """(spec answer, engine-adjusted expectation) for one cell.
+
+    The expectation names only the engine differences that change this cell's answer: each
+    applied difference is dropped in turn, and kept if the answer then differs.
+    """
+    spec = predict(probe, ctx, spec_profile())
+    profile = engine_profile(engine)
+    expected = predict(probe, ctx, profile)
+    relevant = []
+    for diff_id in profile.applied:
+        without = spec_profile()
+        for d in differences():
+            if engine in d.engines and d.id != diff_id:
+                without = replace(without, **{d.parameter: d.value})
+        if predict(probe, ctx, without).compared() != expected.compared():
+            relevant.append(diff_id)
+    expected.differences = relevant
+    return spec, expected
 
 
 def headers_match(expected: dict[str, str | None], observed: dict[str, str | None]) -> bool:

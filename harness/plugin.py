@@ -407,3 +407,4 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config: pytest.Config)
     )
     if path is not None:
         terminalreporter.write_line(f"results: {path}")
+        terminalreporter.write_line(f"HTML report: python -m harness report {path} -o report/")

@@ -1,0 +1,46 @@
+"""`python -m harness ...`: entry points that work on result records (no pytest needed)."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from .report import write_junit, write_report
+
+
+def _report(args: argparse.Namespace) -> int:
+    try:
+        view = write_report(args.results, args.output, args.baseline)
+    except FileNotFoundError as exc:
+        print(f"harness report: {exc}", file=sys.stderr)
+        return 2
+    if args.junit:
+        write_junit(view, args.junit)
+    for problem in view["problems"]:
+        print(f"warning: {problem}", file=sys.stderr)
+    print(
+        f"report: {args.output / 'index.html'} — {view['total_passed']}/{view['total_cells']} "
+        f"cells as expected, {view['totals'].get('diverge', 0)} diverge, "
+        f"{len(view['findings'])} security findings"
+    )
+    new = [c for c in view["changes"] or [] if c["kind"] == "new divergence"]
+    return 1 if args.fail_on_new_divergence and new else 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m harness")
+    sub = parser.add_subparsers(dest="command", required=True)
+    report = sub.add_parser("report", help="render results files into an HTML report")
+    report.add_argument("results", nargs="+", type=Path, help="JSON Lines results files")
+    report.add_argument("-o", "--output", type=Path, default=Path("report"))
+    report.add_argument("--baseline", nargs="+", type=Path, help="a previous run's results files")
+    report.add_argument("--junit", type=Path, help="also write JUnit XML here")
+    report.add_argument(
+        "--fail-on-new-divergence",
+        action="store_true",
+        help="exit 1 when a cell diverges that did not in the baseline",
+    )
+    report.set_defaults(func=_report)
+    args = parser.parse_args(argv)
+    return args.func(args)

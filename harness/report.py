@@ -1,0 +1,379 @@
+"""Result records -> a self-contained static HTML compatibility report (and JUnit XML).
+
+Everything here is computed from records only (never from live objects): several results files
+merge into one grid of (scenario, probe) rows x (engine, cookie policy) columns; duplicate and
+conflicting cells are reported, not dropped; a baseline's records show what changed.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+import time
+from collections import Counter, defaultdict
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from xml.etree import ElementTree as ET
+
+from jinja2 import Environment, PackageLoader, select_autoescape
+
+from . import oracle
+from .results import read_records
+
+Key = tuple[str, str, str, str]  # scenario, probe, browser, cookie policy
+SPEC_LINKS = {
+    "preflight": "https://fetch.spec.whatwg.org/#cors-preflight-fetch",
+    "cors-check": "https://fetch.spec.whatwg.org/#concept-cors-check",
+    "expose": "https://fetch.spec.whatwg.org/#concept-filtered-response-cors",
+    "cookie": "https://httpwg.org/http-extensions/draft-ietf-httpbis-rfc6265bis.html#name-samesite-cookies",
+    "no-cors": "https://fetch.spec.whatwg.org/#concept-filtered-response-opaque",
+}
+
+
+def key_of(record: dict[str, Any]) -> Key:
+    return (
+        record["scenario"],
+        record["probe"],
+        record["browser"],
+        record.get("cookie_policy") or "unknown",
+    )
+
+
+def bucket(record: dict[str, Any]) -> str:
+    """Colour bucket: spec (matches the spec itself), engine (matches an engine-adjusted
+    expectation that departs from the spec), diverge, not-run."""
+    if record["verdict"] == "not-run":
+        return "not-run"
+    if record["verdict"] == "diverge":
+        return "diverge"
+    return "spec" if record.get("spec_agrees_with_expected", True) else "engine"
+
+
+OUTCOME_LABELS = {
+    "ok": "readable",
+    "http-error": "readable (HTTP error)",
+    "cors-error": "CORS error",
+    "opaque": "opaque",
+}
+
+
+def outcome_label(record: dict[str, Any]) -> str:
+    if record["verdict"] == "not-run" or not record.get("observed"):
+        return "not run"
+    return OUTCOME_LABELS.get(record["observed"]["outcome"], record["observed"]["outcome"])
+
+
+def _reason_source(reason: str) -> str:
+    lower = reason.lower()
+    if "cookie" in lower:
+        return SPEC_LINKS["cookie"]
+    if "no-cors" in lower:
+        return SPEC_LINKS["no-cors"]
+    if "expose" in lower:
+        return SPEC_LINKS["expose"]
+    if "preflight" in lower:
+        return SPEC_LINKS["preflight"]
+    return SPEC_LINKS["cors-check"]
+
+
+def explanation(record: dict[str, Any]) -> list[dict[str, str]]:
+    """The oracle's reasoning as sentences with a source link each (spec or engine difference)."""
+    expected = record.get("expected") or {}
+    sources = {d.id: d.source for d in oracle.differences()}
+    lines = [{"text": r, "source": _reason_source(r)} for r in expected.get("reasons", [])]
+    for diff in expected.get("differences", []):
+        source = sources.get(diff, "")
+        url = source.split(" ", 1)[0] if source else ""
+        lines.append({"text": f"engine difference applied: {diff}", "source": url})
+    if not lines and expected:
+        lines.append(
+            {"text": "the request passed every CORS check", "source": SPEC_LINKS["cors-check"]}
+        )
+    return lines
+
+
+def security_finding(record: dict[str, Any]) -> dict[str, Any] | None:
+    """A page origin that no sane config allows (`attacker`) could read the API's answer."""
+    observed = record.get("observed") or {}
+    if record.get("page") != "attacker" or observed.get("outcome") not in ("ok", "http-error"):
+        return None
+    request = record.get("request") or {}
+    credentialed = request.get("credentials") == "include"
+    with_secrets = bool(observed.get("cookies_received")) or observed.get("authorization_received")
+    severity = "high" if credentialed and with_secrets else "medium" if credentialed else "low"
+    what = "a credentialed response" if credentialed else "the response"
+    if with_secrets:
+        what += " (cookies/Authorization arrived)"
+    return {"severity": severity, "text": f"the attacker origin can read {what}"}
+
+
+@dataclass
+class Merged:
+    cells: dict[Key, dict[str, Any]] = field(default_factory=dict)
+    problems: list[str] = field(default_factory=list)  # skipped lines, duplicates, conflicts
+    conflicts: dict[Key, list[dict[str, Any]]] = field(default_factory=dict)
+    sources: list[str] = field(default_factory=list)
+
+
+def _same_observation(a: dict[str, Any], b: dict[str, Any]) -> bool:
+    def core(r):
+        obs = r.get("observed") or {}
+        return r["verdict"], {k: obs.get(k) for k in oracle.COMPARED_KEYS}
+
+    return core(a) == core(b)
+
+
+def merge(paths: list[Path]) -> Merged:
+    """Read every file; the first record of a cell wins, later ones are duplicates or conflicts."""
+    merged = Merged(sources=[str(p) for p in paths])
+    for path in paths:
+        for _, record, problem in read_records(path):
+            if problem:
+                merged.problems.append(problem)
+                continue
+            key = key_of(record)
+            record["_file"] = str(path)
+            first = merged.cells.get(key)
+            if first is None:
+                merged.cells[key] = record
+            elif _same_observation(first, record):
+                merged.problems.append(
+                    f"duplicate cell {'/'.join(key)} in {path} (same observation)"
+                )
+            else:
+                merged.conflicts.setdefault(key, [first]).append(record)
+                merged.problems.append(
+                    f"conflicting cell {'/'.join(key)}: {first['_file']} says "
+                    f"{outcome_label(first)}/{first['verdict']}, {path} says "
+                    f"{outcome_label(record)}/{record['verdict']}"
+                )
+    return merged
+
+
+def diff_baseline(
+    now: dict[Key, dict[str, Any]], before: dict[Key, dict[str, Any]]
+) -> list[dict[str, Any]]:
+    """What changed since the baseline, new divergences first."""
+    changes = []
+    for key in sorted(set(now) | set(before)):
+        a, b = before.get(key), now.get(key)
+        label = "/".join(key)
+        if b is None:
+            changes.append(
+                {"rank": 4, "kind": "removed", "cell": label, "text": "cell no longer run"}
+            )
+        elif a is None:
+            rank = 0 if b["verdict"] == "diverge" else 3
+            changes.append(
+                {"rank": rank, "kind": "new", "cell": label, "text": f"new cell: {b['verdict']}"}
+            )
+        elif b["verdict"] == "diverge" and a["verdict"] != "diverge":
+            changes.append(
+                {
+                    "rank": 0,
+                    "kind": "new divergence",
+                    "cell": label,
+                    "text": f"was {a['verdict']}, now diverges: {b['reason']}",
+                }
+            )
+        elif a["verdict"] == "diverge" and b["verdict"] != "diverge":
+            changes.append(
+                {"rank": 1, "kind": "fixed", "cell": label, "text": f"now {b['verdict']}"}
+            )
+        elif not _same_observation(a, b):
+            changes.append(
+                {
+                    "rank": 2,
+                    "kind": "changed",
+                    "cell": label,
+                    "text": f"observed {outcome_label(a)} then, {outcome_label(b)} now",
+                }
+            )
+    return sorted(changes, key=lambda c: (c["rank"], c["cell"]))
+
+
+def slug(*parts: str) -> str:
+    return re.sub(r"[^A-Za-z0-9_.-]+", "-", "--".join(parts)).strip("-")
+
+
+def _column_order(column: tuple[str, str]) -> tuple[int, str]:
+    engines = ("chromium", "firefox", "webkit")
+    return (engines.index(column[0]) if column[0] in engines else len(engines), column[1])
+
+
+def build_view(merged: Merged, baseline: Merged | None = None) -> dict[str, Any]:
+    """Everything the template shows, as plain data."""
+    cells = merged.cells
+    columns = sorted({(k[2], k[3]) for k in cells}, key=_column_order)
+    versions: dict[tuple[str, str], set[str]] = defaultdict(set)
+    for k, r in cells.items():
+        if r.get("browser_version"):
+            versions[(k[2], k[3])].add(str(r["browser_version"]))
+    rows_by_theme: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    row_keys = sorted({(r.get("theme") or "general", k[0], k[1]) for k, r in cells.items()})
+    counts: dict[tuple[str, str], Counter] = defaultdict(Counter)
+    findings, divergences, details = [], [], []
+    for theme, scenario, probe in row_keys:
+        row_cells = []
+        description = ""
+        for col in columns:
+            record = cells.get((scenario, probe, *col))
+            if record is None:
+                row_cells.append(None)
+                continue
+            description = record.get("description", description)
+            b = bucket(record)
+            counts[col][b] += 1
+            anchor = slug(scenario, probe, *col)
+            conflict = (scenario, probe, *col) in merged.conflicts
+            cell = {
+                "anchor": anchor,
+                "bucket": b,
+                "label": outcome_label(record),
+                "conflict": conflict,
+                "record": record,
+            }
+            row_cells.append(cell)
+            finding = security_finding(record)
+            if finding:
+                findings.append(
+                    {
+                        **finding,
+                        "anchor": anchor,
+                        "cell": f"{scenario} / {probe}",
+                        "column": f"{col[0]} ({col[1]})",
+                    }
+                )
+            if b == "diverge":
+                divergences.append(
+                    {
+                        "anchor": anchor,
+                        "cell": f"{scenario} / {probe}",
+                        "column": f"{col[0]} ({col[1]})",
+                        "reason": record["reason"],
+                    }
+                )
+            details.append(
+                {
+                    "anchor": anchor,
+                    "record": record,
+                    "bucket": b,
+                    "label": cell["label"],
+                    "explanation": explanation(record),
+                    "finding": finding,
+                    "conflicts": merged.conflicts.get((scenario, probe, *col), []),
+                }
+            )
+        rows_by_theme[theme].append(
+            {"scenario": scenario, "probe": probe, "cells": row_cells, "description": description}
+        )
+    totals = Counter()
+    for c in counts.values():
+        totals.update(c)
+    order = {"high": 0, "medium": 1, "low": 2}
+    grouped: dict[tuple[str, str, str], dict[str, Any]] = {}
+    for f in findings:  # one line per finding, naming every column it was confirmed in
+        entry = grouped.setdefault((f["severity"], f["cell"], f["text"]), {**f, "columns": []})
+        entry["columns"].append(f["column"])
+    return {
+        "generated": time.strftime("%Y-%m-%d %H:%M:%S"),
+        "sources": merged.sources,
+        "columns": [
+            {
+                "browser": b,
+                "policy": p,
+                "versions": sorted(versions[(b, p)]),
+                "counts": dict(counts[(b, p)]),
+                "passed": counts[(b, p)]["spec"] + counts[(b, p)]["engine"],
+                "run": sum(counts[(b, p)].values()) - counts[(b, p)]["not-run"],
+            }
+            for b, p in columns
+        ],
+        "themes": dict(sorted(rows_by_theme.items())),
+        "totals": dict(totals),
+        "total_passed": totals["spec"] + totals["engine"],
+        "total_cells": sum(totals.values()),
+        "findings": sorted(grouped.values(), key=lambda f: (order[f["severity"]], f["cell"])),
+        "divergences": divergences,
+        "details": details,
+        "problems": merged.problems,
+        "changes": diff_baseline(cells, baseline.cells) if baseline else None,
+    }
+
+
+def _copy_artifacts(view: dict[str, Any], out: Path) -> None:
+    """Screenshots become part of the static site (the report must work when moved)."""
+    for detail in view["details"]:
+        artifacts = detail["record"].get("artifacts") or {}
+        shot = artifacts.get("screenshot")
+        if shot and Path(shot).is_file():
+            target = out / "artifacts" / f"{detail['anchor']}.png"
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(shot, target)
+            detail["screenshot"] = f"artifacts/{target.name}"
+
+
+def render(view: dict[str, Any]) -> str:
+    env = Environment(
+        loader=PackageLoader("harness", "templates"), autoescape=select_autoescape(["html", "j2"])
+    )
+    env.filters["pretty"] = _pretty
+    return env.get_template("report.html.j2").render(**view)
+
+
+def _pretty(value: Any) -> str:
+    import json
+
+    return json.dumps(value, indent=2, sort_keys=True, default=str)
+
+
+def write_report(
+    paths: list[Path], out: Path, baseline: list[Path] | None = None
+) -> dict[str, Any]:
+    """Merge, render and write `out/index.html` (plus artifacts); return the view."""
+    missing = [str(p) for p in [*paths, *(baseline or [])] if not p.is_file()]
+    if missing:
+        raise FileNotFoundError(f"results file not found: {', '.join(missing)}")
+    view = build_view(merge(paths), merge(baseline) if baseline else None)
+    out.mkdir(parents=True, exist_ok=True)
+    _copy_artifacts(view, out)
+    tmp = out / "index.html.tmp"
+    tmp.write_text(render(view), encoding="utf-8")
+    tmp.replace(out / "index.html")
+    return view
+
+
+def write_junit(view: dict[str, Any], path: Path) -> None:
+    """One testcase per cell: divergences are failures, not-run cells are skipped."""
+    suites = ET.Element("testsuites", name="cors-matrix")
+    by_column: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for d in view["details"]:
+        r = d["record"]
+        by_column[f"{r['browser']}-{r.get('cookie_policy')}"].append(d)
+    for column, details in sorted(by_column.items()):
+        suite = ET.SubElement(
+            suites,
+            "testsuite",
+            name=column,
+            tests=str(len(details)),
+            failures=str(sum(d["bucket"] == "diverge" for d in details)),
+            skipped=str(sum(d["bucket"] == "not-run" for d in details)),
+        )
+        for d in details:
+            r = d["record"]
+            case = ET.SubElement(
+                suite,
+                "testcase",
+                classname=f"{r.get('theme')}.{r['scenario']}",
+                name=f"{r['probe']}[{column}]",
+                time=str((r.get("duration_ms") or 0) / 1000),
+            )
+            if d["bucket"] == "diverge":
+                ET.SubElement(case, "failure", message=r["reason"]).text = _pretty(
+                    {"expected": r.get("expected"), "observed": r.get("observed")}
+                )
+            elif d["bucket"] == "not-run":
+                ET.SubElement(case, "skipped", message=r["reason"])
+    path.parent.mkdir(parents=True, exist_ok=True)
+    ET.ElementTree(suites).write(path, encoding="utf-8", xml_declaration=True)

@@ -1,0 +1,204 @@
+"""The HTML report: merging, conflicts, baseline changes, findings, JUnit; and the page itself
+opened in real engines (counts, a click into a cell's evidence, a filter, a screenshot)."""
+
+import json
+from pathlib import Path
+from xml.etree import ElementTree as ET
+
+import pytest
+
+from harness.cli import main as cli
+from harness.engines import EnginePool
+from harness.report import merge, write_report
+from harness.results import SCHEMA
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def record(
+    scenario="s",
+    probe="p",
+    browser="chromium",
+    verdict="match",
+    outcome="ok",
+    page="app",
+    credentials="same-origin",
+    theme="origins",
+    cookies=(),
+    policy="block-third-party",
+):
+    observed = {
+        "outcome": outcome,
+        "status": 200 if outcome == "ok" else None,
+        "headers": {},
+        "preflights": 0,
+        "requests": 1,
+        "cookies_received": list(cookies),
+        "authorization_received": False,
+        "attempts": [outcome],
+        "errors": [],
+    }
+    return {
+        "schema": SCHEMA,
+        "scenario": scenario,
+        "probe": probe,
+        "browser": browser,
+        "browser_version": "1.0",
+        "cookie_policy": policy,
+        "theme": theme,
+        "page": page,
+        "description": f"{scenario} shows something",
+        "page_origin": "http://127.0.0.1:1",
+        "url": "http://localhost:2/data?cm_probe=t",
+        "request": {"method": "GET", "credentials": credentials},
+        "observed": observed,
+        "verdict": verdict,
+        "reason": f"because {verdict}",
+        "expected": {**observed, "reasons": ["no Access-Control-Allow-Origin"], "differences": []},
+        "spec_agrees_with_expected": True,
+        "ledger": [
+            {
+                "method": "GET",
+                "path": "/data",
+                "preflight": False,
+                "status": 200,
+                "origin": "http://127.0.0.1:1",
+                "cookies": list(cookies),
+                "authorization": False,
+                "response_headers": {"access-control-allow-origin": ["http://127.0.0.1:1"]},
+            }
+        ],
+    }
+
+
+def write(path: Path, records, extra_lines=()):
+    path.write_text("".join(json.dumps(r) + "\n" for r in records) + "".join(extra_lines))
+    return path
+
+
+RECORDS = [
+    record("exact", "get", "chromium"),
+    record("exact", "get", "firefox"),
+    record("exact", "get", "webkit", verdict="diverge", outcome="cors-error"),
+    record(
+        "wild",
+        "steal",
+        "chromium",
+        page="attacker",
+        credentials="include",
+        cookies=["sid"],
+        theme="wildcard",
+    ),
+    record("wild", "steal", "firefox", verdict="not-run", outcome="ok", theme="wildcard"),
+]
+
+
+def test_merge_reports_duplicates_conflicts_and_bad_lines(tmp_path):
+    a = write(tmp_path / "a.jsonl", RECORDS[:2])
+    b = write(
+        tmp_path / "b.jsonl",
+        [RECORDS[0], record("exact", "get", "firefox", verdict="diverge", outcome="cors-error")],
+        extra_lines=['{"schema": 1, "scenario": "trunc'],
+    )
+    merged = merge([a, b])
+    assert len(merged.cells) == 2
+    problems = "\n".join(merged.problems)
+    assert "duplicate cell exact/get/chromium" in problems
+    assert "conflicting cell exact/get/firefox" in problems
+    assert "b.jsonl:3: not valid JSON" in problems
+    assert list(merged.conflicts) == [("exact", "get", "firefox", "block-third-party")]
+
+
+def test_view_counts_findings_and_baseline_changes(tmp_path):
+    now = write(tmp_path / "now.jsonl", RECORDS)
+    before = write(tmp_path / "before.jsonl", [record("exact", "get", "webkit"), RECORDS[0]])
+    view = write_report([now], tmp_path / "out", baseline=[before])
+    assert view["total_cells"] == 5 and view["total_passed"] == 3
+    assert view["totals"]["diverge"] == 1 and view["totals"]["not-run"] == 1
+    assert [(f["severity"], f["cell"]) for f in view["findings"]] == [("high", "wild / steal")]
+    first = view["changes"][0]
+    assert (first["kind"], first["cell"]) == (
+        "new divergence",
+        "exact/get/webkit/block-third-party",
+    )
+    assert (tmp_path / "out" / "index.html").is_file()
+
+
+def test_cli_writes_junit_and_fails_on_new_divergence(tmp_path, capsys):
+    now = write(tmp_path / "now.jsonl", RECORDS)
+    before = write(tmp_path / "before.jsonl", [record("exact", "get", "webkit")])
+    junit = tmp_path / "junit.xml"
+    code = cli(
+        [
+            "report",
+            str(now),
+            "-o",
+            str(tmp_path / "r"),
+            "--junit",
+            str(junit),
+            "--baseline",
+            str(before),
+            "--fail-on-new-divergence",
+        ]
+    )
+    assert code == 1
+    assert "3/5 cells as expected, 1 diverge, 1 security findings" in capsys.readouterr().out
+    suites = ET.parse(junit).getroot()
+    assert sum(int(s.get("failures")) for s in suites) == 1
+    assert sum(int(s.get("skipped")) for s in suites) == 1
+    assert cli(["report", str(tmp_path / "absent.jsonl"), "-o", str(tmp_path / "r")]) == 2
+
+
+@pytest.fixture(scope="module")
+def engines():
+    pool = EnginePool()
+    yield pool
+    pool.close()
+
+
+@pytest.fixture
+def report_url(tmp_path):
+    write_report([write(tmp_path / "r.jsonl", RECORDS)], tmp_path / "report")
+    return (tmp_path / "report" / "index.html").as_uri()
+
+
+COUNT_JS = """async () => ({
+  cells: document.querySelectorAll("#grid td[data-bucket]").length,
+  diverge: document.querySelectorAll('#grid td[data-bucket="diverge"]').length,
+  title: document.title,
+})"""
+
+
+def test_report_in_chromium_counts_click_filter_screenshot(engines, report_url):
+    from playwright.sync_api import expect
+
+    engine = engines.get("chromium", "block-third-party")
+    page = engine.new_page()._page  # the Playwright page: this test clicks like a person
+    page.goto(report_url)
+    counts = page.evaluate(COUNT_JS)
+    assert counts["cells"] == len(RECORDS) and counts["diverge"] == 1
+    assert "3/5 cells as expected" in counts["title"]
+    page.click('#grid td[data-bucket="diverge"] a')
+    detail = page.locator("section.detail:target")
+    expect(detail).to_be_visible()
+    expect(detail).to_contain_text("the server saw")
+    expect(detail).to_contain_text("access-control-allow-origin: http://127.0.0.1:1")
+    page.check("#f-diverge")
+    expect(page.locator("#grid tr.cells:not(.hidden)")).to_have_count(1)
+    page.select_option("#f-engine", "firefox")
+    assert page.locator('#grid td[data-browser="chromium"]:not(.hidden)').count() == 0
+    shots = ROOT / "test-results" / "report"
+    shots.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(shots / "report-filtered.png"), full_page=True)
+    page.close()
+
+
+@pytest.mark.parametrize("name", ["firefox", "webkit"])
+def test_report_renders_in_other_engines(engines, report_url, name):
+    page = engines.get(name, "block-third-party").new_page()
+    try:
+        page.goto(report_url)
+        counts = page.run(COUNT_JS, None)
+    finally:
+        page.close()
+    assert counts["cells"] == len(RECORDS) and counts["diverge"] == 1
