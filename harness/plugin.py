@@ -299,9 +299,28 @@ def _run(item: pytest.Item, host, engines: EnginePool, results: ResultsWriter) -
     else:
         unmodelled = None
 
-    shot = _artifact_dir(item) / f"page-{cell.browser}.png"
+    def judge(run):
+        observed = observe(run)
+        if expected is None:
+            verdict, reason, differing = (
+                "diverge",
+                f"oracle cannot predict this cell: {unmodelled}",
+                [],
+            )
+        else:
+            differing = oracle.compare(expected.compared(), observed)
+            verdict = "diverge" if differing else "match"
+            reason = (
+                "observation matches the engine-adjusted expectation"
+                if not differing
+                else "observation differs from expectation on " + ", ".join(differing)
+            )
+        judged.update(observed=observed, verdict=verdict, reason=reason, differing=differing)
+        return _artifact_dir(item) / f"page-{cell.browser}.png" if verdict == "diverge" else None
+
+    judged: dict[str, Any] = {}
     try:
-        run = run_cell(engine, host.pages, api, cell.scenario, cell.probe, host.ledger)
+        run = run_cell(engine, host.pages, api, cell.scenario, cell.probe, host.ledger, judge)
     except Exception as exc:
         engines.discard(cell.browser, cell.policy)
         record.update(
@@ -316,56 +335,26 @@ def _run(item: pytest.Item, host, engines: EnginePool, results: ResultsWriter) -
             f"cell failed to run in {cell.browser}: {exc}\nhost log:\n{host.log_tail()}",
             pytrace=False,
         )
-    observed = observe(run)
+    verdict = judged["verdict"]
     record.update(
         url=run.url,
         token=run.token,
         duration_ms=run.duration_ms,
         ledger=run.ledger,
         setup_ledger=run.setup_ledger,
-    )
-    if expected is None:
-        verdict, reason, differing = "diverge", f"oracle cannot predict this cell: {unmodelled}", []
-    else:
-        differing = oracle.compare(expected.compared(), observed)
-        verdict = "diverge" if differing else "match"
-        reason = (
-            "observation matches the engine-adjusted expectation"
-            if not differing
-            else "observation differs from expectation on " + ", ".join(differing)
-        )
-    record.update(
-        observed=observed,
+        observed=judged["observed"],
         expected=expected.as_record() if expected else None,
         spec=spec.as_record() if spec else None,
         spec_agrees_with_expected=(spec.compared() == expected.compared()) if spec else None,
         verdict=verdict,
-        reason=reason,
+        reason=judged["reason"],
     )
-    if verdict == "diverge":
-        record["artifacts"] = _evidence(engine, host, run, cell, shot)
+    if run.artifacts:
+        record["artifacts"] = run.artifacts
     results.write(record)
     counts[verdict] += 1
     if verdict == "diverge":
-        pytest.fail(_explain(cell, record, differing), pytrace=False)
-
-
-def _evidence(engine, host, run, cell, shot: Path) -> dict[str, str]:
-    """Re-open the page and show the probe once more for a screenshot of a failing cell."""
-    try:
-        shot.parent.mkdir(parents=True, exist_ok=True)
-        run_cell(
-            engine,
-            host.pages,
-            host.api(cell.scenario.name),
-            cell.scenario,
-            cell.probe,
-            host.ledger,
-            screenshot_path=shot,
-        )
-        return {"screenshot": str(shot)}
-    except Exception as exc:  # evidence is best effort; the verdict stands
-        return {"screenshot_error": str(exc).splitlines()[0]}
+        pytest.fail(_explain(cell, record, judged["differing"]), pytrace=False)
 
 
 def _explain(cell: Cell, record: dict[str, Any], differing: list[str]) -> str:

@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import secrets
 import time
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
@@ -59,6 +61,7 @@ class CellRun:
     ledger: list[dict[str, Any]]
     setup_ledger: list[dict[str, Any]]
     duration_ms: float
+    artifacts: dict[str, str] = field(default_factory=dict)
 
 
 def run_cell(
@@ -68,20 +71,23 @@ def run_cell(
     scenario: Scenario,
     probe: Probe,
     ledger_reader,
-    screenshot_path=None,
+    evidence: Callable[[CellRun], Path | None] | None = None,
 ) -> CellRun:
-    """Run `probe` in a fresh page of `engine` and read back what the server saw."""
+    """Run `probe` in a fresh page of `engine` and read back what the server saw.
+
+    `evidence(run)` is asked, while the page is still open, where to save a screenshot of it
+    (None: no screenshot); so the evidence of a failing cell is the very page that failed.
+    """
     started = time.monotonic()
     token = new_token(scenario.name, probe.name, engine.info.name)
     setup_token = token + ".setup"
     url = with_token(f"{api}{probe.path}", token)
-    page_url = pages[probe.page] + "/"
     page = engine.new_page()
     try:
         for cookie in probe.set_cookies:
             if cookie.via == "navigation":
                 page.goto(cookie_url(api, cookie, setup_token))
-        page.goto(page_url)
+        page.goto(pages[probe.page] + "/")
         for cookie in probe.set_cookies:
             if cookie.via == "fetch":
                 spec = {"url": cookie_url(api, cookie, setup_token), "credentials": "include"}
@@ -97,19 +103,24 @@ def run_cell(
             "readHeaders": probe.read_headers,
         }
         attempts = page.run(RUN_SERIES_JS, {"repeat": probe.repeat, "spec": spec})
-        if screenshot_path is not None:
-            page.screenshot(screenshot_path)
+        run = CellRun(url, token, attempts, ledger_reader(token),
+                      ledger_reader(setup_token) if probe.set_cookies else [],
+                      round((time.monotonic() - started) * 1000, 1))  # fmt: skip
+        shot = evidence(run) if evidence is not None else None
+        if shot is not None:
+            try:
+                shot.parent.mkdir(parents=True, exist_ok=True)
+                page.screenshot(shot)
+                run.artifacts["screenshot"] = str(shot)
+            except Exception as exc:  # evidence is best effort; the verdict stands
+                run.artifacts["screenshot_error"] = str(exc).splitlines()[0]
+        return run
     finally:
         try:
             if probe.set_cookies:
                 page.clear_cookies([api])
         finally:
             page.close()
-    ledger = ledger_reader(token)
-    setup_ledger = ledger_reader(setup_token) if probe.set_cookies else []
-    return CellRun(
-        url, token, attempts, ledger, setup_ledger, round((time.monotonic() - started) * 1000, 1)
-    )
 
 
 def observe(run: CellRun) -> dict[str, Any]:

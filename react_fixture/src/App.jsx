@@ -15,6 +15,7 @@ function ProbeRow({ entry, index }) {
         </code>
         <div>
           credentials: {spec.credentials || "same-origin"}, mode: {spec.mode || "cors"}
+          {spec.cache && spec.cache !== "default" ? `, cache: ${spec.cache}` : ""}
           {spec.headers && Object.keys(spec.headers).length > 0
             ? `, headers: ${Object.keys(spec.headers).join(", ")}`
             : ""}
