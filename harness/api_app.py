@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import urlencode
 
-from fastapi import FastAPI, Request, Response
+from fastapi import FastAPI, HTTPException, Request, Response
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse, RedirectResponse
 
@@ -59,6 +59,10 @@ async def _error(request: Request) -> Response:
     raise ProbeFailure("cors-matrix /error endpoint: deliberate unhandled exception")
 
 
+async def _status(request: Request) -> Response:
+    raise HTTPException(status_code=int(request.query_params.get("code", "401")))
+
+
 async def _redirect(request: Request) -> Response:
     target = request.query_params.get("to", "/data")
     params = {TOKEN_PARAM: request.query_params.get(TOKEN_PARAM, "")}
@@ -70,6 +74,7 @@ _HANDLERS = {
     "/headers": _headers,
     "/cookies/set": _set_cookie,
     "/error": _error,
+    "/status": _status,
     "/redirect": _redirect,
 }
 

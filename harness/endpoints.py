@@ -60,6 +60,13 @@ ENDPOINTS: dict[str, Endpoint] = {
             unhandled_error=True,
         ),
         Endpoint(
+            "/status",
+            ("GET", "POST", "PUT", "PATCH", "DELETE"),
+            401,
+            "Raises HTTPException with the query's `code` (default 401): handled inside "
+            "CORSMiddleware, so the error response carries CORS headers.",
+        ),
+        Endpoint(
             "/redirect",
             ("GET", "POST", "PUT", "PATCH", "DELETE"),
             307,
@@ -67,6 +74,23 @@ ENDPOINTS: dict[str, Endpoint] = {
         ),
     )
 }
+
+
+def query_value(path: str, name: str) -> str | None:
+    """A query parameter of a probe path, e.g. code=404 in /status?code=404."""
+    query = path.split("?", 1)[1] if "?" in path else ""
+    for pair in query.split("&"):
+        key, _, value = pair.partition("=")
+        if key == name:
+            return value
+    return None
+
+
+def status_of(endpoint: Endpoint, path: str) -> int:
+    """The status a route answers for this probe path (/status takes it from the query)."""
+    if endpoint.path == "/status":
+        return int(query_value(path, "code") or endpoint.status)
+    return endpoint.status
 
 
 def find(path: str) -> Endpoint | None:

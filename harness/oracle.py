@@ -16,7 +16,6 @@ from dataclasses import dataclass, field, replace
 from functools import cache
 from importlib import resources
 from typing import Any
-from urllib.parse import urlsplit
 
 from . import endpoints, fetch_spec
 from .origins import Origin, same_site
@@ -186,9 +185,8 @@ class _Model:
             return ServerAnswer(500, plain, "unhandled exception outside CORSMiddleware"), False
         headers = {**base, **{k.lower(): [v] for k, v in endpoint.headers.items()}}
         if endpoint.path == "/redirect":
-            target = dict(p.split("=", 1) for p in urlsplit(path).query.split("&") if "=" in p)
-            headers["location"] = [target.get("to", "/data")]
-        return ServerAnswer(endpoint.status, headers), True
+            headers["location"] = [endpoints.query_value(path, "to") or "/data"]
+        return ServerAnswer(endpoints.status_of(endpoint, path), headers), True
 
     def server(
         self,

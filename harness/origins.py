@@ -18,7 +18,9 @@ PAGE_HOSTS: dict[str, str] = {
     "attacker": "127.0.0.1",
 }
 API_HOST = "localhost"
-PLACEHOLDERS = (*PAGE_HOSTS, "api")
+ORIGIN_NAMES = (*PAGE_HOSTS, "api")
+# {app} is the whole origin; {app_port} its port alone, for near-misses like "https://localhost:{app_port}"
+PLACEHOLDERS = (*ORIGIN_NAMES, *(f"{name}_port" for name in ORIGIN_NAMES))
 
 _PLACEHOLDER = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)\}")
 
@@ -32,11 +34,18 @@ def unknown_placeholders(value: str) -> list[str]:
     return [m for m in _PLACEHOLDER.findall(value) if m not in PLACEHOLDERS]
 
 
+def with_ports(origins: dict[str, str]) -> dict[str, str]:
+    """The origins plus a `<name>_port` entry for each."""
+    return {**origins, **{f"{k}_port": str(Origin.parse(v).port) for k, v in origins.items()}}
+
+
 def substitute(value: str, origins: dict[str, str]) -> str:
-    """Replace `{app}`, `{cross_site}`, `{attacker}`, `{api}` by real origins.
+    """Replace `{app}`, `{cross_site}`, `{attacker}`, `{api}` by real origins and `{app_port}`
+    etc. by their ports.
 
     Other brace groups (a regex's `{2,3}`) are left alone; unknown identifiers are an error.
     """
+    origins = with_ports(origins) if not any(k.endswith("_port") for k in origins) else origins
 
     def replace(match: re.Match[str]) -> str:
         name = match.group(1)

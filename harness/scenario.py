@@ -13,7 +13,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from . import endpoints, fetch_spec
-from .origins import PAGE_HOSTS, unknown_placeholders
+from .origins import PLACEHOLDERS, unknown_placeholders
 
 PageName = Literal["app", "cross_site", "attacker"]
 
@@ -52,7 +52,7 @@ class ServerConfig(_Strict):
             if bad:
                 raise ValueError(
                     f"unknown placeholder {{{bad[0]}}} in {value!r}; known: "
-                    + ", ".join(f"{{{n}}}" for n in (*PAGE_HOSTS, "api"))
+                    + ", ".join(f"{{{n}}}" for n in PLACEHOLDERS)
                 )
         return self
 
