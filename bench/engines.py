@@ -59,12 +59,12 @@ def main() -> int:
                     continue
                 page = engine.new_page()
                 page.goto(host.pages["app"] + "/")
-                page.run(RUN_SERIES_JS, {"repeat": 1, "spec": {"url": api + "/data"}})
+                page.run(RUN_SERIES_JS, {"specs": [{"url": api + "/data"}], "delayMs": 0})
                 cold = time.monotonic() - started
                 bare = []
                 for _ in range(args.probes):
                     t = time.monotonic()
-                    page.run(RUN_SERIES_JS, {"repeat": 1, "spec": {"url": api + "/data"}})
+                    page.run(RUN_SERIES_JS, {"specs": [{"url": api + "/data"}], "delayMs": 0})
                     bare.append(time.monotonic() - t)
                 page.close()
                 cells = []

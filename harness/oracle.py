@@ -46,6 +46,7 @@ class Profile:
     samesite_none_requires_secure: bool
     secure_cookies_on_loopback_http: bool
     preflight_cache_bypass_modes: tuple[str, ...] = ()
+    credentialed_entry_serves_uncredentialed: bool = True
     applied: tuple[str, ...] = ()  # ids of the differences that shaped this profile
 
 
@@ -124,6 +125,7 @@ class _Cookie:
 @dataclass
 class _CacheEntry:
     url: str
+    expires: float  # model time, seconds
     credentials: bool
     methods: set[str]
     headers: set[str]
@@ -168,6 +170,7 @@ class _Model:
         self.cache: list[_CacheEntry] = []
         self.p = Prediction(differences=list(profile.applied))
         self.cookies_seen: set[str] = set()
+        self.now = 0.0
         self.page_is_same_site = same_site(ctx.page_origin, ctx.api_origin)
 
     # --- the server -------------------------------------------------------------------------
@@ -284,8 +287,10 @@ class _Model:
             return "credentialed request but no Access-Control-Allow-Credentials: true"
         return None
 
-    def cache_match(self, url: str, credentials: bool, method: str, unsafe: list[str]) -> bool:
-        if self.probe.cache in self.profile.preflight_cache_bypass_modes:
+    def cache_match(
+        self, req: Probe, url: str, credentials: bool, method: str, unsafe: list[str]
+    ) -> bool:
+        if req.cache in self.profile.preflight_cache_bypass_modes:
             return False
 
         def covers(entry: _CacheEntry) -> bool:
@@ -301,9 +306,15 @@ class _Model:
             )
             return method_ok and headers_ok
 
-        # Credentialed requests use only credentialed entries; uncredentialed may use either.
+        # Credentialed requests use only credentialed entries; uncredentialed ones may use
+        # either (unless the engine keys its cache by credentials).
+        def usable(entry: _CacheEntry) -> bool:
+            if credentials:
+                return entry.credentials
+            return not entry.credentials or self.profile.credentialed_entry_serves_uncredentialed
+
         return any(
-            e.url == url and (e.credentials or not credentials) and covers(e) for e in self.cache
+            e.url == url and e.expires > self.now and usable(e) and covers(e) for e in self.cache
         )
 
     def preflight(
@@ -345,14 +356,14 @@ class _Model:
         if max_age > 0:
             self.cache.append(
                 _CacheEntry(
-                    url, credentials, set(methods) - {"*"}, lower_headers - {"*"},
-                    "*" in methods, "*" in headers,
+                    url, self.now + max_age, credentials, set(methods) - {"*"},
+                    lower_headers - {"*"}, "*" in methods, "*" in headers,
                 )
             )  # fmt: skip
         return None
 
-    def fetch_once(self) -> None:
-        probe = self.probe
+    def fetch_once(self, probe: Probe) -> None:
+        """One fetch of the probe (or of one of its `then` steps) at model time self.now."""
         method = fetch_spec.normalize_method(probe.method)
         credentials = probe.credentials == "include"
         headers = dict(probe.headers)
@@ -370,7 +381,7 @@ class _Model:
             needs_preflight = probe.mode == "cors" and (
                 method not in fetch_spec.SAFELISTED_METHODS or bool(unsafe)
             )
-            if needs_preflight and not self.cache_match(url, credentials, method, unsafe):
+            if needs_preflight and not self.cache_match(probe, url, credentials, method, unsafe):
                 failure = self.preflight(url, path, method, unsafe, credentials)
                 if failure:
                     self.finish_error(failure)
@@ -435,8 +446,9 @@ class _Model:
 
     def run(self) -> Prediction:
         self.set_cookies()
-        for _ in range(self.probe.repeat):
-            self.fetch_once()
+        for index, attempt in enumerate(self.probe.attempts()):
+            self.now = index * self.probe.delay_ms / 1000
+            self.fetch_once(attempt)
         self.p.cookies_received = sorted(self.cookies_seen)
         # drop repeated explanations, keep order
         self.p.reasons = list(dict.fromkeys(self.p.reasons))

@@ -19,7 +19,8 @@ from .endpoints import TOKEN_PARAM
 from .engines.base import Engine
 from .scenario import Probe, Scenario
 
-# One evaluate runs all repeats back to back, so the 2nd can hit the preflight cache.
+# One evaluate runs all of a probe's fetches back to back (with delay_ms between), so the later
+# ones can hit the preflight cache.
 RUN_SERIES_JS = """
 async (arg) => {
   const deadline = Date.now() + 10000;
@@ -28,7 +29,10 @@ async (arg) => {
     await new Promise((r) => setTimeout(r, 20));
   }
   const attempts = [];
-  for (let i = 0; i < arg.repeat; i++) attempts.push(await window.corsProbe(arg.spec));
+  for (let i = 0; i < arg.specs.length; i++) {
+    if (i > 0 && arg.delayMs) await new Promise((r) => setTimeout(r, arg.delayMs));
+    attempts.push(await window.corsProbe(arg.specs[i]));
+  }
   return attempts;
 }
 """
@@ -49,6 +53,20 @@ def cookie_url(api: str, cookie, token: str) -> str:
     if cookie.samesite:
         query["samesite"] = cookie.samesite
     return with_token(f"{api}/cookies/set?{urlencode(query)}", token)
+
+
+def fetch_spec_of(probe: Probe, url: str) -> dict[str, Any]:
+    """What window.corsProbe gets for one fetch."""
+    return {
+        "url": url,
+        "method": probe.method,
+        "headers": probe.headers,
+        "body": probe.body,
+        "credentials": probe.credentials,
+        "mode": probe.mode,
+        "cache": probe.cache,
+        "readHeaders": probe.read_headers,
+    }
 
 
 @dataclass
@@ -91,18 +109,9 @@ def run_cell(
         for cookie in probe.set_cookies:
             if cookie.via == "fetch":
                 spec = {"url": cookie_url(api, cookie, setup_token), "credentials": "include"}
-                page.run(RUN_SERIES_JS, {"repeat": 1, "spec": spec})
-        spec = {
-            "url": url,
-            "method": probe.method,
-            "headers": probe.headers,
-            "body": probe.body,
-            "credentials": probe.credentials,
-            "mode": probe.mode,
-            "cache": probe.cache,
-            "readHeaders": probe.read_headers,
-        }
-        attempts = page.run(RUN_SERIES_JS, {"repeat": probe.repeat, "spec": spec})
+                page.run(RUN_SERIES_JS, {"specs": [spec], "delayMs": 0})
+        specs = [fetch_spec_of(step, url) for step in probe.attempts()]
+        attempts = page.run(RUN_SERIES_JS, {"specs": specs, "delayMs": probe.delay_ms})
         run = CellRun(url, token, attempts, ledger_reader(token),
                       ledger_reader(setup_token) if probe.set_cookies else [],
                       round((time.monotonic() - started) * 1000, 1))  # fmt: skip

@@ -78,6 +78,16 @@ class CookieSpec(_Strict):
         return v
 
 
+class ProbeStep(_Strict):
+    """A follow-up fetch to the same URL with some fields changed (cache-key scenarios)."""
+
+    method: str | None = None
+    credentials: Literal["omit", "same-origin", "include"] | None = None
+    cache: Literal["default", "no-store", "reload", "no-cache", "force-cache"] | None = None
+    headers: dict[str, str] | None = None
+    body: str | None = None
+
+
 class Probe(_Strict):
     name: str
     description: str = ""
@@ -90,6 +100,8 @@ class Probe(_Strict):
     headers: dict[str, str] = {}
     body: str | None = None
     repeat: int = Field(1, ge=1, le=10)
+    delay_ms: int = Field(0, ge=0, le=10_000)
+    then: list[ProbeStep] = []
     read_headers: list[str] = []
     set_cookies: list[CookieSpec] = []
 
@@ -139,7 +151,22 @@ class Probe(_Strict):
         method = fetch_spec.normalize_method(self.method)
         if self.body is not None and method in ("GET", "HEAD"):
             raise ValueError(f"a {method} request cannot have a body")
+        if self.then and self.repeat != 1:
+            raise ValueError("use either repeat or then, not both")
+        for step in self.then:  # each follow-up must be a valid probe on its own
+            Probe.model_validate(self.step_data(step))
         return self
+
+    def step_data(self, step: ProbeStep) -> dict[str, Any]:
+        data = self.model_dump(exclude={"then", "repeat"})
+        data.update(step.model_dump(exclude_none=True))
+        return data
+
+    def attempts(self) -> list[Probe]:
+        """Every fetch this probe makes, in order: `repeat` copies, or itself then each step."""
+        if not self.then:
+            return [self] * self.repeat
+        return [self, *(Probe.model_validate(self.step_data(s)) for s in self.then)]
 
 
 class Scenario(_Strict):

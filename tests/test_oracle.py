@@ -302,3 +302,33 @@ def test_invariants(server, probe):
         assert p.authorization_received
     if probe["credentials"] != "include":
         assert p.cookies_received == []
+
+
+# --- preflight cache over time and across requests -------------------------------------------
+def test_preflight_expires_after_max_age():
+    server = {**EXACT, "max_age": 1}
+    assert run(server, method="PUT", repeat=2, delay_ms=1500).preflights == 2
+    assert run(server, method="PUT", repeat=2, delay_ms=200).preflights == 1
+
+
+def test_cache_key_header_and_credentials():
+    server = {**CREDS}
+    new_header = run(server, method="PUT", headers={"X-A": "1"},
+                     then=[{"headers": {"X-A": "1", "X-B": "2"}}])  # fmt: skip
+    assert new_header.preflights == 2
+    assert (
+        run(server, method="PUT", credentials="omit", then=[{"credentials": "include"}]).preflights
+        == 2
+    )
+    assert (
+        run(server, method="PUT", credentials="include", then=[{"credentials": "omit"}]).preflights
+        == 1
+    )
+
+
+def test_firefox_keys_its_preflight_cache_by_credentials():
+    ctx = Context(APP, API, CREDS)
+    probe = Probe(name="p", method="PUT", credentials="include", then=[{"credentials": "omit"}])
+    spec, firefox = expectations(probe, ctx, "firefox")
+    assert (spec.preflights, firefox.preflights) == (1, 2)
+    assert firefox.differences == ["firefox-preflight-cache-keyed-by-credentials"]
