@@ -79,11 +79,43 @@ _HANDLERS = {
 }
 
 
-def build_app(middleware_kwargs: dict[str, Any], cors: bool = True) -> FastAPI:
-    """The scenario's FastAPI app; `middleware_kwargs` already have placeholders substituted."""
+class RequireAuthorization:
+    """A typical auth middleware: 401 for any request without an Authorization header.
+
+    Put outside CORSMiddleware it also rejects preflights, which never carry credentials.
+    """
+
+    def __init__(self, app) -> None:
+        self.app = app
+
+    async def __call__(self, scope, receive, send) -> None:
+        if scope["type"] == "http" and not any(k == b"authorization" for k, _ in scope["headers"]):
+            await JSONResponse({"detail": "Not authenticated"}, status_code=401)(
+                scope, receive, send
+            )
+            return
+        await self.app(scope, receive, send)
+
+
+def build_app(
+    middleware_kwargs: dict[str, Any],
+    cors: bool = True,
+    cors_outermost: bool = False,
+    auth_outside_cors: bool = False,
+):
+    """The scenario's ASGI app; `middleware_kwargs` already have placeholders substituted.
+
+    Default shape: app.add_middleware(CORSMiddleware, ...), as the guide shows.
+    cors_outermost: CORSMiddleware(app, ...) wraps FastAPI's ServerErrorMiddleware too.
+    auth_outside_cors: RequireAuthorization added after (so outside) CORSMiddleware.
+    """
     app = FastAPI(openapi_url=None, docs_url=None, redoc_url=None)
     for path, endpoint in ENDPOINTS.items():
         app.add_api_route(path, _HANDLERS[path], methods=list(endpoint.methods))
-    if cors:
+    if cors and not cors_outermost:
         app.add_middleware(CORSMiddleware, **middleware_kwargs)
+    if auth_outside_cors:
+        app.add_middleware(RequireAuthorization)
+    if cors and cors_outermost:
+        return CORSMiddleware(app, **middleware_kwargs)
     return app

@@ -103,7 +103,10 @@ def build(spec: dict[str, Any]) -> tuple[dict[str, Any], dict[int, Any], list[so
         port = sock.getsockname()[1]
         origin = f"http://{API_HOST}:{port}"
         kwargs = substitute_all(server["kwargs"], {**pages, "api": origin})
-        app = build_app(kwargs, cors=server.get("cors", True))
+        shape = {
+            k: server[k] for k in ("cors", "cors_outermost", "auth_outside_cors") if k in server
+        }
+        app = build_app(kwargs, **shape)
         apps[port] = LedgerMiddleware(app, store, server_name=name)
         apis[name] = origin
     manifest: dict[str, Any] = {"pages": pages, "apis": apis, "pid": os.getpid()}

@@ -113,6 +113,8 @@ class Context:
     server_kwargs: dict[str, Any]
     cors: bool = True
     cookie_policy: str = "block-third-party"
+    cors_outermost: bool = False
+    auth_outside_cors: bool = False
 
 
 @dataclass
@@ -182,10 +184,12 @@ class _Model:
         base = {"content-type": ["application/json"], "content-length": [ANY_VALUE]}
         if method not in endpoint.methods:
             return ServerAnswer(405, {**base, "allow": [", ".join(endpoint.methods)]}), True
-        if endpoint.unhandled_error:
-            # ServerErrorMiddleware is outside CORSMiddleware: no CORS headers on this 500.
+        if endpoint.unhandled_error:  # passes through CORS only when CORS wraps everything
+            # ServerErrorMiddleware sits outside an added CORSMiddleware: no CORS headers on this
+            # 500, unless CORSMiddleware wraps the whole app.
             plain = {"content-type": ["text/plain; charset=utf-8"], "content-length": [ANY_VALUE]}
-            return ServerAnswer(500, plain, "unhandled exception outside CORSMiddleware"), False
+            note = "unhandled exception: a 500 from ServerErrorMiddleware"
+            return ServerAnswer(500, plain, note), self.ctx.cors_outermost
         headers = {**base, **{k.lower(): [v] for k, v in endpoint.headers.items()}}
         if endpoint.path == "/redirect":
             headers["location"] = [endpoints.query_value(path, "to") or "/data"]
@@ -198,7 +202,17 @@ class _Model:
         origin: str,
         preflight_headers: str | None = None,
         preflight: bool = False,
+        authorization: bool = False,
     ) -> ServerAnswer:
+        """What the server answers. Layers, outside in: [CORS if outermost], [auth if outside
+        CORS], ServerErrorMiddleware, [CORS if added], the routes."""
+        outermost_cors = self.cors if self.ctx.cors_outermost else None
+        if preflight and outermost_cors is not None:
+            return outermost_cors.preflight(origin, method, preflight_headers)
+        if self.ctx.auth_outside_cors and not authorization:
+            body = {"content-type": ["application/json"], "content-length": [ANY_VALUE]}
+            answer = ServerAnswer(401, body, "auth middleware outside CORSMiddleware refused it")
+            return outermost_cors.add_simple_headers(origin, answer) if outermost_cors else answer
         if preflight:
             if self.cors is not None:
                 return self.cors.preflight(origin, method, preflight_headers)
@@ -392,7 +406,8 @@ class _Model:
             self.cookies_seen.update(sent)
             if any(k.lower() == "authorization" for k in headers):
                 self.p.authorization_received = True
-            answer = self.server(method, path, self.ctx.page_origin)
+            has_auth = any(k.lower() == "authorization" for k in headers)
+            answer = self.server(method, path, self.ctx.page_origin, authorization=has_auth)
             if probe.mode == "no-cors":
                 self.finish("opaque", 0, {})
                 return

@@ -288,8 +288,8 @@ def _run(item: pytest.Item, host, engines: EnginePool, results: ResultsWriter) -
         server_kwargs=substitute_all(
             cell.scenario.server.middleware_kwargs(), {**host.pages, "api": api}
         ),
-        cors=cell.scenario.server.cors,
         cookie_policy=cell.policy,
+        **cell.scenario.server.app_shape(),
     )
     try:
         spec, expected = oracle.expectations(cell.probe, ctx, cell.browser)

@@ -35,6 +35,13 @@ class ServerConfig(_Strict):
     """CORSMiddleware keyword arguments; defaults are Starlette 1.10's own defaults."""
 
     cors: bool = Field(True, description="false: no CORSMiddleware at all")
+    # App shape (not CORSMiddleware arguments): where the middleware sits.
+    cors_outermost: bool = Field(
+        False, description="wrap the whole app (outside ServerErrorMiddleware), the 500 fix"
+    )
+    auth_outside_cors: bool = Field(
+        False, description="an auth middleware outside CORSMiddleware: 401 without Authorization"
+    )
     allow_origins: list[str] = []
     allow_methods: list[str] = ["GET"]
     allow_headers: list[str] = []
@@ -59,8 +66,16 @@ class ServerConfig(_Strict):
     def middleware_kwargs(self) -> dict[str, Any]:
         """The keyword arguments as the scenario gave them (unset ones left to Starlette)."""
         given = self.model_dump(exclude_unset=True)
-        given.pop("cors", None)
+        for shape in ("cors", "cors_outermost", "auth_outside_cors"):
+            given.pop(shape, None)
         return given
+
+    def app_shape(self) -> dict[str, bool]:
+        return {
+            "cors": self.cors,
+            "cors_outermost": self.cors_outermost,
+            "auth_outside_cors": self.auth_outside_cors,
+        }
 
 
 class CookieSpec(_Strict):

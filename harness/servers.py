@@ -37,7 +37,7 @@ def host_spec(scenarios: list[Scenario], fixture_dir: Path) -> dict[str, Any]:
     return {
         "fixture_dir": str(fixture_dir),
         "servers": {
-            s.name: {"cors": s.server.cors, "kwargs": s.server.middleware_kwargs()}
+            s.name: {**s.server.app_shape(), "kwargs": s.server.middleware_kwargs()}
             for s in scenarios
         },
     }
@@ -82,6 +82,8 @@ def _all_answer(manifest: dict[str, Any]) -> bool:
     for url in urls:
         try:
             http_get(url.replace("localhost", "127.0.0.1"), 2)
+        except urllib.error.HTTPError:
+            continue  # any HTTP answer (a scenario's auth layer may say 401) means it is up
         except Exception:
             return False
     return True
