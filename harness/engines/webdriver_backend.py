@@ -32,7 +32,10 @@ from .base import (
 MINIBROWSER = "/usr/lib/x86_64-linux-gnu/webkit2gtk-4.1/MiniBrowser"
 WEBKIT_DRIVER = "/usr/bin/WebKitWebDriver"
 CHROMEDRIVER = "/usr/bin/chromedriver"
-# MiniBrowser --cookies-policy values: always | never | no-third-party
+# MiniBrowser --cookies-policy values: always | never | no-third-party. no-third-party alone
+# (libsoup ACCEPT_NO_THIRD_PARTY) only refuses cookies SET from third-party contexts and still
+# sends existing ones cross-site; blocking third-party cookies as Safari does takes ITP too
+# (--enable-itp), added for block-third-party below.
 WEBKIT_COOKIE_POLICY = {"allow-third-party": "always", "block-third-party": "no-third-party"}
 CHROMIUM_COOKIE_CONTROLS = {"allow-third-party": 0, "block-third-party": 1}
 
@@ -179,6 +182,8 @@ class WebKitGTK(_WebDriverEngine):
         options.binary_location = MINIBROWSER
         options.add_argument("--automation")
         options.add_argument(f"--cookies-policy={WEBKIT_COOKIE_POLICY[cookie_policy]}")
+        if cookie_policy == "block-third-party":
+            options.add_argument("--enable-itp")
         service = Service(
             WEBKIT_DRIVER,
             env={**os.environ, "DISPLAY": self._xvfb.display},
