@@ -17,7 +17,7 @@ from functools import cache
 from importlib import resources
 from typing import Any
 
-from . import endpoints, fetch_spec
+from . import endpoints, fetch_spec, nginx
 from .origins import Origin, same_site
 from .scenario import CookieSpec, Probe
 from .starlette_model import CORSMiddlewareModel, ServerAnswer
@@ -115,6 +115,7 @@ class Context:
     cookie_policy: str = "block-third-party"
     cors_outermost: bool = False
     auth_outside_cors: bool = False
+    proxy: str = "none"
 
 
 @dataclass
@@ -160,6 +161,27 @@ class Prediction:
         }
 
 
+# nginx adds add_header fields only to these statuses (no `always` in the guide's config):
+# https://nginx.org/en/docs/http/ngx_http_headers_module.html#add_header
+NGINX_ADD_HEADER_STATUSES = frozenset({200, 201, 204, 206, 301, 302, 303, 304, 307, 308})
+
+
+def proxied(variant: str, answer: ServerAnswer) -> ServerAnswer:
+    """The API's answer as nginx passes it on (see harness/nginx.py for the variants)."""
+    if variant in ("none", "pass"):
+        return answer
+    headers = {k: list(v) for k, v in answer.headers.items()}
+    if variant == "strip":
+        for name in nginx.HIDDEN:
+            headers.pop(name.lower(), None)
+    adds = {"add-allow-origin": {"Access-Control-Allow-Origin": "*"},
+            "answer-options": nginx.GUIDE_HEADERS}.get(variant, {})  # fmt: skip
+    if answer.status in NGINX_ADD_HEADER_STATUSES:
+        for name, value in adds.items():  # added, not replaced: a second field if one exists
+            headers.setdefault(name.lower(), []).append(value)
+    return ServerAnswer(answer.status, headers, answer.note)
+
+
 class _Model:
     """One probe's run through the browser model."""
 
@@ -173,6 +195,7 @@ class _Model:
         self.p = Prediction(differences=list(profile.applied))
         self.cookies_seen: set[str] = set()
         self.now = 0.0
+        self.reached_api = True
         self.page_is_same_site = same_site(ctx.page_origin, ctx.api_origin)
 
     # --- the server -------------------------------------------------------------------------
@@ -204,7 +227,28 @@ class _Model:
         preflight: bool = False,
         authorization: bool = False,
     ) -> ServerAnswer:
-        """What the server answers. Layers, outside in: [CORS if outermost], [auth if outside
+        """What the page's request gets back, through the proxy if there is one; sets
+        self.reached_api (False when the proxy answered by itself)."""
+        http_method = "OPTIONS" if preflight else method
+        if self.ctx.proxy == "answer-options" and http_method == "OPTIONS":
+            self.reached_api = False
+            headers = {k.lower(): [v] for k, v in nginx.GUIDE_OPTIONS_HEADERS.items()}
+            # add_header inside `if` replaces the location's add_header set: no ACAO here
+            return ServerAnswer(204, headers, "nginx answered OPTIONS itself")
+        self.reached_api = True
+        answer = self.api_server(method, path, origin, preflight_headers, preflight, authorization)
+        return proxied(self.ctx.proxy, answer)
+
+    def api_server(
+        self,
+        method: str,
+        path: str,
+        origin: str,
+        preflight_headers: str | None,
+        preflight: bool,
+        authorization: bool,
+    ) -> ServerAnswer:
+        """What the API answers. Layers, outside in: [CORS if outermost], [auth if outside
         CORS], ServerErrorMiddleware, [CORS if added], the routes."""
         outermost_cors = self.cors if self.ctx.cors_outermost else None
         if preflight and outermost_cors is not None:
@@ -335,9 +379,9 @@ class _Model:
         self, url: str, path: str, method: str, unsafe: list[str], credentials: bool
     ) -> str | None:
         """https://fetch.spec.whatwg.org/#cors-preflight-fetch ; None on success."""
-        self.p.preflights += 1
         acrh = ",".join(unsafe) if unsafe else None
         answer = self.server(method, path, self.ctx.page_origin, acrh, preflight=True)
+        self.p.preflights += int(self.reached_api)
         failure = self.cors_check(answer, credentials)
         if failure:
             return f"preflight answered {answer.status} with {failure}"
@@ -400,14 +444,13 @@ class _Model:
                 if failure:
                     self.finish_error(failure)
                     return
-            # the request itself reaches the server
-            self.p.requests += 1
-            sent = self.cookies_to_send(probe.credentials)
-            self.cookies_seen.update(sent)
-            if any(k.lower() == "authorization" for k in headers):
-                self.p.authorization_received = True
+            # the request itself is sent (and reaches the API unless a proxy answers it)
             has_auth = any(k.lower() == "authorization" for k in headers)
             answer = self.server(method, path, self.ctx.page_origin, authorization=has_auth)
+            if self.reached_api:
+                self.p.requests += 1
+                self.cookies_seen.update(self.cookies_to_send(probe.credentials))
+                self.p.authorization_received |= has_auth
             if probe.mode == "no-cors":
                 self.finish("opaque", 0, {})
                 return

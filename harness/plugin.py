@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 from xprocess import XProcess
 
-from . import oracle
+from . import nginx, oracle
 from .engines import DRIVERS, EnginePool
 from .engines.base import (
     BROWSERS,
@@ -27,7 +27,7 @@ from .engines.base import (
     EngineError,
     EngineUnavailable,
 )
-from .origins import substitute_all
+from .origins import Origin, substitute_all
 from .probe import observe, run_cell
 from .results import ResultsWriter
 from .scenario import Probe, Scenario, ScenarioError, load_scenario, theme_of
@@ -206,8 +206,40 @@ def cors_host(request, cors_xprocess, cors_cells, tmp_path_factory):
         )
     except HostError as exc:
         pytest.exit(str(exc), returncode=3)
+    proxy_info = _start_proxy(cors_xprocess, host, scenarios, tmp_path_factory.mktemp("nginx"))
     yield host
+    if proxy_info is not None:
+        proxy_info.terminate()
     info.terminate()
+
+
+def _start_proxy(xprocess, host, scenarios, workdir: Path):
+    """A real nginx in front of every scenario that asks for one; their API origin becomes
+    nginx's. Without nginx, those scenarios' cells are not run (reason in host.manifest)."""
+    proxied = {s.name: s.server.proxy for s in scenarios if s.server.proxy != "none"}
+    if not proxied:
+        return None
+    reason = nginx.available()
+    if reason:
+        host.manifest["proxy_unavailable"] = reason
+        return None
+    routes, public = {}, {}
+    for name, variant in proxied.items():
+        port = nginx.free_port()
+        routes[port] = (variant, Origin.parse(host.api(name)).port)
+        public[name] = f"http://localhost:{port}"
+    conf = nginx.write_config(workdir, routes)
+    name = f"cors-matrix-nginx-{os.getpid()}"
+    try:
+        xprocess.ensure(name, nginx.make_starter(workdir, conf, list(routes)), restart=True)
+    except (RuntimeError, TimeoutError) as exc:
+        log = workdir / "logs" / "error.log"
+        tail = log.read_text()[-1500:] if log.exists() else ""
+        xprocess.getinfo(name).terminate()
+        pytest.exit(f"nginx did not start: {exc}\n{tail}", returncode=3)
+    host.manifest.setdefault("backends", {}).update({n: host.api(n) for n in proxied})
+    host.manifest["apis"].update(public)
+    return xprocess.getinfo(name)
 
 
 @pytest.fixture(scope="session")
@@ -265,6 +297,12 @@ def _run(item: pytest.Item, host, engines: EnginePool, results: ResultsWriter) -
     page_origin = host.pages[cell.probe.page]
     api = host.api(cell.scenario.name)
     record = _base_record(cell, page_origin, None)
+    if cell.scenario.server.proxy != "none" and "proxy_unavailable" in host.manifest:
+        reason = host.manifest["proxy_unavailable"]
+        record.update(observed=None, expected=None, verdict="not-run", reason=reason)
+        results.write(record)
+        counts["not-run"] += 1
+        pytest.skip(f"not run: {reason}")
     try:
         engine = engines.get(cell.browser, cell.policy)
     except EngineUnavailable as exc:

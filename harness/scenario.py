@@ -42,6 +42,9 @@ class ServerConfig(_Strict):
     auth_outside_cors: bool = Field(
         False, description="an auth middleware outside CORSMiddleware: 401 without Authorization"
     )
+    proxy: Literal["none", "pass", "add-allow-origin", "strip", "answer-options"] = Field(
+        "none", description="a real nginx in front of the API (see harness/nginx.py)"
+    )
     allow_origins: list[str] = []
     allow_methods: list[str] = ["GET"]
     allow_headers: list[str] = []
@@ -66,15 +69,17 @@ class ServerConfig(_Strict):
     def middleware_kwargs(self) -> dict[str, Any]:
         """The keyword arguments as the scenario gave them (unset ones left to Starlette)."""
         given = self.model_dump(exclude_unset=True)
-        for shape in ("cors", "cors_outermost", "auth_outside_cors"):
+        for shape in ("cors", "cors_outermost", "auth_outside_cors", "proxy"):
             given.pop(shape, None)
         return given
 
-    def app_shape(self) -> dict[str, bool]:
+    def app_shape(self) -> dict[str, Any]:
+        """How the app around CORSMiddleware is built (the oracle models the same shape)."""
         return {
             "cors": self.cors,
             "cors_outermost": self.cors_outermost,
             "auth_outside_cors": self.auth_outside_cors,
+            "proxy": self.proxy,
         }
 
 
