@@ -59,7 +59,7 @@ class PortDispatcher:
         await self.apps[port](scope, receive, send)
 
 
-def control_app(store: LedgerStore, manifest: dict[str, Any]) -> Starlette:
+def control_app(store: LedgerStore, manifest: dict[str, Any], reconfigure) -> Starlette:
     async def health(request):
         return PlainTextResponse("ok")
 
@@ -69,11 +69,17 @@ def control_app(store: LedgerStore, manifest: dict[str, Any]) -> Starlette:
     async def show_manifest(request):
         return JSONResponse(manifest)
 
+    async def configure(request):
+        """Rebuild one scenario's app with these CORSMiddleware kwargs (null: the original)."""
+        reconfigure(request.path_params["name"], await request.json())
+        return PlainTextResponse("ok")
+
     return Starlette(
         routes=[
             Route("/health", health),
             Route("/ledger/{token:path}", ledger),
             Route("/manifest", show_manifest),
+            Route("/reconfigure/{name}", configure, methods=["POST"]),
         ]
     )
 
@@ -97,22 +103,28 @@ def build(spec: dict[str, Any]) -> tuple[dict[str, Any], dict[int, Any], list[so
     pages_app = StaticFiles(directory=str(fixture_dir), html=True)
     pages = {name: f"http://{host}:{port_for(pages_app)}" for name, host in PAGE_HOSTS.items()}
     apis: dict[str, str] = {}
-    for name, server in spec["servers"].items():
-        sock = bind_socket()
-        sockets.append(sock)
-        port = sock.getsockname()[1]
-        origin = f"http://{API_HOST}:{port}"
-        kwargs = substitute_all(server["kwargs"], {**pages, "api": origin})
+    ports: dict[str, int] = {}
+
+    def install(name: str, changes: dict[str, Any] | None = None) -> None:
+        """(Re)build a scenario's app: its own config, updated by `changes` if given."""
+        server, port = spec["servers"][name], ports[name]
+        raw = {**server["kwargs"], **(changes or {})}
+        kwargs = substitute_all(raw, {**pages, "api": apis[name]})
         shape = {
             k: server[k] for k in ("cors", "cors_outermost", "auth_outside_cors") if k in server
         }
-        app = build_app(kwargs, **shape)
-        apps[port] = LedgerMiddleware(app, store, server_name=name)
-        apis[name] = origin
+        apps[port] = LedgerMiddleware(build_app(kwargs, **shape), store, server_name=name)
+
+    for name in spec["servers"]:
+        sock = bind_socket()
+        sockets.append(sock)
+        ports[name] = sock.getsockname()[1]
+        apis[name] = f"http://{API_HOST}:{ports[name]}"
+        install(name)
     manifest: dict[str, Any] = {"pages": pages, "apis": apis, "pid": os.getpid()}
     control_port = port_for(None)
     manifest["control"] = f"http://{BIND_ADDRESS}:{control_port}"
-    apps[control_port] = control_app(store, manifest)
+    apps[control_port] = control_app(store, manifest, install)
     return manifest, apps, sockets
 
 

@@ -18,7 +18,7 @@ from importlib import resources
 from typing import Any
 
 from . import endpoints, fetch_spec, nginx
-from .origins import Origin, same_site
+from .origins import Origin, same_site, substitute_all
 from .scenario import CookieSpec, Probe
 from .starlette_model import CORSMiddlewareModel, ServerAnswer
 
@@ -28,7 +28,7 @@ ANY_VALUE = "<any>"
 OUTCOMES = ("ok", "http-error", "cors-error", "opaque")
 COMPARED_KEYS = (
     "outcome", "status", "headers", "preflights", "requests", "cookies_received",
-    "authorization_received",
+    "authorization_received", "attempts",
 )  # fmt: skip
 
 
@@ -116,6 +116,8 @@ class Context:
     cors_outermost: bool = False
     auth_outside_cors: bool = False
     proxy: str = "none"
+    # every named origin ({app}, {cross_site}, ...) for placeholders in a probe's `reconfigure`
+    origins: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass
@@ -155,7 +157,6 @@ class Prediction:
     def as_record(self) -> dict[str, Any]:
         return {
             **self.compared(),
-            "attempts": self.attempts,
             "reasons": self.reasons,
             "differences": self.differences,
         }
@@ -188,6 +189,7 @@ class _Model:
     def __init__(self, probe: Probe, ctx: Context, profile: Profile) -> None:
         self.probe = probe
         self.ctx = ctx
+        self.origins = {"api": ctx.api_origin, **ctx.origins}
         self.profile = profile
         self.cors = CORSMiddlewareModel.from_kwargs(ctx.server_kwargs) if ctx.cors else None
         self.jar: dict[str, _Cookie] = {}
@@ -431,7 +433,6 @@ class _Model:
         if probe.mode == "no-cors":
             if method not in fetch_spec.SAFELISTED_METHODS or unsafe:
                 self.finish_error("no-cors allows only safelisted methods and headers (TypeError)")
-                self.p.attempts.append("cors-error")
                 return
         path = probe.path
         for _hop in range(21):
@@ -506,6 +507,9 @@ class _Model:
         self.set_cookies()
         for index, attempt in enumerate(self.probe.attempts()):
             self.now = index * self.probe.delay_ms / 1000
+            if index == 1 and self.probe.reconfigure is not None and self.cors is not None:
+                changes = substitute_all(self.probe.reconfigure, self.origins)
+                self.cors = CORSMiddlewareModel.from_kwargs({**self.ctx.server_kwargs, **changes})
             self.fetch_once(attempt)
         self.p.cookies_received = sorted(self.cookies_seen)
         # drop repeated explanations, keep order

@@ -320,13 +320,13 @@ def _run(item: pytest.Item, host, engines: EnginePool, results: ResultsWriter) -
     record.update({k: v for k, v in engine.info.as_record().items() if k != "name"})
     record["browser_version"] = record.pop("version")
 
+    origins = {**host.pages, "api": api}
     ctx = oracle.Context(
         page_origin=page_origin,
         api_origin=api,
-        server_kwargs=substitute_all(
-            cell.scenario.server.middleware_kwargs(), {**host.pages, "api": api}
-        ),
+        server_kwargs=substitute_all(cell.scenario.server.middleware_kwargs(), origins),
         cookie_policy=cell.policy,
+        origins=origins,
         **cell.scenario.server.app_shape(),
     )
     try:
@@ -358,7 +358,10 @@ def _run(item: pytest.Item, host, engines: EnginePool, results: ResultsWriter) -
 
     judged: dict[str, Any] = {}
     try:
-        run = run_cell(engine, host.pages, api, cell.scenario, cell.probe, host.ledger, judge)
+        run = run_cell(
+            engine, host.pages, api, cell.scenario, cell.probe, host.ledger, judge,
+            reconfigure=lambda changes: host.reconfigure(cell.scenario.name, changes),
+        )  # fmt: skip
     except Exception as exc:
         engines.discard(cell.browser, cell.policy)
         record.update(

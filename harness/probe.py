@@ -90,11 +90,13 @@ def run_cell(
     probe: Probe,
     ledger_reader,
     evidence: Callable[[CellRun], Path | None] | None = None,
+    reconfigure: Callable[[dict[str, Any] | None], None] | None = None,
 ) -> CellRun:
     """Run `probe` in a fresh page of `engine` and read back what the server saw.
 
     `evidence(run)` is asked, while the page is still open, where to save a screenshot of it
     (None: no screenshot); so the evidence of a failing cell is the very page that failed.
+    `reconfigure(changes)` swaps the scenario's server config (probes with `reconfigure`).
     """
     started = time.monotonic()
     token = new_token(scenario.name, probe.name, engine.info.name)
@@ -111,7 +113,15 @@ def run_cell(
                 spec = {"url": cookie_url(api, cookie, setup_token), "credentials": "include"}
                 page.run(RUN_SERIES_JS, {"specs": [spec], "delayMs": 0})
         specs = [fetch_spec_of(step, url) for step in probe.attempts()]
-        attempts = page.run(RUN_SERIES_JS, {"specs": specs, "delayMs": probe.delay_ms})
+        if probe.reconfigure is None:
+            attempts = page.run(RUN_SERIES_JS, {"specs": specs, "delayMs": probe.delay_ms})
+        else:  # first fetch, then the server's config changes, then the rest
+            attempts = page.run(RUN_SERIES_JS, {"specs": specs[:1], "delayMs": 0})
+            reconfigure(probe.reconfigure)
+            try:
+                attempts += page.run(RUN_SERIES_JS, {"specs": specs[1:], "delayMs": probe.delay_ms})
+            finally:
+                reconfigure(None)
         run = CellRun(url, token, attempts, ledger_reader(token),
                       ledger_reader(setup_token) if probe.set_cookies else [],
                       round((time.monotonic() - started) * 1000, 1))  # fmt: skip

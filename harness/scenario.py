@@ -83,6 +83,12 @@ class ServerConfig(_Strict):
         }
 
 
+CORS_KWARGS = (
+    "allow_origins", "allow_methods", "allow_headers", "allow_credentials",
+    "allow_origin_regex", "allow_private_network", "expose_headers", "max_age",
+)  # fmt: skip
+
+
 class CookieSpec(_Strict):
     name: str
     value: str = "v1"
@@ -122,6 +128,9 @@ class Probe(_Strict):
     repeat: int = Field(1, ge=1, le=10)
     delay_ms: int = Field(0, ge=0, le=10_000)
     then: list[ProbeStep] = []
+    # CORSMiddleware keyword changes applied to the running server after the first fetch
+    # (the developer "fixes the config"); the original config is restored after the probe.
+    reconfigure: dict[str, Any] | None = None
     read_headers: list[str] = []
     set_cookies: list[CookieSpec] = []
 
@@ -175,6 +184,15 @@ class Probe(_Strict):
             raise ValueError("use either repeat or then, not both")
         for step in self.then:  # each follow-up must be a valid probe on its own
             Probe.model_validate(self.step_data(step))
+        if self.reconfigure is not None:
+            if len(self.attempts()) < 2:
+                raise ValueError("reconfigure needs a second fetch (repeat >= 2 or then)")
+            unknown = set(self.reconfigure) - set(CORS_KWARGS)
+            if unknown:
+                raise ValueError(
+                    f"reconfigure: unknown CORSMiddleware argument {sorted(unknown)[0]!r}"
+                )
+            ServerConfig.model_validate(self.reconfigure)  # types checked like [server]
         return self
 
     def step_data(self, step: ProbeStep) -> dict[str, Any]:

@@ -69,6 +69,16 @@ class Host:
         except (urllib.error.URLError, TimeoutError) as exc:
             raise HostError(f"ledger read timed out or failed ({url}): {exc}") from exc
 
+    def reconfigure(self, scenario: str, changes: dict[str, Any] | None) -> None:
+        """Swap the scenario's running app for one with `changes` (None: back to the original)."""
+        request = urllib.request.Request(
+            f"{self.manifest['control']}/reconfigure/{scenario}",
+            data=json.dumps(changes).encode(), method="POST",
+            headers={"Content-Type": "application/json"},
+        )  # fmt: skip
+        with urllib.request.urlopen(request, timeout=LEDGER_TIMEOUT_S):  # noqa: S310
+            pass
+
     def log_tail(self, lines: int = 40) -> str:
         try:
             return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])

@@ -253,6 +253,7 @@ def test_compare_names_differing_keys_and_any_value_matches_any_non_null():
         "requests": 1,
         "cookies_received": [],
         "authorization_received": False,
+        "attempts": ["ok"],
     }
     observed = {**expected, "headers": {"Content-Length": "42"}}
     assert compare(expected, observed) == []
@@ -332,3 +333,13 @@ def test_firefox_keys_its_preflight_cache_by_credentials():
     spec, firefox = expectations(probe, ctx, "firefox")
     assert (spec.preflights, firefox.preflights) == (1, 2)
     assert firefox.differences == ["firefox-preflight-cache-keyed-by-credentials"]
+
+
+def test_one_attempt_per_fetch_on_every_path():
+    """Each fetch leaves exactly one outcome, whichever way it ends."""
+    probes = [
+        dict(mode="no-cors", method="PUT"), dict(method="PUT"), dict(path="/error"),
+        dict(mode="no-cors", method="POST", body="x"), dict(path="/redirect"),
+    ]  # fmt: skip
+    for probe in probes:
+        assert len(run(EXACT, repeat=2, **probe).attempts) == 2, probe
