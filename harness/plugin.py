@@ -297,25 +297,25 @@ def _run(item: pytest.Item, host, engines: EnginePool, results: ResultsWriter) -
     page_origin = host.pages[cell.probe.page]
     api = host.api(cell.scenario.name)
     record = _base_record(cell, page_origin, None)
-    if cell.scenario.server.proxy != "none" and "proxy_unavailable" in host.manifest:
-        reason = host.manifest["proxy_unavailable"]
+
+    def not_run(reason: str) -> None:
+        """The cell could not run: its record says why, before pytest skips or fails it."""
         record.update(observed=None, expected=None, verdict="not-run", reason=reason)
         results.write(record)
         counts["not-run"] += 1
-        pytest.skip(f"not run: {reason}")
+
+    if cell.scenario.server.proxy != "none" and "proxy_unavailable" in host.manifest:
+        not_run(host.manifest["proxy_unavailable"])
+        pytest.skip(f"not run: {host.manifest['proxy_unavailable']}")
     try:
         engine = engines.get(cell.browser, cell.policy)
     except EngineUnavailable as exc:
-        record.update(observed=None, expected=None, verdict="not-run", reason=str(exc))
-        results.write(record)
-        counts["not-run"] += 1
+        not_run(str(exc))
         if item.config.getoption("--require-browsers"):
             pytest.fail(f"{cell.browser} required but not available: {exc}", pytrace=False)
         pytest.skip(f"not run: {exc}")
     except EngineError as exc:
-        record.update(observed=None, expected=None, verdict="not-run", reason=str(exc))
-        results.write(record)
-        counts["not-run"] += 1
+        not_run(str(exc))
         pytest.fail(f"{cell.browser}: {exc}", pytrace=False)
     record.update({k: v for k, v in engine.info.as_record().items() if k != "name"})
     record["browser_version"] = record.pop("version")

@@ -160,10 +160,19 @@ class WebDriverPage(EnginePage):
 
 
 class _WebDriverEngine(Engine):
-    def _configure(self, driver) -> None:
+    def _attach(self, driver, name: str, cookie_policy: str, executable: str) -> None:
+        """Set every wait's timeout and record what runs, from the session's capabilities."""
         driver.set_script_timeout(SCRIPT_TIMEOUT_S)
         driver.set_page_load_timeout(NAVIGATION_TIMEOUT_S)
         self._driver = driver
+        self.info = EngineInfo(
+            name=name,
+            version=driver.capabilities.get("browserVersion", "unknown"),
+            engine_build="system",
+            driver="webdriver",
+            cookie_policy=cookie_policy,
+            executable=executable,
+        )
 
     def new_page(self) -> EnginePage:
         return WebDriverPage(self._driver)
@@ -200,15 +209,7 @@ class WebKitGTK(_WebDriverEngine):
         except EngineError:
             self._xvfb.close()
             raise
-        self._configure(driver)
-        self.info = EngineInfo(
-            name="webkit",
-            version=driver.capabilities.get("browserVersion", "unknown"),
-            engine_build="system",
-            driver="webdriver",
-            cookie_policy=cookie_policy,
-            executable=MINIBROWSER,
-        )
+        self._attach(driver, "webkit", cookie_policy, MINIBROWSER)
 
     def close(self) -> None:
         try:
@@ -253,15 +254,7 @@ class ChromiumWebDriver(_WebDriverEngine):
         except EngineError:
             self._profile.cleanup()
             raise
-        self._configure(driver)
-        self.info = EngineInfo(
-            name="chromium",
-            version=driver.capabilities.get("browserVersion", "unknown"),
-            engine_build="system",
-            driver="webdriver",
-            cookie_policy=cookie_policy,
-            executable=executable,
-        )
+        self._attach(driver, "chromium", cookie_policy, executable)
 
     def close(self) -> None:
         try:
