@@ -42,6 +42,10 @@ class ServerConfig(_Strict):
     auth_outside_cors: bool = Field(
         False, description="an auth middleware outside CORSMiddleware: 401 without Authorization"
     )
+    # allow_origins read from an ALLOWED_ORIGINS environment variable the way the guide's code
+    # does: [o.strip() for o in value.split(",")]; "split-only" drops the .strip() (a common slip)
+    allow_origins_env: str | None = None
+    allow_origins_env_parsing: Literal["guide", "split-only"] = "guide"
     proxy: Literal["none", "pass", "add-allow-origin", "strip", "answer-options"] = Field(
         "none", description="a real nginx in front of the API (see harness/nginx.py)"
     )
@@ -57,6 +61,10 @@ class ServerConfig(_Strict):
     @model_validator(mode="after")
     def _placeholders_known(self) -> ServerConfig:
         strings = [*self.allow_origins, *(v for v in [self.allow_origin_regex] if v)]
+        if self.allow_origins_env is not None:
+            if "allow_origins" in self.model_fields_set:
+                raise ValueError("give allow_origins or allow_origins_env, not both")
+            strings.append(self.allow_origins_env)
         for value in strings:
             bad = unknown_placeholders(value)
             if bad:
@@ -71,6 +79,10 @@ class ServerConfig(_Strict):
         given = self.model_dump(exclude_unset=True)
         for shape in ("cors", "cors_outermost", "auth_outside_cors", "proxy"):
             given.pop(shape, None)
+        env = given.pop("allow_origins_env", None)
+        parsing = given.pop("allow_origins_env_parsing", "guide")
+        if env is not None:
+            given["allow_origins"] = origins_from_env(env, parsing)
         return given
 
     def app_shape(self) -> dict[str, Any]:
@@ -81,6 +93,15 @@ class ServerConfig(_Strict):
             "auth_outside_cors": self.auth_outside_cors,
             "proxy": self.proxy,
         }
+
+
+def origins_from_env(value: str, parsing: str = "guide") -> list[str]:
+    """The guide's code for ALLOWED_ORIGINS (Handling Multiple Origins Dynamically):
+    `[origin.strip() for origin in value.split(',')] if value else []`."""
+    if not value:
+        return []
+    parts = value.split(",")
+    return [p.strip() for p in parts] if parsing == "guide" else parts
 
 
 CORS_KWARGS = (

@@ -85,3 +85,20 @@ def test_bad_scenarios_give_one_line_naming_file_and_field(write_scenario, text,
 def test_missing_file_is_a_scenario_error(tmp_path):
     with pytest.raises(ScenarioError, match="cannot read"):
         load_scenario(tmp_path / "test_absent.toml")
+
+
+def test_origins_from_env_as_the_guide_parses_them(write_scenario):
+    text = '[server]\nallow_origins_env = "{app}, {cross_site}"\n[[probe]]\nname = "p"\n'
+    kwargs = load_scenario(write_scenario(text)).server.middleware_kwargs()
+    assert kwargs == {"allow_origins": ["{app}", "{cross_site}"]}
+    split_only = text.replace("[[probe]]", 'allow_origins_env_parsing = "split-only"\n[[probe]]')
+    kwargs = load_scenario(write_scenario(split_only, "test_b.toml")).server.middleware_kwargs()
+    assert kwargs == {"allow_origins": ["{app}", " {cross_site}"]}
+
+
+def test_env_origins_and_allow_origins_are_exclusive(write_scenario):
+    text = (
+        '[server]\nallow_origins = ["{app}"]\nallow_origins_env = "{app}"\n[[probe]]\nname = "p"\n'
+    )
+    with pytest.raises(ScenarioError, match="not both"):
+        load_scenario(write_scenario(text))
