@@ -9,7 +9,7 @@ APT_PACKAGES := chromium chromium-driver firefox-esr xvfb webkit2gtk-driver libw
 RESULTS ?= results/latest.jsonl
 PYTEST_ARGS ?=
 
-.PHONY: setup engines venv fixture lint test unit scenarios report clean
+.PHONY: setup engines venv fixture lint test unit scenarios report flake-check clean
 
 setup: engines venv fixture
 
@@ -54,6 +54,11 @@ report: setup
 # The README's screenshot, made by the project from a real run's report.
 docs/report.png: $(RESULTS)
 	$(PY) scripts/screenshot_report.py report/index.html $@
+
+# Reliability: the whole matrix RUNS times; lists every cell whose observation changed.
+RUNS ?= 10
+flake-check: setup
+	$(PY) -m harness flake-check --runs $(RUNS) -- scenarios/ $(PYTEST_ARGS)
 
 clean:
 	rm -rf $(VENV) react_fixture/node_modules react_fixture/dist results report test-results

@@ -6,6 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
+from .flake import run as flake_run
 from .report import write_junit, write_report
 
 
@@ -42,5 +43,11 @@ def main(argv: list[str] | None = None) -> int:
         help="exit 1 when a cell diverges that did not in the baseline",
     )
     report.set_defaults(func=_report)
+    flake = sub.add_parser("flake-check", help="run the matrix N times, list cells that changed")
+    flake.add_argument("--runs", type=int, default=10)
+    flake.add_argument("-o", "--output", type=Path, default=Path("results/flake"))
+    flake.add_argument("pytest_args", nargs="*", default=["scenarios/"],
+                       help="what to run (after --), default scenarios/")  # fmt: skip
+    flake.set_defaults(func=lambda a: flake_run(a.runs, a.output, a.pytest_args))
     args = parser.parse_args(argv)
     return args.func(args)

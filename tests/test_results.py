@@ -37,3 +37,16 @@ def test_reader_skips_truncated_and_foreign_lines_and_says_so(tmp_path):
     assert [r is not None for _, r, _ in rows] == [True, False, False]
     assert "schema 99 is not 1" in rows[1][2]
     assert "not valid JSON" in rows[2][2] and ":3:" in rows[2][2]
+
+
+def test_flake_check_lists_cells_whose_observation_changed(tmp_path):
+    from harness.flake import compare_runs
+
+    def observed(outcome):
+        return {**RECORD, "schema": SCHEMA, "observed": {"outcome": outcome}}
+
+    a, b = tmp_path / "a.jsonl", tmp_path / "b.jsonl"
+    a.write_text(json.dumps(observed("ok")) + "\n")
+    b.write_text(json.dumps(observed("cors-error")) + "\n")
+    assert list(compare_runs([a, b])) == [("s", "p", "chromium", "unknown")]
+    assert compare_runs([a, a]) == {}
