@@ -42,9 +42,6 @@ class LedgerStore:
     def get(self, token: str) -> list[dict[str, Any]]:
         return list(self._entries.get(token, ()))
 
-    def tokens(self) -> list[str]:
-        return list(self._entries)
-
 
 class LedgerMiddleware:
     """ASGI middleware recording request and response facts for each HTTP request."""

@@ -13,11 +13,11 @@ from __future__ import annotations
 
 import shutil
 import socket
-import urllib.error
-import urllib.request
 from pathlib import Path
 
 from xprocess import ProcessStarter
+
+from .servers import answers
 
 NGINX = "/usr/sbin/nginx"
 VARIANTS = ("pass", "add-allow-origin", "strip", "answer-options")
@@ -107,13 +107,6 @@ def make_starter(workdir: Path, conf: Path, ports: list[int]) -> type[ProcessSta
         terminate_on_interrupt = True
 
         def startup_check(self) -> bool:
-            for port in ports:
-                try:
-                    urllib.request.urlopen(f"http://127.0.0.1:{port}/headers", timeout=2)  # noqa: S310
-                except urllib.error.HTTPError:
-                    continue  # answered
-                except Exception:
-                    return False
-            return True
+            return all(answers(f"http://127.0.0.1:{port}/headers") for port in ports)
 
     return NginxStarter

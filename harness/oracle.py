@@ -25,7 +25,6 @@ from .starlette_model import CORSMiddlewareModel, ServerAnswer
 ANY_VALUE = "<any>"
 """Expected header value meaning: readable, value not predicted (e.g. Content-Length)."""
 
-OUTCOMES = ("ok", "http-error", "cors-error", "opaque")
 COMPARED_KEYS = (
     "outcome", "status", "headers", "preflights", "requests", "cookies_received",
     "authorization_received", "attempts",
