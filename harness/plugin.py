@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 from xprocess import XProcess
 
-from . import nginx, oracle
+from . import nginx, oracle, shards
 from .engines import DRIVERS, EnginePool
 from .engines.base import (
     BROWSERS,
@@ -63,6 +63,13 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         default="auto",
         choices=DRIVERS,
         help="force a backend where an engine has several (e.g. chromium via webdriver)",
+    )
+    group.addoption(
+        "--shard",
+        default=None,
+        metavar="I/N",
+        help="run only the I-th of N deterministic slices of the cells (merge: python -m "
+        "harness merge)",
     )
     group.addoption(
         "--require-browsers",
@@ -153,18 +160,38 @@ def _cell_function():
 
 
 def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config, items) -> None:
-    """Duplicate scenario names would share one API server: refuse them with the two files."""
+    """Refuse duplicate scenario names (they would share one API server); list the whole
+    collection's cells beside the results file; keep only this run's --shard."""
     seen: dict[str, Path] = {}
-    for item in items:
-        cell = item.stash.get(CELL, None)
-        if cell is None:
-            continue
+    cells = [item for item in items if CELL in item.stash]
+    for item in cells:
+        cell = item.stash[CELL]
         first = seen.setdefault(cell.scenario.name, cell.path)
         if first != cell.path:
             raise pytest.UsageError(
                 f"duplicate scenario name {cell.scenario.name!r} in {first} and {cell.path}; "
                 "set [scenario] name to something unique"
             )
+    try:
+        shard = shards.parse_shard(config.getoption("--shard"))
+    except shards.ShardError as exc:
+        raise pytest.UsageError(str(exc)) from None
+    if cells and not hasattr(config, "workerinput"):
+        keys = [[c.scenario.name, c.probe.name, c.browser, c.policy]
+                for c in (i.stash[CELL] for i in cells)]  # fmt: skip
+        shards.write_expected(_results_path(config), keys, config.getoption("--shard"))
+    if shard is None:
+        return
+    order = {item.nodeid: n for n, item in enumerate(sorted(cells, key=lambda i: i.nodeid))}
+    keep = [i for i in items if i.nodeid not in order or shards.in_shard(order[i.nodeid], shard)]
+    dropped = [i for i in items if i not in keep]
+    if dropped:
+        config.hook.pytest_deselected(items=dropped)
+        items[:] = keep
+
+
+def _results_path(config: pytest.Config) -> Path:
+    return Path(config.getoption("--cors-results") or config.rootpath / DEFAULT_RESULTS)
 
 
 def _fixture_dir(config: pytest.Config) -> Path:
@@ -252,9 +279,7 @@ def cors_engines(request):
 
 @pytest.fixture(scope="session")
 def cors_results(request):
-    path = Path(
-        request.config.getoption("--cors-results") or request.config.rootpath / DEFAULT_RESULTS
-    )
+    path = _results_path(request.config)
     if not hasattr(request.config, "workerinput"):  # the xdist controller or a plain run
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text("")

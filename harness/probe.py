@@ -21,6 +21,8 @@ from .scenario import Probe, Scenario
 
 # One evaluate runs all of a probe's fetches back to back (with delay_ms between), so the later
 # ones can hit the preflight cache.
+# Every fetch races a timer (`timeoutMs`, default 10 s): a server that never answers becomes an
+# error naming the request, not a hang (Playwright's evaluate itself has no timeout).
 RUN_SERIES_JS = """
 async (arg) => {
   const deadline = Date.now() + 10000;
@@ -31,7 +33,18 @@ async (arg) => {
   const attempts = [];
   for (let i = 0; i < arg.specs.length; i++) {
     if (i > 0 && arg.delayMs) await new Promise((r) => setTimeout(r, arg.delayMs));
-    attempts.push(await window.corsProbe(arg.specs[i]));
+    const limit = arg.timeoutMs || 10000;
+    let timer;
+    const timeout = new Promise((_, reject) => {
+      timer = setTimeout(() => reject(new Error(
+        `probe timed out after ${limit} ms waiting for ${arg.specs[i].method || "GET"} ` +
+        `${arg.specs[i].url} (the server never answered)`)), limit);
+    });
+    try {
+      attempts.push(await Promise.race([window.corsProbe(arg.specs[i]), timeout]));
+    } finally {
+      clearTimeout(timer);
+    }
   }
   return attempts;
 }

@@ -6,6 +6,7 @@ A scenario is data: the [server] table is CORSMiddleware's keyword arguments as 
 
 from __future__ import annotations
 
+import re
 import tomllib
 from pathlib import Path
 from typing import Any, Literal
@@ -26,8 +27,19 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
 
 
+NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")  # names are pytest ids, URL tokens, anchors
+
+
+def _check_name(value: str | None) -> str | None:
+    if value is not None and not NAME.fullmatch(value):
+        raise ValueError(f"name {value!r} may only use letters, digits, '.', '_' and '-'")
+    return value
+
+
 class ScenarioMeta(_Strict):
     name: str | None = None
+
+    _name = field_validator("name")(_check_name)
     description: str = ""
 
 
@@ -158,11 +170,7 @@ class Probe(_Strict):
     @field_validator("name")
     @classmethod
     def _name(cls, v: str) -> str:
-        if not v or any(c in v for c in "[]:/ "):
-            raise ValueError(
-                f"probe name {v!r} must be non-empty, without spaces, '[', ']', ':', '/'"
-            )
-        return v
+        return _check_name(v)
 
     @field_validator("method")
     @classmethod
@@ -279,7 +287,8 @@ def parse_scenario(data: dict[str, Any], source: str, default_name: str) -> Scen
         if err["type"] == "extra_forbidden":
             msg = "unknown key"
         more = f" (+{len(exc.errors()) - 1} more)" if len(exc.errors()) > 1 else ""
-        raise ScenarioError(f"{source}: {loc}: {msg}{more}") from None
+        line = f"{source}: {loc}: {msg}{more}".replace("\r", "\\r").replace("\n", "\\n")
+        raise ScenarioError(line) from None
     if scenario.scenario.name is None:
         meta = scenario.scenario.model_copy(update={"name": default_name})
         scenario = scenario.model_copy(update={"scenario": meta})
@@ -292,6 +301,8 @@ def load_scenario(path: Path) -> Scenario:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except tomllib.TOMLDecodeError as exc:
         raise ScenarioError(f"{path}: malformed TOML: {exc}") from None
+    except UnicodeDecodeError as exc:
+        raise ScenarioError(f"{path}: not UTF-8 (byte {exc.start}); save it as UTF-8") from None
     except OSError as exc:
         raise ScenarioError(f"{path}: cannot read: {exc.strerror}") from None
     return parse_scenario(data, str(path), default_name=path.stem.removeprefix("test_"))

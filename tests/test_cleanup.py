@@ -1,5 +1,7 @@
-"""Ctrl-C in the middle of a run: every process the harness started is gone afterwards and the
-results file holds every finished cell as valid JSON Lines."""
+"""Clean-up, tested as a user meets it: the harness runs as a subprocess and is watched from
+outside. After a pass, a failure, an exception inside a fixture, a browser crash and Ctrl-C,
+no process the run started is left and the results file holds every finished cell as valid
+JSON Lines."""
 
 import json
 import signal
@@ -11,38 +13,155 @@ from pathlib import Path
 import psutil
 
 ROOT = Path(__file__).resolve().parent.parent
+SCENARIO = """
+[server]
+allow_origins = ["{app}"]
+[[probe]]
+name = "allowed"
+[[probe]]
+name = "refused"
+page = "attacker"
+"""
+FAILING_TESTS = """
+import pytest
+
+@pytest.fixture
+def broken(cors_host):
+    raise RuntimeError("a fixture that fails after the servers are up")
+
+def test_fixture_error(broken):
+    pass
+
+def test_plain_failure(cors_host, cors_engines):
+    cors_engines.get("chromium", "block-third-party")
+    assert False, "a failing test while servers and a browser are up"
+"""
+
+
+class Watched:
+    """A pytest subprocess and every process it ever had."""
+
+    def __init__(self, args: list[str], cwd: Path) -> None:
+        # output to a file, not a pipe: a pipe nobody reads fills up and blocks the run
+        self.output = cwd / "pytest-output.txt"
+        with open(self.output, "wb") as out:
+            self.run = subprocess.Popen(
+                [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", *args],
+                stdout=out, stderr=subprocess.STDOUT, cwd=cwd,
+            )  # fmt: skip
+        self.parent = psutil.Process(self.run.pid)
+        self.seen: dict[int, psutil.Process] = {}
+        self.described: dict[int, tuple[str, int]] = {}  # pid -> (name, parent pid) when seen
+
+    def poll_children(self) -> list[psutil.Process]:
+        try:
+            for child in self.parent.children(recursive=True):
+                if child.pid not in self.seen:
+                    self.seen[child.pid] = child
+                    self.described[child.pid] = (_name(child), _ppid(child))
+        except psutil.NoSuchProcess:
+            pass
+        return list(self.seen.values())
+
+    def wait_until(self, condition, timeout: float = 90) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline and self.run.poll() is None:
+            self.poll_children()
+            if condition():
+                return
+            time.sleep(0.1)
+        raise AssertionError("condition not reached while the run was alive")
+
+    def finish(self, timeout: float = 180) -> str:
+        deadline = time.monotonic() + timeout
+        while self.run.poll() is None:  # keep watching: engines may be relaunched late
+            self.poll_children()
+            time.sleep(0.1)
+            assert time.monotonic() < deadline, f"run did not finish in {timeout} s"
+        output = self.output.read_text(errors="replace")
+        _, alive = psutil.wait_procs(list(self.seen.values()), timeout=10)
+        assert not alive, f"left running: {[(p.pid, _name(p)) for p in alive]}\n{output[-1500:]}"
+        return output
+
+    def names(self) -> set[str]:
+        return {name for name, _ in self.described.values()}
+
+    def browser_pids(self, name: str) -> set[int]:
+        """Main browser processes: not forked by another process of the same name (renderers,
+        GPU and zygote helpers are)."""
+        names = {pid: n for pid, (n, _) in self.described.items()}
+        return {pid for pid, (n, parent) in self.described.items()
+                if n == name and names.get(parent) != name}  # fmt: skip
+
+
+def _name(process: psutil.Process) -> str:
+    try:
+        return process.name()
+    except psutil.NoSuchProcess:  # short-lived helpers come and go
+        return "?"
+
+
+def lines_of(path: Path) -> list[dict]:
+    return [json.loads(line) for line in path.read_text().splitlines()]
+
+
+def test_pass_leaves_nothing_running(tmp_path):
+    (tmp_path / "test_s.toml").write_text(SCENARIO)
+    results = tmp_path / "run.jsonl"
+    watched = Watched(["--browser", "chromium", "--browser", "webkit",
+                       "--cors-results", str(results)], tmp_path)  # fmt: skip
+    output = watched.finish()
+    assert watched.run.returncode == 0, output[-2000:]
+    assert any("MiniBrowser" in n or "WebKit" in n for n in watched.names())
+    assert [r["verdict"] for r in lines_of(results)] == ["match"] * 4
+
+
+def test_failure_and_fixture_exception_leave_nothing_running(tmp_path):
+    (tmp_path / "test_s.toml").write_text(SCENARIO)
+    (tmp_path / "test_failing.py").write_text(FAILING_TESTS)
+    results = tmp_path / "run.jsonl"
+    watched = Watched(["--browser", "chromium", "--cors-results", str(results)], tmp_path)
+    output = watched.finish()
+    assert watched.run.returncode == 1, output[-2000:]
+    assert "1 failed, 2 passed, 1 error" in output, output[-2000:]
+    assert any("chrom" in n for n in watched.names()), watched.names()
+    assert len(lines_of(results)) == 2
+
+
+def test_browser_crash_mid_run_relaunches_and_leaves_nothing_running(tmp_path):
+    results = tmp_path / "run.jsonl"
+    watched = Watched([str(ROOT / "scenarios" / "origins"), "--browser", "chromium",
+                       "--cors-results", str(results)], tmp_path)  # fmt: skip
+    written = lambda: results.exists() and results.read_text().count("\n") >= 3  # noqa: E731
+    watched.wait_until(written)
+    watched.poll_children()
+    (pid,) = watched.browser_pids("chromium")
+    psutil.Process(pid).kill()
+    output = watched.finish()
+    records = lines_of(results)
+    collected = int(output.split(" passed")[0].split()[-1]) if " passed" in output else 0
+    failed = sum(1 for r in records if r["reason"].startswith("cell failed to run"))
+    assert failed <= 1, output[-2000:]  # at most the cell that was running when it died
+    assert collected + failed == len(records), output[-2000:]
+    assert len(watched.browser_pids("chromium")) >= 2, "the engine was not relaunched"
+
+
+def _ppid(process: psutil.Process) -> int:
+    try:
+        return process.ppid()
+    except psutil.NoSuchProcess:
+        return -1
 
 
 def test_sigint_mid_run_leaves_no_process_and_no_broken_line(tmp_path):
     results = tmp_path / "run.jsonl"
-    run = subprocess.Popen(
-        [sys.executable, "-m", "pytest", str(ROOT / "scenarios"), "-q", "-p", "no:cacheprovider",
-         "--browser", "chromium", "--browser", "webkit", "--cors-results", str(results)],
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, cwd=tmp_path,
-    )  # fmt: skip
-    parent = psutil.Process(run.pid)
-    deadline = time.monotonic() + 60
-    seen: dict[int, psutil.Process] = {}
-    # every process the run ever had, until cells of both engines are written; then interrupt
-    while time.monotonic() < deadline:
-        for child in parent.children(recursive=True):
-            seen.setdefault(child.pid, child)
-        if results.exists() and results.read_text().count("\n") >= 4:
-            break
-        time.sleep(0.1)
-    started = list(seen.values())
-    names = set()
-    for process in started:
-        try:
-            names.add(process.name())
-        except psutil.NoSuchProcess:  # short-lived helpers (e.g. a shell wrapper) come and go
-            pass
-    assert any("WebKit" in n or "MiniBrowser" in n for n in names), names
-    run.send_signal(signal.SIGINT)
-    output = run.communicate(timeout=60)[0].decode()
-    assert run.returncode == 2, output[-2000:]  # pytest's 'interrupted'
-    gone, alive = psutil.wait_procs(started, timeout=10)
-    assert not alive, f"left running: {[(p.pid, p.name()) for p in alive]}"
-    lines = results.read_text().splitlines()
+    watched = Watched([str(ROOT / "scenarios"), "--browser", "chromium", "--browser", "webkit",
+                       "--cors-results", str(results)], tmp_path)  # fmt: skip
+    watched.wait_until(lambda: results.exists() and results.read_text().count("\n") >= 4, 60)
+    assert any("WebKit" in n or "MiniBrowser" in n for n in watched.names()), watched.names()
+    watched.run.send_signal(signal.SIGINT)
+    output = watched.finish(timeout=60)
+    assert watched.run.returncode == 2, output[-2000:]  # pytest's 'interrupted'
+    lines = lines_of(results)
     assert len(lines) >= 3
-    assert all(json.loads(line)["verdict"] in ("match", "diverge", "not-run") for line in lines)
+    assert all(r["verdict"] in ("match", "diverge", "not-run") for r in lines)

@@ -68,6 +68,9 @@ BAD = [
     ('[[probe]]\nname = "p"\ncredentials = "always"\n', "probe[p].credentials:"),
     ('[scenario]\nname = "x"\n', "probe: Field required"),
     ('[[probe]]\nname = "p"\nset_cookies = [{ name = "a b" }]\n', "cookie name 'a b'"),
+    ('[[probe]]\nname = "p"\nheaders = { X-A = "a\\nb" }\n', "header 'X-A' has an invalid value"),
+    ('[[probe]]\nname = "a\\nb"\n', "probe[a\\nb].name: name 'a\\nb' may only use letters"),
+    ('[scenario]\nname = "a b"\n[[probe]]\nname = "p"\n', "scenario.name: name 'a b'"),
 ]
 
 

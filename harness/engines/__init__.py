@@ -1,12 +1,14 @@
 """Engine discovery and the per-run pool of launched engines.
 
-Discovery order per engine: Playwright's own build (after `playwright install`), then the
-system engine from Debian's packages. An engine found nowhere is EngineUnavailable with the
+Discovery order per engine: $CORS_MATRIX_<ENGINE> (an executable the user points to), then
+Playwright's own build (after `playwright install`), then the system engine from Debian's
+packages. An engine found nowhere is EngineUnavailable with the
 install command in its message; its cells become `not-run` with that reason.
 """
 
 from __future__ import annotations
 
+import os
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
@@ -51,26 +53,33 @@ def discover(playwright, name: str, driver: str = "auto") -> Route:
         raise ValueError(f"unknown browser {name!r}; choose from {', '.join(BROWSERS)}")
     if driver not in DRIVERS:
         raise ValueError(f"unknown driver {driver!r}; choose from {', '.join(DRIVERS)}")
+    variable = f"CORS_MATRIX_{name.upper()}"
+    override = os.environ.get(variable)
+    if override:
+        _need(override, f"${variable} points there; fix or unset it")
     if name == "webkit":
         if driver == "playwright":
             raise EngineUnavailable("webkit: only the webdriver route is supported")
         from .webdriver_backend import MINIBROWSER, WEBKIT_DRIVER
 
         _need(WEBKIT_DRIVER, "apt-get install webkit2gtk-driver")
-        _need(MINIBROWSER, "apt-get install libwebkit2gtk-4.1-0")
+        minibrowser = override or MINIBROWSER
+        _need(minibrowser, "apt-get install libwebkit2gtk-4.1-0")
         if not shutil.which("Xvfb"):
             raise EngineUnavailable(
                 "Xvfb not found (WebKitGTK needs a display); apt-get install xvfb"
             )
-        return Route(name, "webdriver", "system", MINIBROWSER)
+        return Route(name, "webdriver", "system", minibrowser)
     if name == "firefox" and driver == "webdriver":
         raise EngineUnavailable("firefox: no WebDriver route here (Debian has no geckodriver)")
     if name == "chromium" and driver == "webdriver":
         from .webdriver_backend import CHROMEDRIVER
 
         _need(CHROMEDRIVER, "apt-get install chromium-driver")
-        _need(SYSTEM_CHROMIUM, "apt-get install chromium")
-        return Route(name, "webdriver", "system", SYSTEM_CHROMIUM)
+        _need(override or SYSTEM_CHROMIUM, "apt-get install chromium")
+        return Route(name, "webdriver", "system", override or SYSTEM_CHROMIUM)
+    if override:
+        return Route(name, "playwright", "system", override)
     if _playwright_build_exists(playwright, name):
         return Route(name, "playwright", "playwright", None)
     system = {"chromium": SYSTEM_CHROMIUM, "firefox": SYSTEM_FIREFOX}[name]
@@ -117,7 +126,7 @@ class EnginePool:
             from .webdriver_backend import ChromiumWebDriver, WebKitGTK
 
             if name == "webkit":
-                return WebKitGTK(cookie_policy)
+                return WebKitGTK(cookie_policy, route.executable)
             return ChromiumWebDriver(route.executable, cookie_policy)
         from .playwright_backend import PlaywrightChromium, PlaywrightFirefox
 

@@ -181,14 +181,14 @@ class _WebDriverEngine(Engine):
 class WebKitGTK(_WebDriverEngine):
     """WebKitGTK's MiniBrowser via WebKitWebDriver, on a private Xvfb display."""
 
-    def __init__(self, cookie_policy: str) -> None:
+    def __init__(self, cookie_policy: str, executable: str = MINIBROWSER) -> None:
         from selenium import webdriver
         from selenium.webdriver.webkitgtk.options import Options
         from selenium.webdriver.webkitgtk.service import Service
 
         self._xvfb = Xvfb()
         options = Options()
-        options.binary_location = MINIBROWSER
+        options.binary_location = executable
         options.add_argument("--automation")
         options.add_argument(f"--cookies-policy={WEBKIT_COOKIE_POLICY[cookie_policy]}")
         if cookie_policy == "block-third-party":
@@ -209,7 +209,7 @@ class WebKitGTK(_WebDriverEngine):
         except EngineError:
             self._xvfb.close()
             raise
-        self._attach(driver, "webkit", cookie_policy, MINIBROWSER)
+        self._attach(driver, "webkit", cookie_policy, executable)
 
     def close(self) -> None:
         try:

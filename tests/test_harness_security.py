@@ -1,0 +1,87 @@
+"""The harness guarding itself: every socket is loopback-only, the control port (ledger,
+reconfigure) answers no CORS, so a page the engines load cannot read or drive it."""
+
+import urllib.request
+from pathlib import Path
+
+import psutil
+import pytest
+
+from harness.engines import EnginePool
+from harness.probe import RUN_SERIES_JS
+from harness.scenario import parse_scenario
+from harness.servers import host_process, host_spec
+
+ROOT = Path(__file__).resolve().parent.parent
+FIXTURE = ROOT / "react_fixture" / "dist"
+SCENARIO = parse_scenario({"server": {"allow_origins": ["*"]}, "probe": [{"name": "p"}]},
+                          "inline", "open")  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def host(tmp_path_factory):
+    with host_process(host_spec([SCENARIO], FIXTURE), tmp_path_factory.mktemp("host")) as h:
+        yield h
+
+
+def test_every_listening_socket_is_loopback(host):
+    listening = [c for c in psutil.net_connections("tcp") if c.status == psutil.CONN_LISTEN]
+    ports = {int(u.rsplit(":", 1)[1]) for u in [*host.pages.values(), host.api("open"),
+                                                  host.manifest["control"]]}  # fmt: skip
+    ours = [c for c in listening if c.laddr.port in ports]
+    assert len(ours) == len(ports), (ours, ports)
+    assert {c.laddr.ip for c in ours} == {"127.0.0.1"}
+
+
+@pytest.mark.parametrize("method", ["GET", "OPTIONS"])
+def test_control_port_sends_no_cors_headers(host, method):
+    request = urllib.request.Request(
+        host.manifest["control"] + "/ledger/anything", method=method,
+        headers={"Origin": host.pages["attacker"], "Access-Control-Request-Method": "GET"},
+    )  # fmt: skip
+    try:
+        with urllib.request.urlopen(request, timeout=5) as response:
+            headers = response.headers
+    except urllib.error.HTTPError as exc:
+        headers = exc.headers
+    assert not [h for h in headers if h.lower().startswith("access-control-")]
+
+
+def test_a_page_cannot_read_the_ledger_or_reconfigure_in_a_real_browser(host):
+    pool = EnginePool()
+    try:
+        page = pool.get("chromium", "block-third-party").new_page()
+        page.goto(host.pages["app"] + "/")
+        control = host.manifest["control"]
+        specs = [{"url": f"{control}/ledger/x"}, {"url": f"{control}/manifest"},
+                 {"url": f"{control}/reconfigure/open", "method": "POST",
+                  "headers": {"Content-Type": "application/json"}, "body": "{}"},
+                 {"url": f"{control}/reconfigure/open", "method": "POST", "mode": "no-cors",
+                  "headers": {"Content-Type": "text/plain"}, "body": '{"allow_origins": []}'},
+                 {"url": f"{host.api('open')}/data"}]  # fmt: skip
+        attempts = page.run(RUN_SERIES_JS, {"specs": specs, "delayMs": 0})
+        page.close()
+    finally:
+        pool.close()
+    assert [a["outcome"] for a in attempts[:3]] == ["cors-error"] * 3
+    # the blind text/plain POST was refused: the API still answers with its own config
+    assert attempts[4]["outcome"] == "ok"
+
+
+def test_a_server_that_never_answers_is_a_named_timeout_not_a_hang(host):
+    """Hangs are bugs: the probe's own timer turns a silent server into an error naming it."""
+    import socket
+
+    silent = socket.socket()
+    silent.bind(("127.0.0.1", 0))
+    silent.listen()
+    url = f"http://127.0.0.1:{silent.getsockname()[1]}/data"
+    pool = EnginePool()
+    try:
+        page = pool.get("chromium", "block-third-party").new_page()
+        page.goto(host.pages["app"] + "/")
+        with pytest.raises(Exception, match=f"probe timed out after 500 ms waiting for GET {url}"):
+            page.run(RUN_SERIES_JS, {"specs": [{"url": url}], "delayMs": 0, "timeoutMs": 500})
+    finally:
+        pool.close()
+        silent.close()
