@@ -27,6 +27,7 @@ from .engines.base import (
     EngineError,
     EngineUnavailable,
 )
+from .engines.remote import parse_remotes
 from .origins import Origin, substitute_all
 from .probe import observe, run_cell
 from .results import ResultsWriter
@@ -63,6 +64,14 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         default="auto",
         choices=DRIVERS,
         help="force a backend where an engine has several (e.g. chromium via webdriver)",
+    )
+    group.addoption(
+        "--cors-remote",
+        action="append",
+        default=[],
+        metavar="ENGINE=URL",
+        help="run ENGINE on a remote endpoint: ws://... a Playwright server, http://... a "
+        "WebDriver endpoint (Grid, chromedriver, WebKitWebDriver); repeatable",
     )
     group.addoption(
         "--shard",
@@ -104,9 +113,14 @@ def pytest_configure(config: pytest.Config) -> None:
             f"installed; run `make setup` (or pip install starlette=={STARLETTE_VERSION})"
         )
     config.stash[_COUNTS] = Counter()
+    try:
+        config.stash[_REMOTES] = parse_remotes(config.getoption("--cors-remote", default=[]))
+    except ValueError as exc:
+        raise pytest.UsageError(str(exc)) from None
 
 
 _COUNTS = pytest.StashKey[Counter]()
+_REMOTES = pytest.StashKey[dict]()
 
 
 def pytest_collect_file(file_path: Path, parent: pytest.Collector):
@@ -180,6 +194,9 @@ def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config
         keys = [[c.scenario.name, c.probe.name, c.browser, c.policy]
                 for c in (i.stash[CELL] for i in cells)]  # fmt: skip
         shards.write_expected(_results_path(config), keys, config.getoption("--shard"))
+    if config.stash[_REMOTES]:  # one remote session per endpoint: group cells by engine
+        position = {id(item): n for n, item in enumerate(items)}
+        items.sort(key=lambda i: (*_engine_of(i), position[id(i)]))
     if shard is None:
         return
     order = {item.nodeid: n for n, item in enumerate(sorted(cells, key=lambda i: i.nodeid))}
@@ -188,6 +205,11 @@ def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config
     if dropped:
         config.hook.pytest_deselected(items=dropped)
         items[:] = keep
+
+
+def _engine_of(item: pytest.Item) -> tuple[str, str]:
+    cell = item.stash.get(CELL, None)
+    return (cell.browser, cell.policy) if cell else ("", "")
 
 
 def _results_path(config: pytest.Config) -> Path:
@@ -272,7 +294,7 @@ def _start_proxy(xprocess, host, scenarios, workdir: Path):
 @pytest.fixture(scope="session")
 def cors_engines(request):
     """Launched engines, one per (browser, cookie policy), closed at the end of the session."""
-    pool = EnginePool(request.config.getoption("--cors-driver"))
+    pool = EnginePool(request.config.getoption("--cors-driver"), request.config.stash[_REMOTES])
     yield pool
     pool.close()
 

@@ -90,8 +90,9 @@ def discover(playwright, name: str, driver: str = "auto") -> Route:
 class EnginePool:
     """Launches each (engine, cookie policy) once, on first use, and closes all at the end."""
 
-    def __init__(self, driver: str = "auto") -> None:
+    def __init__(self, driver: str = "auto", remotes: dict[str, str] | None = None) -> None:
         self.driver = driver
+        self.remotes = remotes or {}
         self._playwright_cm = None
         self._playwright = None
         self._engines: dict[tuple[str, str], Engine] = {}
@@ -121,6 +122,17 @@ class EnginePool:
         return self._engines[key]
 
     def _launch(self, name: str, cookie_policy: str) -> Engine:
+        if name in self.remotes:
+            from .remote import RemotePlaywright, RemoteWebDriver
+
+            url = self.remotes[name]
+            # many endpoints (a standalone WebKitWebDriver, say) allow one session at a time
+            for key, engine in list(self._engines.items()):
+                if engine.info.remote == url:
+                    self.discard(*key)
+            if url.startswith(("ws://", "wss://")):
+                return RemotePlaywright(self._pw(), name, url, cookie_policy)
+            return RemoteWebDriver(name, url, cookie_policy)
         route = discover(self._pw(), name, self.driver)
         if route.backend == "webdriver":
             from .webdriver_backend import ChromiumWebDriver, WebKitGTK

@@ -33,10 +33,11 @@ class EngineError(RuntimeError):
 class EngineInfo:
     name: str  # chromium | firefox | webkit
     version: str  # the real engine version, e.g. "156.0.8078.108"
-    engine_build: str  # "playwright" (Playwright's own build) | "system" (Debian's)
+    engine_build: str  # "playwright" (Playwright's own) | "system" (Debian's) | "remote"
     driver: str  # "playwright" | "webdriver"
     cookie_policy: str
     executable: str
+    remote: str | None = None  # the endpoint a remote engine ran at (None: launched here)
 
     def as_record(self) -> dict[str, Any]:
         return asdict(self)

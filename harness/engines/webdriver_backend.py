@@ -160,7 +160,9 @@ class WebDriverPage(EnginePage):
 
 
 class _WebDriverEngine(Engine):
-    def _attach(self, driver, name: str, cookie_policy: str, executable: str) -> None:
+    def _attach(
+        self, driver, name: str, cookie_policy: str, executable: str, remote: str | None = None
+    ) -> None:
         """Set every wait's timeout and record what runs, from the session's capabilities."""
         driver.set_script_timeout(SCRIPT_TIMEOUT_S)
         driver.set_page_load_timeout(NAVIGATION_TIMEOUT_S)
@@ -168,10 +170,11 @@ class _WebDriverEngine(Engine):
         self.info = EngineInfo(
             name=name,
             version=driver.capabilities.get("browserVersion", "unknown"),
-            engine_build="system",
+            engine_build="remote" if remote else "system",
             driver="webdriver",
             cookie_policy=cookie_policy,
             executable=executable,
+            remote=remote,
         )
 
     def new_page(self) -> EnginePage:

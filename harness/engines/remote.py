@@ -1,0 +1,179 @@
+"""Remote engines: a Playwright browser server (ws:// or wss://, `playwright run-server`) or any
+WebDriver endpoint (http:// or https://: Selenium Grid, a standalone chromedriver or
+WebKitWebDriver). Scenarios do not change; the record names where the cell ran (`remote`).
+
+The cookie policy is still stated, never left to the remote's default: Firefox through its
+prefs, WebKitGTK through MiniBrowser's arguments, Chromium over WebDriver through profile prefs,
+Chromium over a Playwright server (no persistent profile there) through CDP per page.
+$CORS_MATRIX_<ENGINE>, when set, names the executable on the remote side (a Playwright server
+must then run with --unsafe to accept it).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from typing import Any
+
+from .base import (
+    BROWSERS,
+    LAUNCH_TIMEOUT_S,
+    Engine,
+    EngineError,
+    EngineInfo,
+    EnginePage,
+    EngineUnavailable,
+)
+from .playwright_backend import CHROMIUM_ARGS, FIREFOX_COOKIE_BEHAVIOR, PlaywrightPage
+from .webdriver_backend import (
+    CHROMIUM_COOKIE_CONTROLS,
+    MINIBROWSER,
+    WEBKIT_COOKIE_POLICY,
+    WebDriverPage,
+    _WebDriverEngine,
+    start_session,
+)
+
+# Chromium without a profile (a Playwright server launches it, so no profile prefs): CDP's
+# Network.setCookieControls states block-third-party per page, before its first navigation,
+# with no grace-period or heuristics exceptions. It only adds restrictions: with
+# enableThirdPartyCookieRestriction=false, Chromium 156 still blocked a SameSite=None cookie
+# cross-site (scenario third-party-cookie), so allow-third-party cannot be stated there.
+# https://chromedevtools.github.io/devtools-protocol/tot/Network/#method-setCookieControls
+
+
+def parse_remotes(values: list[str]) -> dict[str, str]:
+    """`ENGINE=URL` options -> {engine: url}; ValueError with one line naming the bad value."""
+    remotes: dict[str, str] = {}
+    for value in values:
+        name, sep, url = value.partition("=")
+        if not sep or name not in BROWSERS:
+            raise ValueError(f"--cors-remote {value!r}: expected ENGINE=URL with ENGINE one of "
+                             f"{', '.join(BROWSERS)}")  # fmt: skip
+        if not url.startswith(("ws://", "wss://", "http://", "https://")):
+            raise ValueError(f"--cors-remote {value!r}: URL must be ws(s):// (Playwright "
+                             "server) or http(s):// (WebDriver)")  # fmt: skip
+        remotes[name] = url
+    return remotes
+
+
+def _executable(name: str) -> str | None:
+    return os.environ.get(f"CORS_MATRIX_{name.upper()}") or None
+
+
+class RemotePlaywright(Engine):
+    """A browser launched by a Playwright server; a new context (own cookie jar) per cell."""
+
+    def __init__(self, playwright, name: str, url: str, cookie_policy: str) -> None:
+        if name == "webkit":
+            raise EngineError("webkit over a Playwright server: its cookie policy cannot be set; "
+                              "use a WebDriver endpoint (WebKitWebDriver) instead")  # fmt: skip
+        if name == "chromium" and cookie_policy == "allow-third-party":
+            raise EngineUnavailable(
+                "chromium over a Playwright server cannot be set to allow third-party cookies "
+                "(no profile prefs there); use a WebDriver endpoint (chromedriver) for it"
+            )
+        executable = _executable(name)
+        launch: dict[str, Any] = {"headless": True}
+        if name == "firefox":
+            launch["firefoxUserPrefs"] = {
+                "network.cookie.cookieBehavior": FIREFOX_COOKIE_BEHAVIOR[cookie_policy]
+            }
+            if executable:
+                launch.update(executablePath=executable, channel="moz-firefox")
+        else:
+            launch["args"] = CHROMIUM_ARGS
+            if executable:
+                launch["executablePath"] = executable
+        try:
+            self._browser = getattr(playwright, name).connect(
+                url, timeout=LAUNCH_TIMEOUT_S * 1000,
+                headers={"x-playwright-launch-options": json.dumps(launch)},
+            )  # fmt: skip
+        except Exception as exc:
+            raise EngineError(f"{name} at {url}: {str(exc).splitlines()[0]}") from exc
+        self.info = EngineInfo(
+            name=name, version=self._browser.version, engine_build="remote",
+            driver="playwright", cookie_policy=cookie_policy,
+            executable=executable or "(the server's build)", remote=url,
+        )  # fmt: skip
+        self._context = None
+
+    def new_page(self) -> EnginePage:
+        if self._context is not None:
+            self._context.close()
+        self._context = self._browser.new_context()
+        page = self._context.new_page()
+        if self.info.name == "chromium":
+            self._context.new_cdp_session(page).send("Network.setCookieControls", {
+                "enableThirdPartyCookieRestriction": True,
+                "disableThirdPartyCookieMetadata": True,
+                "disableThirdPartyCookieHeuristics": True,
+            })  # fmt: skip
+        return PlaywrightPage(page)
+
+    def close(self) -> None:
+        self._browser.close()
+
+
+class _NoService:
+    """start_session stops a local driver on timeout; a remote one is not ours to stop."""
+
+    def stop(self) -> None:
+        pass
+
+
+def _webdriver_options(name: str, cookie_policy: str):
+    executable = _executable(name)
+    if name == "webkit":
+        from selenium.webdriver.webkitgtk.options import Options
+
+        options = Options()
+        options.binary_location = executable or MINIBROWSER
+        options.add_argument("--automation")
+        options.add_argument(f"--cookies-policy={WEBKIT_COOKIE_POLICY[cookie_policy]}")
+        if cookie_policy == "block-third-party":
+            options.add_argument("--enable-itp")
+    elif name == "chromium":
+        from selenium.webdriver.chrome.options import Options
+
+        options = Options()
+        if executable:
+            options.binary_location = executable
+        for arg in ("--headless=new", "--no-sandbox", *CHROMIUM_ARGS):
+            options.add_argument(arg)
+        options.add_experimental_option(
+            "prefs", {"profile.cookie_controls_mode": CHROMIUM_COOKIE_CONTROLS[cookie_policy]}
+        )
+    else:
+        from selenium.webdriver.firefox.options import Options
+
+        options = Options()
+        if executable:
+            options.binary_location = executable
+        options.add_argument("-headless")
+        options.set_preference(
+            "network.cookie.cookieBehavior", FIREFOX_COOKIE_BEHAVIOR[cookie_policy]
+        )
+    return options, executable
+
+
+class RemoteWebDriver(_WebDriverEngine):
+    """A session on a WebDriver endpoint someone else runs (Grid, standalone driver)."""
+
+    def __init__(self, name: str, url: str, cookie_policy: str) -> None:
+        from selenium import webdriver
+
+        options, executable = _webdriver_options(name, cookie_policy)
+        driver = start_session(
+            lambda: webdriver.Remote(command_executor=url, options=options),
+            _NoService(),
+            f"{name} at {url}",
+        )
+        self._attach(driver, name, cookie_policy, executable or "(the endpoint's build)", url)
+
+    def new_page(self) -> EnginePage:
+        return WebDriverPage(self._driver)
+
+    def close(self) -> None:
+        self._driver.quit()
