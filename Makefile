@@ -54,7 +54,7 @@ test: setup lint
 # The matrix: scenarios/ on every available engine under both cookie policies, then the HTML
 # report; diverging cells do not stop it (the point of a report is to show them).
 report: setup
-	-$(PYTEST) scenarios/ -q --cookie-policy block-third-party --cookie-policy allow-third-party --cors-results $(RESULTS) $(PYTEST_ARGS)
+	-$(PYTEST) scenarios/ -q --cookie-policy block-third-party --cookie-policy allow-third-party --verify-fixes --cors-results $(RESULTS) $(PYTEST_ARGS)
 	$(PY) -m harness report $(RESULTS) -o report/ --junit report/junit.xml
 
 # The README's screenshot, made by the project from a real run's report.

@@ -119,11 +119,12 @@ def build(spec: dict[str, Any]) -> tuple[dict[str, Any], dict[int, Any], list[so
     def install(name: str, changes: dict[str, Any] | None = None) -> None:
         """(Re)build a scenario's app: its own config, updated by `changes` if given."""
         server, port = spec["servers"][name], ports[name]
-        raw = {**server["kwargs"], **(changes or {})}
+        changes = dict(changes or {})
+        shape_keys = ("cors", "cors_outermost", "auth_outside_cors")
+        shape = {k: server[k] for k in shape_keys if k in server}
+        shape.update({k: changes.pop(k) for k in shape_keys if k in changes})
+        raw = {**server["kwargs"], **changes}
         kwargs = substitute_all(raw, {**pages, "api": apis[name]})
-        shape = {
-            k: server[k] for k in ("cors", "cors_outermost", "auth_outside_cors") if k in server
-        }
         apps[port] = LedgerMiddleware(build_app(kwargs, **shape), store, server_name=name)
 
     for name in spec["servers"]:

@@ -18,6 +18,7 @@ from typing import Any
 import pytest
 from xprocess import XProcess
 
+from . import causes as causes_mod
 from . import nginx, oracle, shards
 from .engines import DRIVERS, EnginePool
 from .engines.base import (
@@ -33,7 +34,7 @@ from .probe import observe, run_cell
 from .results import ResultsWriter
 from .scenario import Probe, Scenario, ScenarioError, load_scenario, theme_of
 from .servers import HostError, host_spec, start_host
-from .starlette_model import STARLETTE_VERSION
+from .starlette_model import STARLETTE_VERSION, CORSMiddlewareModel
 
 DEFAULT_RESULTS = "results/latest.jsonl"
 DEFAULT_FIXTURE = Path(__file__).resolve().parent.parent / "react_fixture" / "dist"
@@ -72,6 +73,12 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         metavar="ENGINE=URL",
         help="run ENGINE on a remote endpoint: ws://... a Playwright server, http://... a "
         "WebDriver endpoint (Grid, chromedriver, WebKitWebDriver); repeatable",
+    )
+    group.addoption(
+        "--verify-fixes",
+        action="store_true",
+        help="for each blocked cell with a config fix: re-run it with the fix applied, and from "
+        "the attacker page, and record whether the fix works and stays closed",
     )
     group.addoption(
         "--shard",
@@ -424,6 +431,18 @@ def _run(item: pytest.Item, host, engines: EnginePool, results: ResultsWriter) -
             pytrace=False,
         )
     verdict = judged["verdict"]
+    causes = []
+    if expected is not None:
+        causes = causes_mod.explain(cell.probe, ctx, cell.probe.page, expected.reasons,
+                                    expected.outcome)  # fmt: skip
+    if verdict == "diverge":
+        got = judged["observed"]["outcome"]
+        causes.append(causes_mod.Cause("unexplained", f"{cell.browser} gave {got}, which the "
+                                       "oracle does not predict: see the divergence"))  # fmt: skip
+    if item.config.getoption("--verify-fixes") and verdict == "match":
+        for cause in causes:
+            if cause.rerunnable and cell.probe.reconfigure is None:
+                cause.verified = _verify_fix(cell, engine, host, api, ctx, cause.fix)
     record.update(
         url=run.url,
         token=run.token,
@@ -437,12 +456,54 @@ def _run(item: pytest.Item, host, engines: EnginePool, results: ResultsWriter) -
         verdict=verdict,
         reason=judged["reason"],
     )
+    record["causes"] = [c.as_record() for c in causes]
+    record["engine_message"] = run.engine_messages
+    if run.engine_messages is None:
+        record["engine_message_note"] = f"{engine.info.driver} exposes no console messages"
+    elif not run.engine_messages:
+        record["engine_message_note"] = f"{cell.browser} logged no CORS message"
     if run.artifacts:
         record["artifacts"] = run.artifacts
     results.write(record)
     counts[verdict] += 1
     if verdict == "diverge":
         pytest.fail(_explain(cell, record, judged["differing"]), pytrace=False)
+
+
+def _verify_fix(cell: Cell, engine, host, api: str, ctx, fix: dict[str, Any]) -> dict[str, Any]:
+    """Re-run the probe with `fix` applied to the running app: from its own page (it must now
+    be readable) and from the attacker page (it must stay unreadable)."""
+    from dataclasses import replace
+
+    shape_keys = ("cors", "cors_outermost", "auth_outside_cors")
+    kwargs = {k: v for k, v in fix.items() if k not in shape_keys}
+    fixed_ctx = replace(
+        ctx,
+        server_kwargs={**ctx.server_kwargs, **substitute_all(kwargs, ctx.origins)},
+        **{k: v for k, v in fix.items() if k in shape_keys},
+    )
+    outcome = {}
+    host.reconfigure(cell.scenario.name, fix)
+    try:
+        for page in dict.fromkeys([cell.probe.page, "attacker"]):
+            probe = cell.probe.model_copy(update={"page": page})
+            run = run_cell(engine, host.pages, api, cell.scenario, probe, host.ledger)
+            outcome[page] = observe(run)["outcome"]
+    finally:
+        host.reconfigure(cell.scenario.name, None)
+    page_ctx = replace(fixed_ctx, page_origin=host.pages[cell.probe.page])
+    _, predicted = oracle.expectations(cell.probe, page_ctx, cell.browser)
+    before = CORSMiddlewareModel.from_kwargs(ctx.server_kwargs) if ctx.cors else None
+    return {
+        "browser": cell.browser,
+        # the attacker could read it before the fix already (e.g. a broad allow_origin_regex)
+        "attacker_allowed_before": bool(
+            before and before.is_allowed_origin(host.pages["attacker"])
+        ),
+        "page_readable": outcome[cell.probe.page] in ("ok", "http-error"),
+        "attacker_blocked": outcome["attacker"] in ("cors-error", "opaque"),
+        "oracle_agrees": predicted.outcome == outcome[cell.probe.page],
+    }
 
 
 def _explain(cell: Cell, record: dict[str, Any], differing: list[str]) -> str:

@@ -93,6 +93,7 @@ class CellRun:
     setup_ledger: list[dict[str, Any]]
     duration_ms: float
     artifacts: dict[str, str] = field(default_factory=dict)
+    engine_messages: list[str] | None = None  # CORS-related console/log lines; None: not exposed
 
 
 def run_cell(
@@ -138,6 +139,13 @@ def run_cell(
         run = CellRun(url, token, attempts, ledger_reader(token),
                       ledger_reader(setup_token) if probe.set_cookies else [],
                       round((time.monotonic() - started) * 1000, 1))  # fmt: skip
+        blocked = sum(a["outcome"] == "cors-error" for a in attempts)
+        run.engine_messages = cors_messages(page.messages())
+        for _ in range(10):  # Firefox's console message can trail the rejected fetch
+            if run.engine_messages is None or len(run.engine_messages) >= min(blocked, 1):
+                break
+            page.settle(50)
+            run.engine_messages = cors_messages(page.messages())
         shot = evidence(run) if evidence is not None else None
         if shot is not None:
             try:
@@ -153,6 +161,16 @@ def run_cell(
                 page.clear_cookies([api])
         finally:
             page.close()
+
+
+CORS_MESSAGE = ("CORS", "Cross-Origin", "Same Origin Policy", "Access-Control-")
+
+
+def cors_messages(messages: list[str] | None) -> list[str] | None:
+    """The engine's CORS diagnostics among its console lines, in order, without repeats."""
+    if messages is None:
+        return None
+    return list(dict.fromkeys(m for m in messages if any(k in m for k in CORS_MESSAGE)))
 
 
 def observe(run: CellRun) -> dict[str, Any]:

@@ -202,6 +202,29 @@ def _column_order(column: tuple[str, str]) -> tuple[int, str]:
     return (engines.index(column[0]) if column[0] in engines else len(engines), column[1])
 
 
+def fixes_verified(records) -> dict[tuple[str, str, str], dict[str, list[str]]]:
+    """Per (scenario, probe, cause code): the engines whose re-run with the fix worked (readable
+    from the page, still unreadable from the attacker unless it already was) and those where
+    it did not."""
+    out: dict[tuple[str, str, str], dict[str, list[str]]] = {}
+    for record in records:
+        for cause in record.get("causes") or []:
+            check = cause.get("verified")
+            if not check:
+                continue
+            entry = out.setdefault((record["scenario"], record["probe"], cause["code"]),
+                                   {"verified_in": [], "failed_in": []})  # fmt: skip
+            closed = check["attacker_blocked"] or check.get("attacker_allowed_before")
+            ok = check["page_readable"] and closed
+            where = entry["verified_in" if ok else "failed_in"]
+            if record["browser"] not in where:
+                where.append(record["browser"])
+    for entry in out.values():
+        entry["verified_in"].sort()
+        entry["failed_in"].sort()
+    return out
+
+
 def build_view(merged: Merged, baseline: Merged | None = None) -> dict[str, Any]:
     """Everything the template shows, as plain data."""
     cells = merged.cells
@@ -214,6 +237,7 @@ def build_view(merged: Merged, baseline: Merged | None = None) -> dict[str, Any]
     row_keys = sorted({(r.get("theme") or "general", k[0], k[1]) for k, r in cells.items()})
     counts: dict[tuple[str, str], Counter] = defaultdict(Counter)
     findings, divergences, details = [], [], []
+    verified = fixes_verified(cells.values())
     for theme, scenario, probe in row_keys:
         row_cells = []
         description = ""
@@ -261,13 +285,20 @@ def build_view(merged: Merged, baseline: Merged | None = None) -> dict[str, Any]
                     "bucket": b,
                     "label": cell["label"],
                     "explanation": explanation(record),
+                    "causes": [
+                        {**c, **verified.get((scenario, probe, c["code"]), {})}
+                        for c in record.get("causes") or []
+                    ],
                     "finding": finding,
                     "conflicts": merged.conflicts.get((scenario, probe, *col), []),
                 }
             )
+        codes = sorted({c["code"] for cell in row_cells if cell
+                        for c in cell["record"].get("causes") or []})  # fmt: skip
         rows_by_theme[theme].append(
-            {"scenario": scenario, "probe": probe, "cells": row_cells, "description": description}
-        )
+            {"scenario": scenario, "probe": probe, "cells": row_cells, "description": description,
+             "codes": codes}
+        )  # fmt: skip
     totals = Counter()
     for c in counts.values():
         totals.update(c)

@@ -63,6 +63,17 @@ class EnginePage(ABC):
     @abstractmethod
     def close(self) -> None: ...
 
+    def settle(self, ms: int) -> None:
+        """Let the engine deliver pending events (console messages arrive after the fetch)."""
+        import time
+
+        time.sleep(ms / 1000)
+
+    def messages(self) -> list[str] | None:
+        """The engine's own console/log messages since the page opened (None: this driver
+        exposes none)."""
+        return None
+
 
 class Engine(ABC):
     """A launched browser, reused across cells."""

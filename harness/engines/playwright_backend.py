@@ -42,6 +42,12 @@ CHROMIUM_COOKIE_CONTROLS = {"allow-third-party": 0, "block-third-party": 1}
 class PlaywrightPage(EnginePage):
     def __init__(self, page) -> None:
         self._page = page
+        # Chromium reports "... blocked by CORS policy: ..." as console errors; Firefox over
+        # BiDi reports "The Same Origin Policy disallows ... (Reason: ...)" as page errors.
+        self._messages: list[str] = []
+        page.on("console", lambda m: self._messages.append(m.text) if m.type in
+                ("error", "warning") else None)  # fmt: skip
+        page.on("pageerror", lambda e: self._messages.append(str(e)))
         page.set_default_timeout(SCRIPT_TIMEOUT_S * 1000)
         page.set_default_navigation_timeout(NAVIGATION_TIMEOUT_S * 1000)
 
@@ -59,6 +65,12 @@ class PlaywrightPage(EnginePage):
 
     def close(self) -> None:
         self._page.close()
+
+    def settle(self, ms: int) -> None:
+        self._page.wait_for_timeout(ms)  # processes Playwright's events meanwhile
+
+    def messages(self) -> list[str] | None:
+        return list(self._messages)
 
 
 class PlaywrightChromium(Engine):

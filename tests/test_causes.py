@@ -1,0 +1,115 @@
+"""Causes of blocked cells: the code, the sentence, the fix, and their agreement with what the
+engines themselves say."""
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from harness.causes import agrees, engine_codes, explain
+from harness.oracle import Context, expectations
+from harness.scenario import Probe
+
+ROOT = Path(__file__).resolve().parent.parent
+APP, ATTACKER, API = "http://localhost:3000", "http://127.0.0.2:4000", "http://localhost:8000"
+ORIGINS = {"app": APP, "attacker": ATTACKER, "api": API}
+
+
+def causes_for(probe: dict, kwargs: dict, page: str = "app", **shape):
+    probe = Probe(name="p", page=page, **probe)
+    origin = APP if page == "app" else ATTACKER
+    ctx = Context(origin, API, kwargs, origins=ORIGINS, **shape)
+    _, expected = expectations(probe, ctx, "chromium")
+    return explain(probe, ctx, page, expected.reasons, expected.outcome)
+
+
+def test_trailing_slash_names_the_origin_and_the_fix():
+    (cause,) = causes_for({}, {"allow_origins": [APP + "/"]})
+    assert cause.code == "missing-allow-origin"
+    assert f"'{APP}/' has a trailing slash" in cause.sentence
+    assert cause.fix == {"allow_origins": ["{app}"]}
+
+
+def test_authorization_not_listed_fixes_allow_headers():
+    (cause,) = causes_for({"headers": {"Authorization": "Bearer t"}},
+                          {"allow_origins": [APP], "allow_headers": ["Content-Type"]})  # fmt: skip
+    assert cause.code == "header-not-allowed" and "'authorization'" in cause.sentence
+    assert cause.fix == {"allow_headers": ["Content-Type", "Authorization"]}
+
+
+def test_star_in_allow_headers_is_echoed_by_starlette_so_authorization_passes():
+    """Fetch's '*' never covers Authorization, but Starlette answers '*' by echoing the
+    requested names, so nothing is blocked (the guide's worry does not apply here)."""
+    assert causes_for({"headers": {"Authorization": "Bearer t"}},
+                      {"allow_origins": [APP], "allow_headers": ["*"]}) == []  # fmt: skip
+
+
+def test_the_attacker_gets_no_fix():
+    (cause,) = causes_for({}, {"allow_origins": [APP]}, page="attacker")
+    assert cause.fix is None and cause.fix_note.startswith("intended")
+
+
+def test_unhandled_exception_fix_is_wrapping_the_app():
+    (cause,) = causes_for({"path": "/error"}, {"allow_origins": [APP]})
+    assert cause.code == "exception-escaped-cors" and cause.fix == {"cors_outermost": True}
+
+
+def test_method_and_credentials_and_exposed_headers():
+    (method,) = causes_for({"method": "PUT"}, {"allow_origins": [APP], "allow_methods": ["get"]})
+    assert method.code == "method-not-allowed" and "case-sensitive" in method.sentence
+    (creds,) = causes_for({"credentials": "include"}, {"allow_origins": [APP]})
+    assert creds.code == "missing-allow-credentials" and creds.fix == {"allow_credentials": True}
+    (hidden,) = causes_for({"read_headers": ["X-Total"]}, {"allow_origins": [APP]})
+    assert hidden.code == "header-not-exposed" and hidden.fix == {"expose_headers": ["X-Total"]}
+
+
+def test_a_plain_success_has_no_cause():
+    assert causes_for({}, {"allow_origins": [APP]}) == []
+
+
+def test_engine_wording_maps_to_codes():
+    chromium = ("Access to fetch at 'x' from origin 'y' has been blocked by CORS policy: Request "
+                "header field authorization is not allowed by Access-Control-Allow-Headers in "
+                "preflight response.")  # fmt: skip
+    firefox = ("The Same Origin Policy disallows reading the remote resource at x. (Reason: CORS "
+               "header ‘Access-Control-Allow-Origin’ missing). Status code: 200.")  # fmt: skip
+    assert engine_codes([chromium, firefox]) == ["header-not-allowed", "missing-allow-origin"]
+    assert agrees(["exception-escaped-cors"], ["missing-allow-origin"])
+    assert not agrees(["header-not-allowed"], ["credentials-with-wildcard"])
+
+
+@pytest.fixture(scope="module")
+def catalogue_records(tmp_path_factory):
+    out = tmp_path_factory.mktemp("causes") / "run.jsonl"
+    themes = [str(ROOT / "scenarios" / t) for t in
+              ("origins", "headers", "methods", "wildcard", "errors", "proxy")]  # fmt: skip
+    subprocess.run([sys.executable, "-m", "pytest", *themes, "-q", "-p", "no:cacheprovider",
+                    "--browser", "chromium", "--browser", "firefox", "--cors-results", str(out)],
+                   capture_output=True, timeout=900, cwd=out.parent)  # fmt: skip
+    return [json.loads(line) for line in out.read_text().splitlines()]
+
+
+def test_cause_codes_agree_with_what_chromium_and_firefox_say(catalogue_records):
+    compared = {"chromium": 0, "firefox": 0}
+    for record in catalogue_records:
+        said = engine_codes(record.get("engine_message"))
+        if not said:
+            continue
+        codes = [c["code"] for c in record["causes"]]
+        assert agrees(codes, said), (record["scenario"], record["probe"], codes,
+                                     record["engine_message"])  # fmt: skip
+        compared[record["browser"]] += 1
+    assert min(compared.values()) >= 15, compared
+
+
+def test_every_blocked_cell_has_a_cause_and_the_engine_said_something(catalogue_records):
+    for record in catalogue_records:
+        if record["verdict"] != "match":
+            continue
+        if record["observed"]["outcome"] == "cors-error":
+            codes = [c["code"] for c in record["causes"]]
+            assert codes and "unexplained" not in codes, (record["scenario"], record["probe"])
+            where = (record["browser"], record["scenario"], record["probe"])
+            assert record["engine_message"], (where, record.get("engine_message_note"))
