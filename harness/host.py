@@ -95,17 +95,34 @@ def control_app(store: LedgerStore, manifest: dict[str, Any], reconfigure) -> St
     )
 
 
-def build(spec: dict[str, Any]) -> tuple[dict[str, Any], dict[int, Any], list[socket.socket]]:
-    """Bind every socket, build every app; return (manifest, port->app, sockets)."""
+def make_certificates(directory: Path) -> dict[str, str]:
+    """A CA made for this run only and a server certificate for localhost and 127.0.0.1."""
+    import trustme
+
+    directory.mkdir(parents=True, exist_ok=True)
+    ca = trustme.CA(organization_name="cors-matrix per-run CA")
+    server = ca.issue_cert("localhost", "127.0.0.1")
+    paths = {"ca": str(directory / "ca.pem"), "cert": str(directory / "server.pem")}
+    ca.cert_pem.write_to_path(paths["ca"])
+    server.private_key_and_cert_chain_pem.write_to_path(paths["cert"])
+    return paths
+
+
+def build(
+    spec: dict[str, Any], tls_dir: Path | None = None
+) -> tuple[dict[str, Any], dict[int, Any], list[socket.socket], list[socket.socket]]:
+    """Bind every socket, build every app; return (manifest, port->app, plain sockets, TLS
+    sockets). TLS sockets exist only when a scenario asks for tls."""
     fixture_dir = Path(spec["fixture_dir"])
     if not (fixture_dir / "index.html").is_file():
         raise SystemExit(f"missing React build: {fixture_dir}/index.html; run `make fixture`")
     sockets: list[socket.socket] = []
+    tls_sockets: list[socket.socket] = []
     apps: dict[int, Any] = {}
 
-    def port_for(app: Any) -> int:
+    def port_for(app: Any, tls: bool = False) -> int:
         sock = bind_socket()
-        sockets.append(sock)
+        (tls_sockets if tls else sockets).append(sock)
         port = sock.getsockname()[1]
         apps[port] = app
         return port
@@ -113,6 +130,11 @@ def build(spec: dict[str, Any]) -> tuple[dict[str, Any], dict[int, Any], list[so
     store = LedgerStore()
     pages_app = StaticFiles(directory=str(fixture_dir), html=True)
     pages = {name: f"http://{host}:{port_for(pages_app)}" for name, host in PAGE_HOSTS.items()}
+    wants_tls = any(server.get("tls") for server in spec["servers"].values())
+    pages_tls = {
+        name: f"https://{host}:{port_for(pages_app, tls=True)}"
+        for name, host in (PAGE_HOSTS.items() if wants_tls else [])
+    }
     apis: dict[str, str] = {}
     ports: dict[str, int] = {}
 
@@ -124,20 +146,25 @@ def build(spec: dict[str, Any]) -> tuple[dict[str, Any], dict[int, Any], list[so
         shape = {k: server[k] for k in shape_keys if k in server}
         shape.update({k: changes.pop(k) for k in shape_keys if k in changes})
         raw = {**server["kwargs"], **changes}
-        kwargs = substitute_all(raw, {**pages, "api": apis[name]})
+        own_pages = pages_tls if server.get("tls") else pages
+        kwargs = substitute_all(raw, {**own_pages, "api": apis[name]})
         apps[port] = LedgerMiddleware(build_app(kwargs, **shape), store, server_name=name)
 
-    for name in spec["servers"]:
+    for name, server in spec["servers"].items():
         sock = bind_socket()
-        sockets.append(sock)
+        (tls_sockets if server.get("tls") else sockets).append(sock)
         ports[name] = sock.getsockname()[1]
-        apis[name] = f"http://{API_HOST}:{ports[name]}"
+        scheme = "https" if server.get("tls") else "http"
+        apis[name] = f"{scheme}://{API_HOST}:{ports[name]}"
         install(name)
     manifest: dict[str, Any] = {"pages": pages, "apis": apis, "pid": os.getpid()}
+    if wants_tls:
+        manifest["pages_tls"] = pages_tls
+        manifest.update(make_certificates(tls_dir or Path.cwd() / "tls"))
     control_port = port_for(None)
     manifest["control"] = f"http://{BIND_ADDRESS}:{control_port}"
     apps[control_port] = control_app(store, manifest, install)
-    return manifest, apps, sockets
+    return manifest, apps, sockets, tls_sockets
 
 
 def _exit_when_orphaned(parent: int) -> None:
@@ -152,17 +179,23 @@ def _exit_when_orphaned(parent: int) -> None:
 def main(argv: list[str]) -> int:
     spec_path, manifest_path = Path(argv[0]), Path(argv[1])
     spec = json.loads(spec_path.read_text())
-    manifest, apps, sockets = build(spec)
+    manifest, apps, sockets, tls_sockets = build(spec, manifest_path.parent / "tls")
     tmp = manifest_path.with_suffix(".tmp")
     tmp.write_text(json.dumps(manifest, indent=2))
     tmp.replace(manifest_path)
     threading.Thread(target=_exit_when_orphaned, args=(os.getppid(),), daemon=True).start()
-    config = uvicorn.Config(
-        PortDispatcher(apps), lifespan="off", log_level="warning", access_log=False
-    )
-    server = uvicorn.Server(config)
+    dispatcher = PortDispatcher(apps)
+    common = {"lifespan": "off", "log_level": "warning", "access_log": False}
+    servers = [(uvicorn.Server(uvicorn.Config(dispatcher, **common)), sockets)]
+    if tls_sockets:  # uvicorn's TLS is per server: a second one on the same loop
+        tls = uvicorn.Config(dispatcher, ssl_certfile=manifest["cert"], **common)
+        servers.append((uvicorn.Server(tls), tls_sockets))
+
+    async def serve_all() -> None:
+        await asyncio.gather(*(server.serve(sockets=socks) for server, socks in servers))
+
     print(f"{READY_LINE} control={manifest['control']}", flush=True)
-    asyncio.run(server.serve(sockets=sockets))
+    asyncio.run(serve_all())
     return 0
 
 

@@ -348,7 +348,8 @@ def _artifact_dir(item: pytest.Item) -> Path:
 def _run(item: pytest.Item, host, engines: EnginePool, results: ResultsWriter) -> None:
     cell = item.stash[CELL]
     counts = item.config.stash[_COUNTS]
-    page_origin = host.pages[cell.probe.page]
+    pages = host.pages_for(cell.scenario.name)
+    page_origin = pages[cell.probe.page]
     api = host.api(cell.scenario.name)
     record = _base_record(cell, page_origin, None)
 
@@ -374,7 +375,7 @@ def _run(item: pytest.Item, host, engines: EnginePool, results: ResultsWriter) -
     record.update({k: v for k, v in engine.info.as_record().items() if k != "name"})
     record["browser_version"] = record.pop("version")
 
-    origins = {**host.pages, "api": api}
+    origins = {**pages, "api": api}
     ctx = oracle.Context(
         page_origin=page_origin,
         api_origin=api,
@@ -413,7 +414,7 @@ def _run(item: pytest.Item, host, engines: EnginePool, results: ResultsWriter) -
     judged: dict[str, Any] = {}
     try:
         run = run_cell(
-            engine, host.pages, api, cell.scenario, cell.probe, host.ledger, judge,
+            engine, pages, api, cell.scenario, cell.probe, host.ledger, judge,
             reconfigure=lambda changes: host.reconfigure(cell.scenario.name, changes),
         )  # fmt: skip
     except Exception as exc:
@@ -483,23 +484,22 @@ def _verify_fix(cell: Cell, engine, host, api: str, ctx, fix: dict[str, Any]) ->
         **{k: v for k, v in fix.items() if k in shape_keys},
     )
     outcome = {}
+    pages = host.pages_for(cell.scenario.name)
     host.reconfigure(cell.scenario.name, fix)
     try:
         for page in dict.fromkeys([cell.probe.page, "attacker"]):
             probe = cell.probe.model_copy(update={"page": page})
-            run = run_cell(engine, host.pages, api, cell.scenario, probe, host.ledger)
+            run = run_cell(engine, pages, api, cell.scenario, probe, host.ledger)
             outcome[page] = observe(run)["outcome"]
     finally:
         host.reconfigure(cell.scenario.name, None)
-    page_ctx = replace(fixed_ctx, page_origin=host.pages[cell.probe.page])
+    page_ctx = replace(fixed_ctx, page_origin=pages[cell.probe.page])
     _, predicted = oracle.expectations(cell.probe, page_ctx, cell.browser)
     before = CORSMiddlewareModel.from_kwargs(ctx.server_kwargs) if ctx.cors else None
     return {
         "browser": cell.browser,
         # the attacker could read it before the fix already (e.g. a broad allow_origin_regex)
-        "attacker_allowed_before": bool(
-            before and before.is_allowed_origin(host.pages["attacker"])
-        ),
+        "attacker_allowed_before": bool(before and before.is_allowed_origin(pages["attacker"])),
         "page_readable": outcome[cell.probe.page] in ("ok", "http-error"),
         "attacker_blocked": outcome["attacker"] in ("cors-error", "opaque"),
         "oracle_agrees": predicted.outcome == outcome[cell.probe.page],

@@ -61,6 +61,9 @@ class ServerConfig(_Strict):
     proxy: Literal["none", "pass", "add-allow-origin", "strip", "answer-options"] = Field(
         "none", description="a real nginx in front of the API (see harness/nginx.py)"
     )
+    tls: bool = Field(
+        False, description="API and its pages over https, certificates from a per-run local CA"
+    )
     allow_origins: list[str] = []
     allow_methods: list[str] = ["GET"]
     allow_headers: list[str] = []
@@ -72,6 +75,8 @@ class ServerConfig(_Strict):
 
     @model_validator(mode="after")
     def _placeholders_known(self) -> ServerConfig:
+        if self.tls and self.proxy != "none":
+            raise ValueError("tls with a proxy is not supported (nginx listens on http)")
         strings = [*self.allow_origins, *(v for v in [self.allow_origin_regex] if v)]
         if self.allow_origins_env is not None:
             if "allow_origins" in self.model_fields_set:
@@ -89,7 +94,7 @@ class ServerConfig(_Strict):
     def middleware_kwargs(self) -> dict[str, Any]:
         """The keyword arguments as the scenario gave them (unset ones left to Starlette)."""
         given = self.model_dump(exclude_unset=True)
-        for shape in ("cors", "cors_outermost", "auth_outside_cors", "proxy"):
+        for shape in ("cors", "cors_outermost", "auth_outside_cors", "proxy", "tls"):
             given.pop(shape, None)
         env = given.pop("allow_origins_env", None)
         parsing = given.pop("allow_origins_env_parsing", "guide")

@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import ssl
 import subprocess
 import sys
 import time
@@ -37,14 +38,19 @@ def host_spec(scenarios: list[Scenario], fixture_dir: Path) -> dict[str, Any]:
     return {
         "fixture_dir": str(fixture_dir),
         "servers": {
-            s.name: {**s.server.app_shape(), "kwargs": s.server.middleware_kwargs()}
+            s.name: {
+                **s.server.app_shape(),
+                "tls": s.server.tls,
+                "kwargs": s.server.middleware_kwargs(),
+            }
             for s in scenarios
         },
     }
 
 
-def http_get(url: str, timeout: float) -> bytes:
-    with urllib.request.urlopen(url, timeout=timeout) as response:  # noqa: S310 (loopback only)
+def http_get(url: str, timeout: float, cafile: str | None = None) -> bytes:
+    context = ssl.create_default_context(cafile=cafile) if cafile else None
+    with urllib.request.urlopen(url, timeout=timeout, context=context) as response:  # noqa: S310
         return response.read()
 
 
@@ -57,6 +63,12 @@ class Host:
 
     @property
     def pages(self) -> dict[str, str]:
+        return self.manifest["pages"]
+
+    def pages_for(self, scenario: str) -> dict[str, str]:
+        """The page origins a scenario's probes run on: https ones for a tls scenario."""
+        if self.manifest["apis"][scenario].startswith("https:"):
+            return self.manifest["pages_tls"]
         return self.manifest["pages"]
 
     def api(self, scenario: str) -> str:
@@ -86,10 +98,10 @@ class Host:
             return "(no host log)"
 
 
-def answers(url: str) -> bool:
+def answers(url: str, cafile: str | None = None) -> bool:
     """Whether a server answers HTTP at `url`; any status counts (an auth layer may say 401)."""
     try:
-        http_get(url.replace("localhost", "127.0.0.1"), 2)
+        http_get(url if cafile else url.replace("localhost", "127.0.0.1"), 2, cafile)
     except urllib.error.HTTPError:
         return True
     except Exception:
@@ -99,8 +111,10 @@ def answers(url: str) -> bool:
 
 def _all_answer(manifest: dict[str, Any]) -> bool:
     urls = [manifest["control"] + "/health", *manifest["pages"].values()]
+    urls += [*manifest.get("pages_tls", {}).values()]
     urls += [origin + "/headers" for origin in manifest["apis"].values()]
-    return all(answers(url) for url in urls)
+    ca = manifest.get("ca")
+    return all(answers(url, ca if url.startswith("https:") else None) for url in urls)
 
 
 def host_args(spec_path: Path, manifest_path: Path) -> list[str]:

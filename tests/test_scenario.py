@@ -71,6 +71,7 @@ BAD = [
     ('[[probe]]\nname = "p"\nheaders = { X-A = "a\\nb" }\n', "header 'X-A' has an invalid value"),
     ('[[probe]]\nname = "a\\nb"\n', "probe[a\\nb].name: name 'a\\nb' may only use letters"),
     ('[scenario]\nname = "a b"\n[[probe]]\nname = "p"\n', "scenario.name: name 'a b'"),
+    ('[server]\ntls = true\nproxy = "pass"\n[[probe]]\nname = "p"\n', "tls with a proxy"),
 ]
 
 

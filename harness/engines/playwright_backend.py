@@ -88,6 +88,7 @@ class PlaywrightChromium(Engine):
                 executable_path=executable,
                 headless=True,
                 args=CHROMIUM_ARGS,
+                ignore_https_errors=True,  # tls scenarios: the per-run CA is not installed
                 timeout=LAUNCH_TIMEOUT_S * 1000,
             )
         except Exception as exc:
@@ -156,7 +157,7 @@ class PlaywrightFirefox(Engine):
         if self._context is not None:
             self._context.close()
         try:
-            self._context = self._browser.new_context()
+            self._context = self._browser.new_context(ignore_https_errors=True)
         except Exception as exc:
             raise EngineError(
                 f"firefox new_context failed (Playwright/Firefox BiDi mismatch? playwright must be "

@@ -102,7 +102,7 @@ class RemotePlaywright(Engine):
     def new_page(self) -> EnginePage:
         if self._context is not None:
             self._context.close()
-        self._context = self._browser.new_context()
+        self._context = self._browser.new_context(ignore_https_errors=True)
         page = self._context.new_page()
         if self.info.name == "chromium":
             self._context.new_cdp_session(page).send("Network.setCookieControls", {
@@ -131,6 +131,7 @@ def _webdriver_options(name: str, cookie_policy: str):
         options = Options()
         options.binary_location = executable or MINIBROWSER
         options.add_argument("--automation")
+        options.add_argument("--ignore-tls-errors")
         options.add_argument(f"--cookies-policy={WEBKIT_COOKIE_POLICY[cookie_policy]}")
         if cookie_policy == "block-third-party":
             options.add_argument("--enable-itp")
@@ -155,6 +156,7 @@ def _webdriver_options(name: str, cookie_policy: str):
         options.set_preference(
             "network.cookie.cookieBehavior", FIREFOX_COOKIE_BEHAVIOR[cookie_policy]
         )
+    options.accept_insecure_certs = True  # tls scenarios: a per-run CA
     return options, executable
 
 

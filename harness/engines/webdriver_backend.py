@@ -193,6 +193,8 @@ class WebKitGTK(_WebDriverEngine):
         options = Options()
         options.binary_location = executable
         options.add_argument("--automation")
+        options.add_argument("--ignore-tls-errors")  # tls scenarios: a per-run CA
+        options.accept_insecure_certs = True
         options.add_argument(f"--cookies-policy={WEBKIT_COOKIE_POLICY[cookie_policy]}")
         if cookie_policy == "block-third-party":
             options.add_argument("--enable-itp")
@@ -232,6 +234,7 @@ class ChromiumWebDriver(_WebDriverEngine):
         self._profile = tempfile.TemporaryDirectory(prefix="cors-matrix-chromedriver-")
         options = Options()
         options.binary_location = executable
+        options.accept_insecure_certs = True  # tls scenarios: a per-run CA
         for arg in (
             "--headless=new",
             "--no-sandbox",
