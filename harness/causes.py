@@ -292,6 +292,23 @@ class _Explainer:
         return Cause("unexplained", text)
 
     def preflight_failed(self, status: int, failure: str) -> Cause:
+        if 300 <= status <= 399:
+            if self.attacker:
+                return self.intended("preflight-redirect", f"the preflight got a {status} redirect")
+            return Cause(
+                "preflight-redirect",
+                f"the preflight was answered with a {status} "
+                "redirect; browsers never follow a redirect for a preflight",
+                fix={
+                    "cors": True,
+                    "allow_origins": [self.placeholder(self.ctx.page_origin)],
+                    **self.preflight_needs(),
+                }
+                if self.model is None
+                else None,
+                fix_note="answer OPTIONS at the requested URL (CORSMiddleware does); "
+                "point the page at the final URL",
+            )
         if self.ctx.proxy == "answer-options":
             return Cause(
                 "missing-allow-origin",
@@ -448,6 +465,9 @@ SAME_EVENT = {
     # a 401/405 preflight without CORS headers: engines name the missing header first
     ("preflight-status", "missing-allow-origin"),
     ("missing-allow-origin", "preflight-status"),
+    # a redirected preflight carries no CORS headers either; Firefox reports only that
+    ("preflight-redirect", "missing-allow-origin"),
+    ("preflight-redirect", "preflight-status"),
     # Firefox joins two Access-Control-Allow-Origin fields and reports "does not match 'a, *'"
     ("multiple-allow-origin", "origin-mismatch"),
 }

@@ -68,9 +68,11 @@ ENDPOINTS: dict[str, Endpoint] = {
         ),
         Endpoint(
             "/redirect",
-            ("GET", "POST", "PUT", "PATCH", "DELETE"),
+            ("GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"),
             307,
-            "Redirects (307) to the query's `to` path on the same API, keeping the token.",
+            "Redirects (307) to the query's `to` path on the same API, keeping the token; "
+            "OPTIONS too, so a preflight that reaches the route (no CORSMiddleware) is "
+            "redirected.",
         ),
     )
 }
