@@ -30,8 +30,8 @@ from .engines.base import (
 )
 from .engines.remote import parse_remotes
 from .origins import Origin, substitute_all
-from .probe import observe, run_cell
-from .results import ResultsWriter
+from .probe import PageCache, observe, run_cell
+from .results import ResultsWriter, read_records
 from .scenario import Probe, Scenario, ScenarioError, load_scenario, theme_of
 from .servers import HostError, host_spec, start_host
 from .starlette_model import STARLETTE_VERSION, CORSMiddlewareModel
@@ -174,8 +174,8 @@ CELL = pytest.StashKey[Cell]()
 
 
 def _cell_function():
-    def cell(cors_host, cors_engines, cors_results, request):
-        _run(request.node, cors_host, cors_engines, cors_results)
+    def cell(cors_host, cors_engines, cors_pages, cors_results, request):
+        _run(request.node, cors_host, cors_engines, cors_results, cors_pages)
 
     return cell
 
@@ -197,7 +197,7 @@ def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config
         shard = shards.parse_shard(config.getoption("--shard"))
     except shards.ShardError as exc:
         raise pytest.UsageError(str(exc)) from None
-    if cells and not hasattr(config, "workerinput"):
+    if cells and _worker_id(config) in (None, "gw0"):  # every xdist worker collects the same
         keys = [[c.scenario.name, c.probe.name, c.browser, c.policy]
                 for c in (i.stash[CELL] for i in cells)]  # fmt: skip
         shards.write_expected(_results_path(config), keys, config.getoption("--shard"))
@@ -306,14 +306,34 @@ def cors_engines(request):
     pool.close()
 
 
-@pytest.fixture(scope="session")
-def cors_results(request):
-    path = _results_path(request.config)
-    if not hasattr(request.config, "workerinput"):  # the xdist controller or a plain run
+def _worker_id(config: pytest.Config) -> str | None:
+    """The pytest-xdist worker id (gw0, gw1, ...), or None in the controller or a plain run."""
+    return getattr(config, "workerinput", {}).get("workerid")
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    """The results file is rewritten per run: emptied once, before any worker appends to it."""
+    config = session.config
+    if _worker_id(config) is None and not config.option.collectonly:
+        path = _results_path(config)
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text("")
-    writer = ResultsWriter(path)
-    request.config.stash[_RESULTS_PATH] = path
+        config.stash[_RESULTS_PATH] = path
+
+
+@pytest.fixture(scope="session")
+def cors_pages(cors_engines):
+    """Open pages reused across cells (closed before the engines are)."""
+    cache = PageCache()
+    yield cache
+    cache.close()
+
+
+@pytest.fixture(scope="session")
+def cors_results(request):
+    """Appends one line per cell; under pytest-xdist every worker appends to the same file,
+    each line in a single write (see ResultsWriter)."""
+    writer = ResultsWriter(_results_path(request.config))
     yield writer
     writer.close()
 
@@ -345,7 +365,9 @@ def _artifact_dir(item: pytest.Item) -> Path:
     return item.config.rootpath / ARTIFACTS / safe
 
 
-def _run(item: pytest.Item, host, engines: EnginePool, results: ResultsWriter) -> None:
+def _run(
+    item: pytest.Item, host, engines: EnginePool, results: ResultsWriter, page_cache: PageCache
+) -> None:
     cell = item.stash[CELL]
     counts = item.config.stash[_COUNTS]
     pages = host.pages_for(cell.scenario.name)
@@ -416,8 +438,10 @@ def _run(item: pytest.Item, host, engines: EnginePool, results: ResultsWriter) -
         run = run_cell(
             engine, pages, api, cell.scenario, cell.probe, host.ledger, judge,
             reconfigure=lambda changes: host.reconfigure(cell.scenario.name, changes),
+            page_cache=page_cache,
         )  # fmt: skip
     except Exception as exc:
+        page_cache.forget(engine)
         engines.discard(cell.browser, cell.policy)
         record.update(
             observed=None,
@@ -536,9 +560,11 @@ def _explain(cell: Cell, record: dict[str, Any], differing: list[str]) -> str:
 
 def pytest_terminal_summary(terminalreporter, exitstatus, config: pytest.Config) -> None:
     counts = config.stash.get(_COUNTS, None)
+    path = config.stash.get(_RESULTS_PATH, None)
+    if not counts and path is not None and path.exists():  # xdist: the workers counted
+        counts = Counter(r["verdict"] for _, r, _ in read_records(path) if r)
     if not counts:
         return
-    path = config.stash.get(_RESULTS_PATH, None)
     terminalreporter.section("cors-matrix")
     terminalreporter.write_line(
         f"cells: {counts['match']} match, {counts['diverge']} diverge, {counts['not-run']} not run"

@@ -16,7 +16,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 from .endpoints import TOKEN_PARAM
-from .engines.base import Engine
+from .engines.base import Engine, EnginePage
 from .scenario import Probe, Scenario
 
 # One evaluate runs all of a probe's fetches back to back (with delay_ms between), so the later
@@ -96,6 +96,70 @@ class CellRun:
     engine_messages: list[str] | None = None  # CORS-related console/log lines; None: not exposed
 
 
+class _Fresh:
+    """No reuse: a new page per cell, closed after it."""
+
+    def open(self, engine: Engine, origin: str) -> tuple[EnginePage, bool]:
+        return engine.new_page(), False
+
+    def release(self, engine: Engine, page: EnginePage, at: str | None, failed: bool) -> None:
+        page.close()
+
+
+class PageCache:
+    """Pages reused across cells: opening a page and loading the React app cost ~10x a probe.
+
+    One open page per (engine, page origin); an engine whose pages all share one window
+    (WebDriver) keeps one page and navigates it. What isolates cells is unchanged: every cell
+    has its own token, hence its own URL and preflight-cache entries and ledger; cookies a cell
+    set are cleared when it ends; the page's probe log is emptied at the start of each cell. A
+    page that saw a failure is closed, never reused.
+    """
+
+    def __init__(self) -> None:
+        self._pages: dict[tuple[int, str | None], tuple[EnginePage, str | None]] = {}
+
+    def _key(self, engine: Engine, origin: str) -> tuple[int, str | None]:
+        return (id(engine), None if engine.single_window else origin)
+
+    def open(self, engine: Engine, origin: str) -> tuple[EnginePage, bool]:
+        """(page, whether it is already showing `origin`'s app)."""
+        entry = self._pages.pop(self._key(engine, origin), None)
+        if entry is None:
+            return engine.new_page(), False
+        page, at = entry
+        return page, at == origin
+
+    def release(self, engine: Engine, page: EnginePage, at: str | None, failed: bool) -> None:
+        if failed:
+            try:
+                page.close()
+            except Exception:
+                pass
+            return
+        self._pages[self._key(engine, at or "")] = (page, at)
+
+    def forget(self, engine: Engine) -> None:
+        """Drop (close) every page of an engine, e.g. before it is discarded."""
+        for key in [k for k in self._pages if k[0] == id(engine)]:
+            page, _ = self._pages.pop(key)
+            try:
+                page.close()
+            except Exception:
+                pass
+
+    def close(self, engines: list[Engine] | None = None) -> None:
+        for key in list(self._pages):
+            page, _ = self._pages.pop(key)
+            try:
+                page.close()
+            except Exception:
+                pass
+
+
+CLEAR_JS = "async () => { if (window.corsProbeClear) window.corsProbeClear(); return true; }"
+
+
 def run_cell(
     engine: Engine,
     pages: dict[str, str],
@@ -105,23 +169,36 @@ def run_cell(
     ledger_reader,
     evidence: Callable[[CellRun], Path | None] | None = None,
     reconfigure: Callable[[dict[str, Any] | None], None] | None = None,
+    page_cache: PageCache | None = None,
 ) -> CellRun:
-    """Run `probe` in a fresh page of `engine` and read back what the server saw.
+    """Run `probe` in a page of `engine` and read back what the server saw.
 
     `evidence(run)` is asked, while the page is still open, where to save a screenshot of it
     (None: no screenshot); so the evidence of a failing cell is the very page that failed.
     `reconfigure(changes)` swaps the scenario's server config (probes with `reconfigure`).
+    `page_cache` reuses open pages across cells (None: a fresh page per cell).
     """
     started = time.monotonic()
     token = new_token(scenario.name, probe.name, engine.info.name)
     setup_token = token + ".setup"
     url = with_token(f"{api}{probe.path}", token)
-    page = engine.new_page()
+    origin = pages[probe.page]
+    cache = page_cache or _Fresh()
+    page, ready = cache.open(engine, origin)
+    at: str | None = origin if ready else None
+    failed = True
+    seen_before = len(page.messages() or [])
     try:
         for cookie in probe.set_cookies:
             if cookie.via == "navigation":
                 page.goto(cookie_url(api, cookie, setup_token))
-        page.goto(pages[probe.page] + "/")
+                at = None
+        if at == origin:
+            page.run(CLEAR_JS, None)
+        else:
+            page.goto(origin + "/")
+            at = origin
+            seen_before = 0 if page.messages() is None else len(page.messages())
         for cookie in probe.set_cookies:
             if cookie.via == "fetch":
                 spec = {"url": cookie_url(api, cookie, setup_token), "credentials": "include"}
@@ -140,12 +217,17 @@ def run_cell(
                       ledger_reader(setup_token) if probe.set_cookies else [],
                       round((time.monotonic() - started) * 1000, 1))  # fmt: skip
         blocked = sum(a["outcome"] == "cors-error" for a in attempts)
-        run.engine_messages = cors_messages(page.messages())
+
+        def own_messages() -> list[str] | None:
+            every = page.messages()
+            return None if every is None else cors_messages(every[seen_before:])
+
+        run.engine_messages = own_messages()
         for _ in range(10):  # Firefox's console message can trail the rejected fetch
             if run.engine_messages is None or len(run.engine_messages) >= min(blocked, 1):
                 break
             page.settle(50)
-            run.engine_messages = cors_messages(page.messages())
+            run.engine_messages = own_messages()
         shot = evidence(run) if evidence is not None else None
         if shot is not None:
             try:
@@ -154,13 +236,19 @@ def run_cell(
                 run.artifacts["screenshot"] = str(shot)
             except Exception as exc:  # evidence is best effort; the verdict stands
                 run.artifacts["screenshot_error"] = str(exc).splitlines()[0]
+        failed = False
         return run
     finally:
         try:
             if probe.set_cookies:
                 page.clear_cookies([api])
+                if engine.single_window:  # WebDriver clears cookies by visiting the API
+                    at = None
+        except Exception:
+            failed = True
+            raise
         finally:
-            page.close()
+            cache.release(engine, page, at, failed)
 
 
 CORS_MESSAGE = ("CORS", "Cross-Origin", "Same Origin Policy", "Access-Control-")

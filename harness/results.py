@@ -25,7 +25,7 @@ class ResultsWriter:
     def __init__(self, path: Path) -> None:
         self.path = path
         path.parent.mkdir(parents=True, exist_ok=True)
-        self._fh = open(path, "a", encoding="utf-8")  # noqa: SIM115 (closed in close())
+        self._fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
 
     def write(self, record: dict[str, Any]) -> None:
         missing = [k for k in REQUIRED if k not in record]
@@ -33,13 +33,16 @@ class ResultsWriter:
             raise ValueError(f"result record lacks {missing}")
         if record["verdict"] not in VERDICTS:
             raise ValueError(f"unknown verdict {record['verdict']!r}")
-        line = json.dumps({"schema": SCHEMA, **record}, sort_keys=False)
-        self._fh.write(line + "\n")
-        self._fh.flush()
-        os.fsync(self._fh.fileno())
+        data = (json.dumps({"schema": SCHEMA, **record}, sort_keys=False) + "\n").encode()
+        # one write() per line on an O_APPEND file: lines of concurrent writers (pytest-xdist
+        # workers) never interleave
+        written = os.write(self._fd, data)
+        while written < len(data):
+            written += os.write(self._fd, data[written:])
+        os.fsync(self._fd)
 
     def close(self) -> None:
-        self._fh.close()
+        os.close(self._fd)
 
 
 def _schema_of(record: object) -> object:

@@ -153,6 +153,13 @@ class EnginePool:
                 engine.close()
             except Exception:
                 pass
+            watchdog = getattr(engine, "watchdog", None)
+            if watchdog is not None and watchdog.driver_killed:
+                # the watchdog stopped Playwright's driver: every engine on it is gone too
+                for key, other in list(self._engines.items()):
+                    if other.info.driver == "playwright" and other.info.remote is None:
+                        self._engines.pop(key, None)
+                self._playwright_cm = self._playwright = None
 
     def close(self) -> None:
         for key in list(self._engines):

@@ -79,6 +79,8 @@ class Engine(ABC):
     """A launched browser, reused across cells."""
 
     info: EngineInfo
+    # True when every page is the same window (WebDriver): pages are navigated, not opened
+    single_window: bool = False
 
     @abstractmethod
     def new_page(self) -> EnginePage: ...

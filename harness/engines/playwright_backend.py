@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import json
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +26,7 @@ from .base import (
     EngineInfo,
     EnginePage,
 )
+from .watchdog import Watchdog, find_browser
 
 CHROMIUM_ARGS = [
     "--disable-background-networking",
@@ -39,9 +42,15 @@ FIREFOX_COOKIE_BEHAVIOR = {"allow-third-party": 0, "block-third-party": 1}
 CHROMIUM_COOKIE_CONTROLS = {"allow-third-party": 0, "block-third-party": 1}
 
 
+@contextmanager
+def _no_guard(what: str) -> Iterator[None]:
+    yield
+
+
 class PlaywrightPage(EnginePage):
-    def __init__(self, page) -> None:
+    def __init__(self, page, watchdog: Watchdog | None = None) -> None:
         self._page = page
+        self._guard = watchdog.guard if watchdog is not None else _no_guard
         # Chromium reports "... blocked by CORS policy: ..." as console errors; Firefox over
         # BiDi reports "The Same Origin Policy disallows ... (Reason: ...)" as page errors.
         self._messages: list[str] = []
@@ -52,19 +61,24 @@ class PlaywrightPage(EnginePage):
         page.set_default_navigation_timeout(NAVIGATION_TIMEOUT_S * 1000)
 
     def goto(self, url: str) -> None:
-        self._page.goto(url, wait_until="load")
+        with self._guard("navigation"):
+            self._page.goto(url, wait_until="load")
 
     def run(self, script: str, arg: Any) -> Any:
-        return self._page.evaluate(script, arg)
+        with self._guard("a probe"):
+            return self._page.evaluate(script, arg)
 
     def screenshot(self, path: Path) -> None:
-        self._page.screenshot(path=str(path), full_page=True)
+        with self._guard("a screenshot"):
+            self._page.screenshot(path=str(path), full_page=True)
 
     def clear_cookies(self, origins: list[str]) -> None:
-        self._page.context.clear_cookies()
+        with self._guard("clearing cookies"):
+            self._page.context.clear_cookies()
 
     def close(self) -> None:
-        self._page.close()
+        with self._guard("closing a page"):
+            self._page.close()
 
     def settle(self, ms: int) -> None:
         self._page.wait_for_timeout(ms)  # processes Playwright's events meanwhile
@@ -97,6 +111,7 @@ class PlaywrightChromium(Engine):
                 f"chromium failed to launch ({executable or 'playwright build'}): "
                 f"{str(exc).splitlines()[0]}"
             ) from exc
+        self.watchdog = Watchdog("chromium", find_browser(self._profile.name))
         page = self._context.pages[0] if self._context.pages else self._context.new_page()
         version = self._context.new_cdp_session(page).send("Browser.getVersion")["product"]
         page.close()
@@ -110,12 +125,16 @@ class PlaywrightChromium(Engine):
         )
 
     def new_page(self) -> EnginePage:
-        self._context.clear_cookies()
-        return PlaywrightPage(self._context.new_page())
+        with self.watchdog.guard("opening a page"):
+            self._context.clear_cookies()
+            return PlaywrightPage(self._context.new_page(), self.watchdog)
 
     def close(self) -> None:
         try:
-            self._context.close()
+            with self.watchdog.guard("closing the browser"):
+                self._context.close()
+        except EngineError:
+            pass  # already dead: nothing to close
         finally:
             self._profile.cleanup()
 
@@ -123,7 +142,8 @@ class PlaywrightChromium(Engine):
 class PlaywrightFirefox(Engine):
     """Firefox: Playwright's own build, or stock Firefox ESR through the moz-firefox BiDi channel.
 
-    One browser; a new context (own cookie jar) per cell.
+    One browser and one context; its pages are reused across cells (probe.PageCache), and the
+    cells that set cookies clear the context's jar when they end.
     """
 
     def __init__(self, playwright, executable: str | None, build: str, cookie_policy: str) -> None:
@@ -154,8 +174,10 @@ class PlaywrightFirefox(Engine):
         self._context = None
 
     def new_page(self) -> EnginePage:
+        """A page in the engine's one context (its cookie jar is cleared by the cells that
+        set cookies; see probe.PageCache)."""
         if self._context is not None:
-            self._context.close()
+            return PlaywrightPage(self._context.new_page())
         try:
             self._context = self._browser.new_context(ignore_https_errors=True)
         except Exception as exc:

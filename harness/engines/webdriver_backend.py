@@ -160,6 +160,8 @@ class WebDriverPage(EnginePage):
 
 
 class _WebDriverEngine(Engine):
+    single_window = True
+
     def _attach(
         self, driver, name: str, cookie_policy: str, executable: str, remote: str | None = None
     ) -> None:

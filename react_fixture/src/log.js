@@ -11,3 +11,9 @@ export function subscribe(listener) {
   listeners.add(listener);
   return () => listeners.delete(listener);
 }
+
+/** Forget the probes shown so far: a page reused for the next cell starts empty. */
+export function clear() {
+  entries.length = 0;
+  for (const listener of listeners) listener([]);
+}

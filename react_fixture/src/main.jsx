@@ -1,6 +1,6 @@
 import { createRoot } from "react-dom/client";
 import { runProbe } from "./probe.js";
-import { record } from "./log.js";
+import { clear, record } from "./log.js";
 import App from "./App.jsx";
 
 // The harness calls window.corsProbe(spec) through the engine driver.
@@ -9,6 +9,9 @@ window.corsProbe = async (spec) => {
   record(spec, result);
   return result;
 };
+
+// A page is reused for many cells; each cell starts with an empty probe list.
+window.corsProbeClear = clear;
 
 createRoot(document.getElementById("root")).render(<App />);
 window.corsProbeReady = true;
