@@ -30,6 +30,7 @@ async (arg) => {
     if (Date.now() > deadline) throw new Error("window.corsProbe missing: fixture did not start");
     await new Promise((r) => setTimeout(r, 20));
   }
+  if (arg.clear && window.corsProbeClear) window.corsProbeClear();  // a reused page: start empty
   const attempts = [];
   for (let i = 0; i < arg.specs.length; i++) {
     if (i > 0 && arg.delayMs) await new Promise((r) => setTimeout(r, arg.delayMs));
@@ -157,9 +158,6 @@ class PageCache:
                 pass
 
 
-CLEAR_JS = "async () => { if (window.corsProbeClear) window.corsProbeClear(); return true; }"
-
-
 def run_cell(
     engine: Engine,
     pages: dict[str, str],
@@ -193,21 +191,22 @@ def run_cell(
             if cookie.via == "navigation":
                 page.goto(cookie_url(api, cookie, setup_token))
                 at = None
-        if at == origin:
-            page.run(CLEAR_JS, None)
-        else:
+        if at != origin:
             page.goto(origin + "/")
             at = origin
             seen_before = 0 if page.messages() is None else len(page.messages())
         for cookie in probe.set_cookies:
             if cookie.via == "fetch":
                 spec = {"url": cookie_url(api, cookie, setup_token), "credentials": "include"}
-                page.run(RUN_SERIES_JS, {"specs": [spec], "delayMs": 0})
+                page.run(RUN_SERIES_JS, {"specs": [spec], "delayMs": 0, "clear": True})
+        fetch_cookies = any(c.via == "fetch" for c in probe.set_cookies)
         specs = [fetch_spec_of(step, url) for step in probe.attempts()]
         if probe.reconfigure is None:
-            attempts = page.run(RUN_SERIES_JS, {"specs": specs, "delayMs": probe.delay_ms})
+            attempts = page.run(RUN_SERIES_JS, {"specs": specs, "delayMs": probe.delay_ms,
+                                                "clear": not fetch_cookies})  # fmt: skip
         else:  # first fetch, then the server's config changes, then the rest
-            attempts = page.run(RUN_SERIES_JS, {"specs": specs[:1], "delayMs": 0})
+            attempts = page.run(RUN_SERIES_JS, {"specs": specs[:1], "delayMs": 0,
+                                                "clear": not fetch_cookies})  # fmt: skip
             reconfigure(probe.reconfigure)
             try:
                 attempts += page.run(RUN_SERIES_JS, {"specs": specs[1:], "delayMs": probe.delay_ms})
@@ -219,15 +218,21 @@ def run_cell(
         blocked = sum(a["outcome"] == "cors-error" for a in attempts)
 
         def own_messages() -> list[str] | None:
+            """This cell's CORS lines: they name its URL, hence its token (on a reused page a
+            late line of the previous cell must not count)."""
             every = page.messages()
-            return None if every is None else cors_messages(every[seen_before:])
+            if every is None:
+                return None
+            mine = [m for m in every[seen_before:] if token in m or TOKEN_PARAM not in m]
+            return [m for m in mine if any(k in m for k in CORS_MESSAGE)]
 
-        run.engine_messages = own_messages()
+        raw = own_messages()
         for _ in range(10):  # Firefox's console message can trail the rejected fetch
-            if run.engine_messages is None or len(run.engine_messages) >= min(blocked, 1):
+            if raw is None or len(raw) >= blocked:
                 break
             page.settle(50)
-            run.engine_messages = own_messages()
+            raw = own_messages()
+        run.engine_messages = cors_messages(raw)
         shot = evidence(run) if evidence is not None else None
         if shot is not None:
             try:
