@@ -92,6 +92,18 @@ def bare_servers() -> tuple[list[subprocess.Popen], str, str]:
     return procs, f"http://localhost:{page_port}", f"http://127.0.0.1:{api_port}"
 
 
+IN_PAGE = """async (url) => {
+  const out = {};
+  let s = performance.now();
+  for (let i = 0; i < 20; i++) { const r = await fetch(url + "&a=" + i); await r.text(); }
+  out.fetch = (performance.now() - s) / 20;
+  s = performance.now();
+  for (let i = 0; i < 20; i++) { await window.corsProbe({url: url + "&b=" + i}); }
+  out.probe = (performance.now() - s) / 20;
+  return out;
+}"""
+
+
 def per_probe(browsers: list[str], probes: int) -> list[tuple]:
     rows = []
     procs, bare_page, bare_api = bare_servers()
@@ -107,7 +119,7 @@ def per_probe(browsers: list[str], probes: int) -> list[tuple]:
                     try:
                         engine = pool.get(name, "block-third-party")
                     except EngineUnavailable as exc:
-                        rows.append((name, None, None, str(exc)))
+                        rows.append((name, None, None, str(exc), None))
                         continue
                     page = engine.new_page()
                     page.goto(bare_page + "/")
@@ -126,7 +138,15 @@ def per_probe(browsers: list[str], probes: int) -> list[tuple]:
                         if i >= 3:
                             cells.append(time.monotonic() - t)
                     cache.close()
-                    rows.append((name, median_ms(floor), median_ms(cells), engine.info.version))
+                    # where the time goes, measured inside the page: a bare fetch to the
+                    # harness's API vs the same fetch through window.corsProbe
+                    page = engine.new_page()
+                    page.goto(host.pages["app"] + "/")
+                    page.run(IN_PAGE, f"{api}/data?cm_probe=warm")
+                    split = page.run(IN_PAGE, f"{api}/data?cm_probe=split")
+                    page.close()
+                    rows.append((name, median_ms(floor), median_ms(cells), engine.info.version,
+                                 split))  # fmt: skip
                 finally:
                     pool.close()
     finally:
@@ -209,12 +229,14 @@ def main() -> int:
     browsers = args.browser or list(BROWSERS)
     print(f"machine: {psutil.cpu_count()} CPUs, {psutil.virtual_memory().total / 2**30:.0f} GiB")
     print("\n1. per probe (median; floor = bare fetch in an open page, bare uvicorn)")
-    print(f"{'engine':10} {'version':16} {'floor ms':>9} {'harness ms':>11} {'ratio':>6}")
-    for name, floor, cell, version in per_probe(browsers, args.probes):
+    print(f"{'engine':10} {'version':16} {'floor ms':>9} {'harness ms':>11} {'ratio':>6}   "
+          f"in page: {'fetch ms':>8} {'corsProbe ms':>12}")  # fmt: skip
+    for name, floor, cell, version, split in per_probe(browsers, args.probes):
         if floor is None:
             print(f"{name:10} not run: {version}")
             continue
-        print(f"{name:10} {version:16} {floor:9.1f} {cell:11.1f} {cell / floor:6.2f}")
+        print(f"{name:10} {version:16} {floor:9.1f} {cell:11.1f} {cell / floor:6.2f}   "
+              f"         {split['fetch']:8.1f} {split['probe']:12.1f}")  # fmt: skip
     engines = [a for b in browsers for a in ("--browser", b)]
     print("\n2./3. the matrix (pytest scenarios/, one cookie policy) and its scaling")
     print(f"{'catalogue':10} {'cells':>6} {'as expected':>11} {'set-up s':>9} {'wall s':>7} "
