@@ -43,8 +43,8 @@ scenarios: setup
 	$(PYTEST) scenarios/ -q --require-browsers --cors-results $(RESULTS) $(PYTEST_ARGS)
 
 lint: venv
-	$(VENV)/bin/ruff check harness tests bench
-	$(VENV)/bin/ruff format --check harness tests bench
+	$(VENV)/bin/ruff check harness tests bench examples
+	$(VENV)/bin/ruff format --check harness tests bench examples
 
 # Lint, the project's own tests, then every scenario on every engine.
 test: setup lint

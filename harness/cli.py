@@ -6,6 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
+from .engines.base import BROWSERS, COOKIE_POLICIES
 from .flake import run as flake_run
 from .report import write_junit, write_report
 from .shards import ShardError, merge_shards
@@ -61,6 +62,38 @@ def main(argv: list[str] | None = None) -> int:
         help="exit 1 when a cell diverges that did not in the baseline",
     )
     report.set_defaults(func=_report)
+    check = sub.add_parser("check", help="your ASGI app under its real origins, 3 engines")
+    check.add_argument("app", help="module:attribute of your ASGI app, e.g. myproject.main:app")
+    check.add_argument(
+        "--frontend",
+        action="append",
+        required=True,
+        help="an origin your frontend runs on (repeatable)",
+    )
+    check.add_argument(
+        "--api-origin",
+        default="https://api.example.com",
+        help="the origin the API is served on (default https://api.example.com)",
+    )
+    check.add_argument(
+        "--endpoint",
+        action="append",
+        default=[],
+        help="METHOD:/path[ BODY] to probe (repeatable); default: GET routes",
+    )
+    check.add_argument("--login", help="METHOD:/path[ BODY] that sets the session cookie")
+    check.add_argument(
+        "--read-header",
+        action="append",
+        default=[],
+        help="a response header the frontend must be able to read",
+    )
+    check.add_argument("--browser", action="append", choices=BROWSERS)
+    check.add_argument("--cookie-policy", default="block-third-party", choices=COOKIE_POLICIES)
+    check.add_argument("-o", "--output", default="report/check", help="report directory")
+    check.set_defaults(
+        func=lambda a: __import__("harness.check", fromlist=["run_check"]).run_check(a)
+    )
     merge = sub.add_parser("merge", help="unite shards' results; fail if a cell is missing")
     merge.add_argument("results", nargs="+", type=Path, help="each shard's JSON Lines file")
     merge.add_argument("-o", "--output", type=Path, required=True, help="merged JSON Lines")
@@ -68,8 +101,12 @@ def main(argv: list[str] | None = None) -> int:
     flake = sub.add_parser("flake-check", help="run the matrix N times, list cells that changed")
     flake.add_argument("--runs", type=int, default=10)
     flake.add_argument("-o", "--output", type=Path, default=Path("results/flake"))
-    flake.add_argument("pytest_args", nargs="*", default=["scenarios/"],
-                       help="what to run (after --), default scenarios/")  # fmt: skip
+    flake.add_argument(
+        "pytest_args",
+        nargs="*",
+        default=["scenarios/"],
+        help="what to run (after --), default scenarios/",
+    )
     flake.set_defaults(func=lambda a: flake_run(a.runs, a.output, a.pytest_args))
     args = parser.parse_args(argv)
     return args.func(args)

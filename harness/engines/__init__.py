@@ -90,9 +90,12 @@ def discover(playwright, name: str, driver: str = "auto") -> Route:
 class EnginePool:
     """Launches each (engine, cookie policy) once, on first use, and closes all at the end."""
 
-    def __init__(self, driver: str = "auto", remotes: dict[str, str] | None = None) -> None:
+    def __init__(
+        self, driver: str = "auto", remotes: dict[str, str] | None = None, proxy: str | None = None
+    ) -> None:
         self.driver = driver
         self.remotes = remotes or {}
+        self.proxy = proxy  # every launched engine sends all its traffic through it (check)
         self._playwright_cm = None
         self._playwright = None
         self._engines: dict[tuple[str, str], Engine] = {}
@@ -138,12 +141,12 @@ class EnginePool:
             from .webdriver_backend import ChromiumWebDriver, WebKitGTK
 
             if name == "webkit":
-                return WebKitGTK(cookie_policy, route.executable)
-            return ChromiumWebDriver(route.executable, cookie_policy)
+                return WebKitGTK(cookie_policy, route.executable, self.proxy)
+            return ChromiumWebDriver(route.executable, cookie_policy, self.proxy)
         from .playwright_backend import PlaywrightChromium, PlaywrightFirefox
 
         backend = {"chromium": PlaywrightChromium, "firefox": PlaywrightFirefox}[name]
-        return backend(self._pw(), route.executable, route.build, cookie_policy)
+        return backend(self._pw(), route.executable, route.build, cookie_policy, self.proxy)
 
     def discard(self, name: str, cookie_policy: str) -> None:
         """Forget a crashed engine so the next cell launches a fresh one."""

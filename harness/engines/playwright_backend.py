@@ -90,7 +90,14 @@ class PlaywrightPage(EnginePage):
 class PlaywrightChromium(Engine):
     """Chromium in a persistent context so that its profile can state the cookie policy."""
 
-    def __init__(self, playwright, executable: str | None, build: str, cookie_policy: str) -> None:
+    def __init__(
+        self,
+        playwright,
+        executable: str | None,
+        build: str,
+        cookie_policy: str,
+        proxy: str | None = None,
+    ) -> None:
         self._profile = tempfile.TemporaryDirectory(prefix="cors-matrix-chromium-")
         prefs_dir = Path(self._profile.name) / "Default"
         prefs_dir.mkdir(parents=True)
@@ -101,7 +108,9 @@ class PlaywrightChromium(Engine):
                 self._profile.name,
                 executable_path=executable,
                 headless=True,
-                args=CHROMIUM_ARGS,
+                # with a proxy (check), loopback names go through it too
+                args=[*CHROMIUM_ARGS, *(["--proxy-bypass-list=<-loopback>"] if proxy else [])],
+                proxy={"server": proxy} if proxy else None,
                 ignore_https_errors=True,  # tls scenarios: the per-run CA is not installed
                 timeout=LAUNCH_TIMEOUT_S * 1000,
             )
@@ -146,7 +155,14 @@ class PlaywrightFirefox(Engine):
     cells that set cookies clear the context's jar when they end.
     """
 
-    def __init__(self, playwright, executable: str | None, build: str, cookie_policy: str) -> None:
+    def __init__(
+        self,
+        playwright,
+        executable: str | None,
+        build: str,
+        cookie_policy: str,
+        proxy: str | None = None,
+    ) -> None:
         kwargs: dict[str, Any] = {
             "headless": True,
             "timeout": LAUNCH_TIMEOUT_S * 1000,
@@ -154,6 +170,15 @@ class PlaywrightFirefox(Engine):
                 "network.cookie.cookieBehavior": FIREFOX_COOKIE_BEHAVIOR[cookie_policy],
             },
         }
+        if proxy:  # as prefs: Playwright's proxy option breaks navigation over BiDi
+            host, _, port = proxy.removeprefix("http://").partition(":")
+            kwargs["firefox_user_prefs"].update({
+                "network.proxy.type": 1,
+                "network.proxy.http": host, "network.proxy.http_port": int(port),
+                "network.proxy.ssl": host, "network.proxy.ssl_port": int(port),
+                "network.proxy.no_proxies_on": "",
+                "network.proxy.allow_hijacking_localhost": True,  # loopback names too
+            })  # fmt: skip
         if executable:
             kwargs.update(executable_path=executable, channel="moz-firefox")
         try:

@@ -186,7 +186,9 @@ class _WebDriverEngine(Engine):
 class WebKitGTK(_WebDriverEngine):
     """WebKitGTK's MiniBrowser via WebKitWebDriver, on a private Xvfb display."""
 
-    def __init__(self, cookie_policy: str, executable: str = MINIBROWSER) -> None:
+    def __init__(
+        self, cookie_policy: str, executable: str = MINIBROWSER, proxy: str | None = None
+    ) -> None:
         from selenium import webdriver
         from selenium.webdriver.webkitgtk.options import Options
         from selenium.webdriver.webkitgtk.service import Service
@@ -198,6 +200,8 @@ class WebKitGTK(_WebDriverEngine):
         options.add_argument("--ignore-tls-errors")  # tls scenarios: a per-run CA
         options.accept_insecure_certs = True
         options.add_argument(f"--cookies-policy={WEBKIT_COOKIE_POLICY[cookie_policy]}")
+        if proxy:  # check: declared hostnames reach local servers through it
+            options.add_argument(f"--proxy={proxy}")
         if cookie_policy == "block-third-party":
             options.add_argument("--enable-itp")
         service = Service(
@@ -228,7 +232,7 @@ class WebKitGTK(_WebDriverEngine):
 class ChromiumWebDriver(_WebDriverEngine):
     """Debian's Chromium via Debian's chromedriver, with the cookie policy in its profile prefs."""
 
-    def __init__(self, executable: str, cookie_policy: str) -> None:
+    def __init__(self, executable: str, cookie_policy: str, proxy: str | None = None) -> None:
         from selenium import webdriver
         from selenium.webdriver.chrome.options import Options
         from selenium.webdriver.chrome.service import Service
@@ -247,6 +251,7 @@ class ChromiumWebDriver(_WebDriverEngine):
             "--disable-sync",
             "--no-first-run",
             f"--user-data-dir={self._profile.name}",
+            *([f"--proxy-server={proxy}", "--proxy-bypass-list=<-loopback>"] if proxy else []),
         ):
             options.add_argument(arg)
         options.add_experimental_option(

@@ -1,0 +1,94 @@
+"""`python -m harness check`: the user's own app under its real origins, end to end in three
+engines, plus its one-line usage errors."""
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from harness.check import UsageError, attacker_origins, parse_origin
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def check(*args: str, cwd: Path = ROOT) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "harness", "check", *args], cwd=cwd,
+                          capture_output=True, text=True, timeout=600)  # fmt: skip
+
+
+def test_origins_are_normalised_and_non_origins_refused():
+    assert parse_origin("HTTPS://App.Example.com:443") == "https://app.example.com"
+    assert parse_origin("http://localhost:3000/") == "http://localhost:3000"
+    for bad in ("app.example.com", "https://app.example.com/login", "ftp://x", "https://"):
+        with pytest.raises(UsageError, match="is not an origin"):
+            parse_origin(bad)
+
+
+def test_attacker_origins_cover_the_usual_mistakes():
+    got = dict(attacker_origins("https://app.example.com"))
+    assert got["suffix lookalike"] == "https://app.example.com.evil.test"
+    assert got["prefix lookalike"] == "https://evilapp.example.com"
+    assert got["unescaped-dot lookalike"] == "https://appxexample.com"
+    assert got["another subdomain"] == "https://evil.example.com"
+    assert got["http instead of https"] == "http://app.example.com"
+    assert got["null origin (sandboxed iframe)"] == "null"
+
+
+@pytest.mark.parametrize(
+    "args,message",
+    [
+        (["nosuchmodule:app"], "cannot import 'nosuchmodule'"),
+        (["examples.guide_app.main:nope"], "has no attribute 'nope'"),
+        (["examples.guide_app.main"], "expected module:attribute"),
+    ],
+)
+def test_bad_app_is_one_line_and_exit_2(args, message):
+    run = check(*args, "--frontend", "https://app.example.com")
+    assert run.returncode == 2 and message in run.stderr
+    assert len(run.stderr.strip().splitlines()) == 1, run.stderr
+
+
+def test_bad_frontend_and_failing_startup_are_one_line_and_exit_2(tmp_path):
+    run = check("examples.guide_app.main:app", "--frontend", "https://app.example.com/x")
+    assert run.returncode == 2 and "is not an origin" in run.stderr
+    (tmp_path / "crashing.py").write_text(
+        "from contextlib import asynccontextmanager\nfrom fastapi import FastAPI\n"
+        "@asynccontextmanager\nasync def lifespan(app):\n"
+        "    raise RuntimeError('database unreachable')\n    yield\n"
+        "app = FastAPI(lifespan=lifespan)\n"
+    )
+    run = check("crashing:app", "--frontend", "https://a.example", "--endpoint", "GET:/x",
+                "-o", str(tmp_path / "out"), cwd=tmp_path)  # fmt: skip
+    assert run.returncode == 2
+    assert "crashing:app failed on startup: RuntimeError: database unreachable" in run.stderr
+
+
+COMMON = ["--frontend", "https://app.example.com", "--api-origin", "https://api.example.com",
+          "--login", "POST:/login", "--endpoint", "GET:/items/1"]  # fmt: skip
+
+
+def test_the_guide_example_works_in_three_engines_and_has_no_finding(tmp_path):
+    run = check("examples.guide_app.main:app", *COMMON, "--endpoint", 'POST:/items {"n": 1}',
+                "-o", str(tmp_path))  # fmt: skip
+    assert run.returncode == 0, run.stdout + run.stderr
+    kinds = [line for line in run.stdout.splitlines() if line.startswith("  works in")]
+    assert len(kinds) == 6 and all("(chromium, firefox, webkit)" in k for k in kinds), kinds
+    assert "SECURITY" not in run.stdout
+    assert (tmp_path / "index.html").is_file()
+
+
+def test_an_over_broad_regex_is_a_finding_confirmed_from_lookalikes(tmp_path):
+    run = check("examples.insecure_app.main:app", *COMMON, "-o", str(tmp_path))
+    assert run.returncode == 1, run.stdout + run.stderr
+    assert "SECURITY FINDINGS" in run.stdout
+    high = [line for line in run.stdout.splitlines() if line.startswith("  [HIGH]")]
+    assert any(
+        "https://evilapp.example.com" in line
+        and "with the user's cookies" in line
+        and "(confirmed in chromium, firefox, webkit)" in line
+        for line in high
+    ), high
+    # the real frontend still works, and unrelated sites stay out
+    assert "works in all engines (chromium, firefox, webkit): simple GET /items/1" in run.stdout
+    assert "https://evil.test reads" not in run.stdout
