@@ -281,7 +281,7 @@ def run_check(args) -> int:
         api_origin = parse_origin(args.api_origin, "--api-origin")
         endpoints = [_parse_endpoint(e) for e in args.endpoint]
         login = _parse_endpoint(args.login) if args.login else None
-        app = load_app(args.app)
+        app = load_app(args.app) if isinstance(args.app, str) else args.app
     except UsageError as exc:
         print(f"harness check: {exc}", file=sys.stderr)
         return 2
@@ -297,6 +297,28 @@ def run_check(args) -> int:
     except UsageError as exc:
         print(f"harness check: {exc}", file=sys.stderr)
         return 2
+
+
+def check_app(
+    app,
+    frontends: list[str],
+    api_origin: str = "https://api.example.com",
+    endpoints: list[str] = (),
+    login: str | None = None,
+    read_header: list[str] = (),
+    browsers: list[str] | None = None,
+    cookie_policy: str = "block-third-party",
+    output: str | Path = "report/check",
+) -> int:
+    """The same check from Python (or the `cors_check` pytest fixture): `app` is an ASGI app
+    object or "module:attr"; returns the exit code (0: works, no finding)."""
+    from argparse import Namespace
+
+    return run_check(Namespace(
+        app=app, frontend=list(frontends), api_origin=api_origin, endpoint=list(endpoints),
+        login=login, read_header=list(read_header), browser=browsers,
+        cookie_policy=cookie_policy, output=str(output),
+    ))  # fmt: skip
 
 
 def _parse_endpoint(value: str) -> tuple[str, str, str | None]:
@@ -327,7 +349,7 @@ def _run(app, frontends, api_origin, endpoints, login, pages, args, out: Path) -
         str(cert_path) if api_tls else None,
         lifespan="auto",
     )
-    servers = [api_server.start(f"{args.app}")]
+    servers = [api_server.start(args.app if isinstance(args.app, str) else "the app")]
     # inside a Starlette app, so a missing file (favicon.ico) is a 404, not a server error
     static = Starlette(routes=[Mount("/", StaticFiles(directory=str(FIXTURE), html=True))])
     plain, tls = _Server(static, None).start("page server"), None
@@ -571,4 +593,11 @@ def _kwargs(fix: dict[str, Any], frontend: str) -> str:
     )
 
 
-__all__ = ["run_check", "parse_origin", "attacker_origins", "UsageError", "TOKEN_PARAM"]
+__all__ = [
+    "run_check",
+    "check_app",
+    "parse_origin",
+    "attacker_origins",
+    "UsageError",
+    "TOKEN_PARAM",
+]

@@ -321,6 +321,23 @@ def pytest_sessionstart(session: pytest.Session) -> None:
         config.stash[_RESULTS_PATH] = path
 
 
+@pytest.fixture
+def cors_check(tmp_path):
+    """Check your own app from your own test suite (see README "Check your own app"):
+
+    def test_cors(cors_check):
+        assert cors_check(app, "https://app.example.com", endpoints=["GET:/items/1"]) == 0
+    """
+    from .check import check_app
+
+    def run(app, frontend, **kwargs) -> int:
+        frontends = [frontend] if isinstance(frontend, str) else list(frontend)
+        kwargs.setdefault("output", tmp_path / "cors-check")
+        return check_app(app, frontends, **kwargs)
+
+    return run
+
+
 @pytest.fixture(scope="session")
 def cors_pages(cors_engines):
     """Open pages reused across cells (closed before the engines are)."""

@@ -92,3 +92,14 @@ def test_an_over_broad_regex_is_a_finding_confirmed_from_lookalikes(tmp_path):
     # the real frontend still works, and unrelated sites stay out
     assert "works in all engines (chromium, firefox, webkit): simple GET /items/1" in run.stdout
     assert "https://evil.test reads" not in run.stdout
+
+
+def test_the_pytest_fixture_checks_an_app_object(cors_check, monkeypatch):
+    monkeypatch.syspath_prepend(str(ROOT))  # examples/ is not installed; a user's app would be
+    from examples.guide_app.main import app
+
+    code = cors_check(
+        app, "https://app.example.com", api_origin="https://api.example.com",
+        login="POST:/login", endpoints=["GET:/items/1"], browsers=["chromium"],
+    )  # fmt: skip
+    assert code == 0
