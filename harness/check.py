@@ -362,8 +362,8 @@ def _run(app, frontends, api_origin, endpoints, login, pages, args, out: Path) -
             if origin != "null":
                 routes[host_port(origin)] = tls.port if origin.startswith("https:") else plain.port
     proxy = ForwardProxy(routes).start()
+    (out / "check.jsonl").write_text("")  # rewritten per run, like the matrix's results
     results = ResultsWriter(out / "check.jsonl")
-    (out / "check.jsonl").write_text("")
     config = cors_config(app)
     cells: list[Cell] = []
     try:
