@@ -25,7 +25,7 @@ from typing import Any
 import uvicorn
 from starlette.applications import Starlette
 from starlette.responses import JSONResponse, PlainTextResponse
-from starlette.routing import Route
+from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from .api_app import build_app
@@ -128,7 +128,8 @@ def build(
         return port
 
     store = LedgerStore()
-    pages_app = StaticFiles(directory=str(fixture_dir), html=True)
+    # inside a Starlette app, so a missing file (favicon.ico) is a 404 and not a logged error
+    pages_app = Starlette(routes=[Mount("/", StaticFiles(directory=str(fixture_dir), html=True))])
     pages = {name: f"http://{host}:{port_for(pages_app)}" for name, host in PAGE_HOSTS.items()}
     wants_tls = any(server.get("tls") for server in spec["servers"].values())
     pages_tls = {

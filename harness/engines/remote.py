@@ -62,7 +62,8 @@ def _executable(name: str) -> str | None:
 
 
 class RemotePlaywright(Engine):
-    """A browser launched by a Playwright server; a new context (own cookie jar) per cell."""
+    """A browser launched by a Playwright server; one context, cookies cleared by the cells
+    that set them."""
 
     def __init__(self, playwright, name: str, url: str, cookie_policy: str) -> None:
         if name == "webkit":
@@ -100,9 +101,10 @@ class RemotePlaywright(Engine):
         self._context = None
 
     def new_page(self) -> EnginePage:
-        if self._context is not None:
-            self._context.close()
-        self._context = self._browser.new_context(ignore_https_errors=True)
+        """A page in the engine's one context: pages are reused across cells (PageCache), so
+        opening one must not close another's context."""
+        if self._context is None:
+            self._context = self._browser.new_context(ignore_https_errors=True)
         page = self._context.new_page()
         if self.info.name == "chromium":
             self._context.new_cdp_session(page).send("Network.setCookieControls", {
