@@ -484,7 +484,7 @@ def _run(
     if item.config.getoption("--verify-fixes") and verdict == "match":
         for cause in causes:
             if cause.rerunnable and cell.probe.reconfigure is None:
-                cause.verified = _verify_fix(cell, engine, host, api, ctx, cause.fix)
+                cause.verified = _verify_fix(cell, engine, host, api, ctx, cause.fix, page_cache)
     record.update(
         url=run.url,
         token=run.token,
@@ -512,9 +512,13 @@ def _run(
         pytest.fail(_explain(cell, record, judged["differing"]), pytrace=False)
 
 
-def _verify_fix(cell: Cell, engine, host, api: str, ctx, fix: dict[str, Any]) -> dict[str, Any]:
+def _verify_fix(
+    cell: Cell, engine, host, api: str, ctx, fix: dict[str, Any], page_cache: PageCache
+) -> dict[str, Any]:
     """Re-run the probe with `fix` applied to the running app: from its own page (it must now
-    be readable) and from the attacker page (it must stay unreadable)."""
+    be readable) and from the attacker page (it must stay unreadable). Through the same page
+    cache as the cells: a WebDriver engine has one window, and a page opened beside the cache
+    would navigate it away under the cache's feet."""
     from dataclasses import replace
 
     shape_keys = ("cors", "cors_outermost", "auth_outside_cors")
@@ -530,7 +534,9 @@ def _verify_fix(cell: Cell, engine, host, api: str, ctx, fix: dict[str, Any]) ->
     try:
         for page in dict.fromkeys([cell.probe.page, "attacker"]):
             probe = cell.probe.model_copy(update={"page": page})
-            run = run_cell(engine, pages, api, cell.scenario, probe, host.ledger)
+            run = run_cell(
+                engine, pages, api, cell.scenario, probe, host.ledger, page_cache=page_cache
+            )
             outcome[page] = observe(run)["outcome"]
     finally:
         host.reconfigure(cell.scenario.name, None)

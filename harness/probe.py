@@ -98,7 +98,8 @@ class CellRun:
 
 
 class _Fresh:
-    """No reuse: a new page per cell, closed after it."""
+    """No reuse: a new page per cell, closed after it. Do not mix with a PageCache on the same
+    engine: a WebDriver engine has one window, which this would navigate away."""
 
     def open(self, engine: Engine, origin: str) -> tuple[EnginePage, bool]:
         return engine.new_page(), False
