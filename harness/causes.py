@@ -256,6 +256,14 @@ class _Explainer:
                     f"({sent!r}): nginx adds its own next to the app's",
                     fix_note="add the header in nginx only once (or only in the app)",
                 )
+            if sent == "*" and self.ctx.proxy in ("add-allow-origin", "answer-options"):
+                return Cause(
+                    "credentials-with-wildcard",
+                    "nginx sends Access-Control-Allow-Origin: * itself, and a credentialed "
+                    "request cannot be answered with *",
+                    fix_note="let the app answer CORS (drop nginx's add_header), or send the "
+                    "checked $http_origin and Access-Control-Allow-Credentials: true from nginx",
+                )
             if sent == "*":
                 if self.attacker:
                     return self.intended(

@@ -65,6 +65,13 @@ def test_method_and_credentials_and_exposed_headers():
     assert hidden.code == "header-not-exposed" and hidden.fix == {"expose_headers": ["X-Total"]}
 
 
+def test_no_app_config_fix_when_nginx_sends_the_wildcard():
+    """Found by --verify-fixes: changing the app cannot fix a '*' that nginx adds itself."""
+    causes = causes_for({"credentials": "include"}, {}, proxy="answer-options", cors=False)
+    assert [c.code for c in causes] == ["credentials-with-wildcard"]
+    assert causes[0].fix is None and "nginx" in causes[0].fix_note
+
+
 def test_a_plain_success_has_no_cause():
     assert causes_for({}, {"allow_origins": [APP]}) == []
 
