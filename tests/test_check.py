@@ -103,3 +103,14 @@ def test_the_pytest_fixture_checks_an_app_object(cors_check, monkeypatch):
         login="POST:/login", endpoints=["GET:/items/1"], browsers=["chromium"],
     )  # fmt: skip
     assert code == 0
+
+
+def test_localhost_origins_also_go_through_the_proxy(tmp_path, monkeypatch):
+    """The classic dev setup, localhost:3000 -> localhost:8000: engines bypass proxies for
+    loopback by default; the check's engines must not (nothing listens on those ports here)."""
+    monkeypatch.setenv("ALLOWED_ORIGINS", "http://localhost:3000")
+    run = check("examples.guide_app.main:app", "--frontend", "http://localhost:3000",
+                "--api-origin", "http://localhost:8000", "--endpoint", "GET:/items/1",
+                "-o", str(tmp_path))  # fmt: skip
+    assert run.returncode == 0, run.stdout + run.stderr
+    assert "works in all engines (chromium, firefox, webkit): simple GET /items/1" in run.stdout
