@@ -186,21 +186,71 @@ def battery(endpoints: list[tuple[str, str, str | None]], read_header: list[str]
     return out
 
 
-def discover_endpoints(app) -> list[tuple[str, str, str | None]]:
-    """GET routes without path parameters, from the app's routes (or OpenAPI schema)."""
-    found = []
+def discover_endpoints(app, limit: int = 8) -> list[tuple[str, str, str | None]]:
+    """Endpoints from the app's OpenAPI schema (FastAPI): path parameters and JSON bodies
+    filled with minimal valid values; without a schema, its GET routes without parameters."""
+    schema = None
+    if callable(getattr(app, "openapi", None)):
+        try:
+            schema = app.openapi()
+        except Exception:
+            schema = None
+    found: list[tuple[str, str, str | None]] = []
+    if schema:
+        for path, operations in schema.get("paths", {}).items():
+            for method, operation in operations.items():
+                if method.upper() not in ("GET", "POST", "PUT", "PATCH", "DELETE"):
+                    continue
+                concrete = path
+                for param in operation.get("parameters", []):
+                    if param.get("in") == "path":
+                        value = sample(param.get("schema", {}), schema)
+                        concrete = concrete.replace("{" + param["name"] + "}", str(value))
+                body = None
+                content = operation.get("requestBody", {}).get("content", {})
+                if "application/json" in content:
+                    body = json.dumps(sample(content["application/json"].get("schema", {}), schema))
+                found.append((method.upper(), concrete, body))
+        return found[:limit]
     for route in getattr(app, "routes", []):
         path, methods = getattr(route, "path", None), getattr(route, "methods", None)
-        if (
-            not path
-            or not methods
-            or "{" in path
-            or path.startswith(("/docs", "/openapi", "/redoc"))
-        ):
-            continue
-        if "GET" in methods:
+        if path and methods and "{" not in path and "GET" in methods:
             found.append(("GET", path, None))
-    return found[:5]
+    return found[:limit]
+
+
+def sample(node: dict[str, Any], schema: dict[str, Any], depth: int = 0) -> Any:
+    """A minimal value that satisfies a JSON Schema node (OpenAPI 3.1 subset)."""
+    if depth > 6:
+        return None
+    if "$ref" in node:
+        target: Any = schema
+        for part in node["$ref"].removeprefix("#/").split("/"):
+            target = target.get(part, {})
+        return sample(target, schema, depth + 1)
+    for key in ("example", "default"):
+        if key in node:
+            return node[key]
+    if "enum" in node:
+        return node["enum"][0]
+    for key in ("anyOf", "oneOf", "allOf"):
+        options = [o for o in node.get(key, []) if o.get("type") != "null"]
+        if options:
+            return sample(options[0], schema, depth + 1)
+    kind = node.get("type")
+    if kind == "object" or "properties" in node:
+        props = node.get("properties", {})
+        return {name: sample(props[name], schema, depth + 1)
+                for name in node.get("required", []) if name in props}  # fmt: skip
+    if kind == "array":
+        return []
+    if kind == "integer" or kind == "number":
+        return max(1, node.get("minimum", 1))
+    if kind == "boolean":
+        return True
+    if kind == "string":
+        return "a@example.com" if node.get("format") == "email" else "x" * node.get("minLength", 1)
+    return None
 
 
 class _Server:

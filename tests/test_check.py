@@ -114,3 +114,30 @@ def test_localhost_origins_also_go_through_the_proxy(tmp_path, monkeypatch):
                 "-o", str(tmp_path))  # fmt: skip
     assert run.returncode == 0, run.stdout + run.stderr
     assert "works in all engines (chromium, firefox, webkit): simple GET /items/1" in run.stdout
+
+
+def test_endpoints_are_discovered_from_the_openapi_schema():
+    from fastapi import FastAPI
+    from pydantic import BaseModel
+
+    from harness.check import discover_endpoints
+
+    class Item(BaseModel):
+        name: str
+        price: float
+        tags: list[str] = []
+
+    app = FastAPI()
+
+    @app.put("/things/{thing_id}")
+    def put(thing_id: int, item: Item) -> Item:
+        return item
+
+    @app.get("/health")
+    def health() -> dict:
+        return {}
+
+    assert discover_endpoints(app) == [
+        ("PUT", "/things/1", '{"name": "x", "price": 1}'),
+        ("GET", "/health", None),
+    ]
