@@ -208,7 +208,8 @@ def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config
         return
     order = {item.nodeid: n for n, item in enumerate(sorted(cells, key=lambda i: i.nodeid))}
     keep = [i for i in items if i.nodeid not in order or shards.in_shard(order[i.nodeid], shard)]
-    dropped = [i for i in items if i not in keep]
+    kept = {id(i) for i in keep}
+    dropped = [i for i in items if id(i) not in kept]
     if dropped:
         config.hook.pytest_deselected(items=dropped)
         items[:] = keep
