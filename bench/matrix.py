@@ -34,10 +34,11 @@ sys.path.insert(0, str(ROOT))
 
 from harness.engines import EnginePool  # noqa: E402
 from harness.engines.base import BROWSERS, EngineUnavailable  # noqa: E402
+from harness.nginx import free_port  # noqa: E402
 from harness.plugin import DEFAULT_FIXTURE  # noqa: E402
 from harness.probe import PageCache, run_cell  # noqa: E402
 from harness.scenario import parse_scenario  # noqa: E402
-from harness.servers import host_process, host_spec  # noqa: E402
+from harness.servers import answers, host_process, host_spec  # noqa: E402
 
 SCENARIO = parse_scenario(
     {"server": {"allow_origins": ["{app}"]}, "probe": [{"name": "get"}]}, "bench", "bench"
@@ -65,14 +66,6 @@ def median_ms(values: list[float]) -> float:
     return statistics.median(values) * 1000
 
 
-def free_port() -> int:
-    import socket
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 def bare_servers() -> tuple[list[subprocess.Popen], str, str]:
     """Two bare uvicorn processes: a page origin and an API origin (a cross-origin fetch)."""
     page_port, api_port = free_port(), free_port()
@@ -81,14 +74,8 @@ def bare_servers() -> tuple[list[subprocess.Popen], str, str]:
     ]
     for port in (page_port, api_port):
         deadline = time.monotonic() + 20
-        while time.monotonic() < deadline:
-            try:
-                import urllib.request
-
-                urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=1).read()
-                break
-            except OSError:
-                time.sleep(0.1)
+        while time.monotonic() < deadline and not answers(f"http://127.0.0.1:{port}/"):
+            time.sleep(0.1)
     return procs, f"http://localhost:{page_port}", f"http://127.0.0.1:{api_port}"
 
 

@@ -19,7 +19,7 @@ from typing import Any
 
 from . import fetch_spec
 from .oracle import Context
-from .scenario import Probe
+from .scenario import CORS_KWARGS, RECONFIGURABLE_SHAPE, Probe
 from .starlette_model import CORSMiddlewareModel
 
 CODES = (
@@ -42,18 +42,7 @@ CODES = (
     "unexplained",
 )
 # keys the host can change on the running app (control port /reconfigure); others are not re-run
-RECONFIGURABLE = {
-    "allow_origins",
-    "allow_methods",
-    "allow_headers",
-    "allow_credentials",
-    "allow_origin_regex",
-    "expose_headers",
-    "max_age",
-    "cors",
-    "cors_outermost",
-    "auth_outside_cors",
-}
+RECONFIGURABLE = {*CORS_KWARGS, *RECONFIGURABLE_SHAPE}
 
 
 @dataclass

@@ -12,6 +12,7 @@ and same-site relations are real; https origins get certificates from a per-run 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import importlib
 import json
 import os
@@ -19,6 +20,7 @@ import secrets
 import sys
 import threading
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -26,13 +28,12 @@ from urllib.parse import urlsplit
 
 from . import causes as causes_mod
 from . import oracle
-from .endpoints import TOKEN_PARAM
 from .engines import EnginePool
 from .engines.base import BROWSERS, EngineError, EngineUnavailable
 from .forward_proxy import ForwardProxy
 from .host import bind_socket
 from .ledger import LedgerMiddleware, LedgerStore
-from .probe import RUN_SERIES_JS, cors_messages, with_token
+from .probe import RUN_SERIES_JS, CellRun, engine_messages, observe, readable, with_token
 from .results import ResultsWriter
 from .scenario import Probe
 
@@ -48,16 +49,17 @@ async (arg) => {
     fetch(spec.url, {method: spec.method || "GET", headers: spec.headers || {},
                      body: spec.body, credentials: spec.credentials || "same-origin"})
       .then(async (r) => parent.postMessage({id: "${id}", outcome: r.ok ? "ok" : "http-error",
-                                             status: r.status, body: await r.text()}, "*"))
+        status: r.status, headers: {}, body: await r.text(), errorName: null}, "*"))
       .catch((e) => parent.postMessage({id: "${id}", outcome: "cors-error", status: null,
-                                        errorMessage: String(e.message)}, "*"));
+        headers: {}, body: null, errorName: e.name, errorMessage: String(e.message)}, "*"));
   <\\/script>`;
   const answer = new Promise((resolve) => window.addEventListener("message", (e) => {
     if (e.data && e.data.id === id) resolve(e.data);
   }));
   document.body.appendChild(frame);
   const result = await Promise.race([answer, new Promise((r) => setTimeout(
-    () => r({outcome: "timeout", status: null}), 10000))]);
+    () => r({outcome: "timeout", status: null, headers: {}, body: null,
+             errorName: "Timeout", errorMessage: "no answer from the sandboxed iframe"}), 10000))]);
   frame.remove();
   return [result];
 }
@@ -253,6 +255,15 @@ def sample(node: dict[str, Any], schema: dict[str, Any], depth: int = 0) -> Any:
     return None
 
 
+@contextlib.contextmanager
+def _running(server: _Server, what: str) -> Iterator[_Server]:
+    server.start(what)
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
 class _Server:
     """One uvicorn server on a loopback socket, in a thread (the user's app or the pages)."""
 
@@ -319,10 +330,6 @@ class Cell:
     request: Request
     browser: str
     record: dict[str, Any] = field(default_factory=dict)
-
-
-def _readable(outcome: str | None) -> bool:
-    return outcome in ("ok", "http-error")
 
 
 def run_check(args) -> int:
@@ -399,55 +406,42 @@ def _run(app, frontends, api_origin, endpoints, login, pages, args, out: Path) -
         str(cert_path) if api_tls else None,
         lifespan="auto",
     )
-    servers = [api_server.start(args.app if isinstance(args.app, str) else "the app")]
-    # inside a Starlette app, so a missing file (favicon.ico) is a 404, not a server error
-    static = Starlette(routes=[Mount("/", StaticFiles(directory=str(FIXTURE), html=True))])
-    plain, tls = _Server(static, None).start("page server"), None
-    servers.append(plain)
-    tls = _Server(static, str(cert_path)).start("page server (https)")
-    servers.append(tls)
-    routes = {host_port(api_origin): api_server.port}
-    for group in pages.values():
-        for _, origin in group:
-            if origin != "null":
-                routes[host_port(origin)] = tls.port if origin.startswith("https:") else plain.port
-    proxy = ForwardProxy(routes).start()
-    (out / "check.jsonl").write_text("")  # rewritten per run, like the matrix's results
-    results = ResultsWriter(out / "check.jsonl")
-    config = cors_config(app)
     cells: list[Cell] = []
-    try:
-        pool = EnginePool(proxy=proxy.url)
-        try:
-            for browser in args.browser or list(BROWSERS):
-                try:
-                    engine = pool.get(browser, args.cookie_policy)
-                except (EngineUnavailable, EngineError) as exc:
-                    print(f"{browser}: not run: {exc}", file=sys.stderr)
-                    continue
-                for frontend, group in pages.items():
-                    cells += _probe_group(
-                        engine,
-                        browser,
-                        frontend,
-                        group,
-                        api_origin,
-                        endpoints,
-                        login,
-                        store,
-                        config,
-                        args,
+    with contextlib.ExitStack() as stack:  # every server started is stopped, also on failure
+        stack.enter_context(
+            _running(api_server, args.app if isinstance(args.app, str) else "the app")
+        )
+        # inside a Starlette app, so a missing file (favicon.ico) is a 404, not a server error
+        static = Starlette(routes=[Mount("/", StaticFiles(directory=str(FIXTURE), html=True))])
+        plain = stack.enter_context(_running(_Server(static, None), "page server"))
+        tls = stack.enter_context(_running(_Server(static, str(cert_path)), "page server (https)"))
+        routes = {host_port(api_origin): api_server.port}
+        for group in pages.values():
+            for _, origin in group:
+                if origin != "null":
+                    routes[host_port(origin)] = (
+                        tls.port if origin.startswith("https:") else plain.port
                     )
-                for cell in cells:
-                    if cell.browser == browser and cell.record:
-                        results.write(cell.record)
-        finally:
-            pool.close()
-    finally:
-        proxy.stop()
-        for server in servers:
-            server.stop()
-        results.close()
+        proxy = ForwardProxy(routes).start()
+        stack.callback(proxy.stop)
+        (out / "check.jsonl").write_text("")  # rewritten per run, like the matrix's results
+        results = ResultsWriter(out / "check.jsonl")
+        stack.callback(results.close)
+        pool = EnginePool(proxy=proxy.url)
+        stack.callback(pool.close)
+        config = cors_config(app)
+        for browser in args.browser or list(BROWSERS):
+            try:
+                engine = pool.get(browser, args.cookie_policy)
+            except (EngineUnavailable, EngineError) as exc:
+                print(f"{browser}: not run: {exc}", file=sys.stderr)
+                continue
+            for frontend, group in pages.items():
+                made = _probe_group(engine, browser, frontend, group, api_origin, endpoints,
+                                    login, store, config, args)  # fmt: skip
+                for cell in made:  # on disk as soon as a group is done
+                    results.write(cell.record)
+                cells += made
     return _verdict(cells, frontends, out, args)
 
 
@@ -498,26 +492,13 @@ def _run_one(cell: Cell, page, engine, api_origin, store, config, args) -> None:
         attempts = page.run(NULL_ORIGIN_JS, {"spec": spec})
     else:
         attempts = page.run(RUN_SERIES_JS, {"specs": [spec] * repeat, "delayMs": 0})
-    if any(a["outcome"] == "cors-error" for a in attempts):
-        page.settle(100)  # Firefox's console line trails the rejected fetch
+    messages = engine_messages(page, seen_before, token, attempts)
     ledger = store.get(token)
-    last = attempts[-1]
-    messages = page.messages()
-    actual = [e for e in ledger if not e["preflight"]]
-    observed = {
-        "outcome": last["outcome"],
-        "status": last.get("status") if _readable(last["outcome"]) else None,
-        "headers": last.get("headers") or {},
-        "preflights": sum(1 for e in ledger if e["preflight"]),
-        "requests": len(actual),
-        "cookies_received": sorted({n for e in actual for n in e["cookies"]}),
-        "authorization_received": any(e["authorization"] for e in actual),
-        "attempts": [a["outcome"] for a in attempts],
-    }
+    observed = observe(CellRun(url, token, attempts, ledger, [], 0.0))
     frontend = cell.page_label == "frontend"
-    ok = _readable(observed["outcome"]) == frontend
+    ok = readable(observed["outcome"]) == frontend
     found_causes = []
-    if not _readable(observed["outcome"]) and config is not None and cell.page_origin != "null":
+    if not readable(observed["outcome"]) and config is not None and cell.page_origin != "null":
         found_causes = _causes(cell, config, api_origin)
     cell.record = {
         "scenario": f"check {cell.frontend}",
@@ -557,7 +538,7 @@ def _run_one(cell: Cell, page, engine, api_origin, store, config, args) -> None:
         ),
         "ledger": ledger,
         "causes": [c.as_record() for c in found_causes],
-        "engine_message": None if messages is None else cors_messages(messages[seen_before:]),
+        "engine_message": messages,
     }
 
 
@@ -592,8 +573,8 @@ def _verdict(cells: list[Cell], frontends: list[str], out: Path, args) -> int:
         own = [c for c in cells if c.frontend == frontend and c.page_label == "frontend"]
         for kind in dict.fromkeys(c.request.kind for c in own):
             group = [c for c in own if c.request.kind == kind]
-            works = sorted(c.browser for c in group if _readable(c.record["observed"]["outcome"]))
-            blocked = [c for c in group if c not in [g for g in group if g.browser in works]]
+            works = sorted(c.browser for c in group if readable(c.record["observed"]["outcome"]))
+            blocked = [c for c in group if c.browser not in works]
             if not blocked:
                 print(f"  works in all engines ({', '.join(works)}): {kind}")
                 continue
@@ -612,7 +593,7 @@ def _verdict(cells: list[Cell], frontends: list[str], out: Path, args) -> int:
                     print(f"      fix: {why['fix_note']}")
     findings: dict[tuple[str, str, str], list[Cell]] = {}
     for cell in cells:
-        if cell.page_label != "frontend" and _readable(cell.record["observed"]["outcome"]):
+        if cell.page_label != "frontend" and readable(cell.record["observed"]["outcome"]):
             key = (cell.frontend, f"{cell.page_label} {cell.page_origin}", cell.request.kind)
             findings.setdefault(key, []).append(cell)
     if findings:
@@ -649,5 +630,4 @@ __all__ = [
     "parse_origin",
     "attacker_origins",
     "UsageError",
-    "TOKEN_PARAM",
 ]

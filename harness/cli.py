@@ -31,6 +31,12 @@ def _report(args: argparse.Namespace) -> int:
     return 1 if args.fail_on_new_divergence and new else 0
 
 
+def _check(args: argparse.Namespace) -> int:
+    from .check import run_check  # imports uvicorn, trustme and the engines: only when used
+
+    return run_check(args)
+
+
 def _merge(args: argparse.Namespace) -> int:
     try:
         summary = merge_shards(args.results, args.output)
@@ -91,9 +97,7 @@ def main(argv: list[str] | None = None) -> int:
     check.add_argument("--browser", action="append", choices=BROWSERS)
     check.add_argument("--cookie-policy", default="block-third-party", choices=COOKIE_POLICIES)
     check.add_argument("-o", "--output", default="report/check", help="report directory")
-    check.set_defaults(
-        func=lambda a: __import__("harness.check", fromlist=["run_check"]).run_check(a)
-    )
+    check.set_defaults(func=_check)
     merge = sub.add_parser("merge", help="unite shards' results; fail if a cell is missing")
     merge.add_argument("results", nargs="+", type=Path, help="each shard's JSON Lines file")
     merge.add_argument("-o", "--output", type=Path, required=True, help="merged JSON Lines")

@@ -31,6 +31,7 @@ from starlette.staticfiles import StaticFiles
 from .api_app import build_app
 from .ledger import LedgerMiddleware, LedgerStore
 from .origins import API_HOST, PAGE_HOSTS, substitute_all
+from .scenario import RECONFIGURABLE_SHAPE
 
 READY_LINE = "cors-matrix host ready"
 BIND_ADDRESS = "127.0.0.1"
@@ -143,9 +144,8 @@ def build(
         """(Re)build a scenario's app: its own config, updated by `changes` if given."""
         server, port = spec["servers"][name], ports[name]
         changes = dict(changes or {})
-        shape_keys = ("cors", "cors_outermost", "auth_outside_cors")
-        shape = {k: server[k] for k in shape_keys if k in server}
-        shape.update({k: changes.pop(k) for k in shape_keys if k in changes})
+        shape = {k: server[k] for k in RECONFIGURABLE_SHAPE if k in server}
+        shape.update({k: changes.pop(k) for k in RECONFIGURABLE_SHAPE if k in changes})
         raw = {**server["kwargs"], **changes}
         own_pages = pages_tls if server.get("tls") else pages
         kwargs = substitute_all(raw, {**own_pages, "api": apis[name]})

@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import re
 from collections import Counter
+from dataclasses import replace
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Any
@@ -30,9 +31,16 @@ from .engines.base import (
 )
 from .engines.remote import parse_remotes
 from .origins import Origin, substitute_all
-from .probe import PageCache, observe, run_cell
+from .probe import PageCache, observe, readable, run_cell
 from .results import ResultsWriter, read_records
-from .scenario import Probe, Scenario, ScenarioError, load_scenario, theme_of
+from .scenario import (
+    RECONFIGURABLE_SHAPE,
+    Probe,
+    Scenario,
+    ScenarioError,
+    load_scenario,
+    theme_of,
+)
 from .servers import HostError, host_spec, start_host
 from .starlette_model import STARLETTE_VERSION, CORSMiddlewareModel
 
@@ -520,14 +528,11 @@ def _verify_fix(
     be readable) and from the attacker page (it must stay unreadable). Through the same page
     cache as the cells: a WebDriver engine has one window, and a page opened beside the cache
     would navigate it away under the cache's feet."""
-    from dataclasses import replace
-
-    shape_keys = ("cors", "cors_outermost", "auth_outside_cors")
-    kwargs = {k: v for k, v in fix.items() if k not in shape_keys}
+    kwargs = {k: v for k, v in fix.items() if k not in RECONFIGURABLE_SHAPE}
     fixed_ctx = replace(
         ctx,
         server_kwargs={**ctx.server_kwargs, **substitute_all(kwargs, ctx.origins)},
-        **{k: v for k, v in fix.items() if k in shape_keys},
+        **{k: v for k, v in fix.items() if k in RECONFIGURABLE_SHAPE},
     )
     outcome = {}
     pages = host.pages_for(cell.scenario.name)
@@ -541,14 +546,13 @@ def _verify_fix(
             outcome[page] = observe(run)["outcome"]
     finally:
         host.reconfigure(cell.scenario.name, None)
-    page_ctx = replace(fixed_ctx, page_origin=pages[cell.probe.page])
-    _, predicted = oracle.expectations(cell.probe, page_ctx, cell.browser)
+    _, predicted = oracle.expectations(cell.probe, fixed_ctx, cell.browser)
     before = CORSMiddlewareModel.from_kwargs(ctx.server_kwargs) if ctx.cors else None
     return {
         "browser": cell.browser,
         # the attacker could read it before the fix already (e.g. a broad allow_origin_regex)
         "attacker_allowed_before": bool(before and before.is_allowed_origin(pages["attacker"])),
-        "page_readable": outcome[cell.probe.page] in ("ok", "http-error"),
+        "page_readable": readable(outcome[cell.probe.page]),
         "attacker_blocked": outcome["attacker"] in ("cors-error", "opaque"),
         "oracle_agrees": predicted.outcome == outcome[cell.probe.page],
     }

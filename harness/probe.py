@@ -134,29 +134,26 @@ class PageCache:
 
     def release(self, engine: Engine, page: EnginePage, at: str | None, failed: bool) -> None:
         if failed:
-            try:
-                page.close()
-            except Exception:
-                pass
+            _close_quietly(page)
             return
         self._pages[self._key(engine, at or "")] = (page, at)
 
     def forget(self, engine: Engine) -> None:
         """Drop (close) every page of an engine, e.g. before it is discarded."""
         for key in [k for k in self._pages if k[0] == id(engine)]:
-            page, _ = self._pages.pop(key)
-            try:
-                page.close()
-            except Exception:
-                pass
+            _close_quietly(self._pages.pop(key)[0])
 
-    def close(self, engines: list[Engine] | None = None) -> None:
-        for key in list(self._pages):
-            page, _ = self._pages.pop(key)
-            try:
-                page.close()
-            except Exception:
-                pass
+    def close(self) -> None:
+        while self._pages:
+            _close_quietly(self._pages.popitem()[1][0])
+
+
+def _close_quietly(page: EnginePage) -> None:
+    """A page of a crashed or closed engine may fail to close; that must not hide the cause."""
+    try:
+        page.close()
+    except Exception:
+        pass
 
 
 def run_cell(
@@ -216,24 +213,7 @@ def run_cell(
         run = CellRun(url, token, attempts, ledger_reader(token),
                       ledger_reader(setup_token) if probe.set_cookies else [],
                       round((time.monotonic() - started) * 1000, 1))  # fmt: skip
-        blocked = sum(a["outcome"] == "cors-error" for a in attempts)
-
-        def own_messages() -> list[str] | None:
-            """This cell's CORS lines: they name its URL, hence its token (on a reused page a
-            late line of the previous cell must not count)."""
-            every = page.messages()
-            if every is None:
-                return None
-            mine = [m for m in every[seen_before:] if token in m or TOKEN_PARAM not in m]
-            return [m for m in mine if any(k in m for k in CORS_MESSAGE)]
-
-        raw = own_messages()
-        for _ in range(10):  # Firefox's console message can trail the rejected fetch
-            if raw is None or len(raw) >= blocked:
-                break
-            page.settle(50)
-            raw = own_messages()
-        run.engine_messages = cors_messages(raw)
+        run.engine_messages = engine_messages(page, seen_before, token, attempts)
         shot = evidence(run) if evidence is not None else None
         if shot is not None:
             try:
@@ -260,11 +240,43 @@ def run_cell(
 CORS_MESSAGE = ("CORS", "Cross-Origin", "Same Origin Policy", "Access-Control-")
 
 
+def engine_messages(
+    page: EnginePage, seen_before: int, token: str, attempts: list[dict[str, Any]]
+) -> list[str] | None:
+    """The engine's CORS lines for one cell's fetches (None: the driver exposes none).
+
+    They name the cell's URL, hence its token: on a reused page a late line of the previous
+    cell must not count. Firefox's line can trail the rejected fetch, so wait (up to 0.5 s)
+    until there is one per blocked fetch.
+    """
+    blocked = sum(a["outcome"] == "cors-error" for a in attempts)
+
+    def own() -> list[str] | None:
+        every = page.messages()
+        if every is None:
+            return None
+        mine = [m for m in every[seen_before:] if token in m or TOKEN_PARAM not in m]
+        return [m for m in mine if any(k in m for k in CORS_MESSAGE)]
+
+    raw = own()
+    for _ in range(10):
+        if raw is None or len(raw) >= blocked:
+            break
+        page.settle(50)
+        raw = own()
+    return cors_messages(raw)
+
+
 def cors_messages(messages: list[str] | None) -> list[str] | None:
     """The engine's CORS diagnostics among its console lines, in order, without repeats."""
     if messages is None:
         return None
     return list(dict.fromkeys(m for m in messages if any(k in m for k in CORS_MESSAGE)))
+
+
+def readable(outcome: str | None) -> bool:
+    """Whether the page could read the answer (a resolved fetch, whatever its status)."""
+    return outcome in ("ok", "http-error")
 
 
 def observe(run: CellRun) -> dict[str, Any]:

@@ -19,6 +19,7 @@ from xml.etree import ElementTree as ET
 from jinja2 import Environment, PackageLoader, select_autoescape
 
 from . import oracle
+from .probe import readable
 from .results import read_records
 
 Key = tuple[str, str, str, str]  # scenario, probe, browser, cookie policy
@@ -96,7 +97,7 @@ def explanation(record: dict[str, Any]) -> list[dict[str, str]]:
 def security_finding(record: dict[str, Any]) -> dict[str, Any] | None:
     """A page origin that no sane config allows (`attacker`) could read the API's answer."""
     observed = record.get("observed") or {}
-    if record.get("page") != "attacker" or observed.get("outcome") not in ("ok", "http-error"):
+    if record.get("page") != "attacker" or not readable(observed.get("outcome")):
         return None
     request = record.get("request") or {}
     credentialed = request.get("credentials") == "include"

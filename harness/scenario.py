@@ -121,6 +121,8 @@ def origins_from_env(value: str, parsing: str = "guide") -> list[str]:
     return [p.strip() for p in parts] if parsing == "guide" else parts
 
 
+# App-shape keys the running host can change too (control port /reconfigure, --verify-fixes)
+RECONFIGURABLE_SHAPE = ("cors", "cors_outermost", "auth_outside_cors")
 CORS_KWARGS = (
     "allow_origins", "allow_methods", "allow_headers", "allow_credentials",
     "allow_origin_regex", "allow_private_network", "expose_headers", "max_age",

@@ -15,15 +15,10 @@ from pathlib import Path
 import pytest
 
 from harness.engines.webdriver_backend import CHROMEDRIVER, WEBKIT_DRIVER, Xvfb
+from harness.nginx import free_port
 
 ROOT = Path(__file__).resolve().parent.parent
 STARTERS = ROOT / "scenarios" / "origins"
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def wait_for_port(port: int, process: subprocess.Popen, what: str) -> None:

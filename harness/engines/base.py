@@ -7,6 +7,7 @@ Probes and the oracle never know which backend ran them.
 
 from __future__ import annotations
 
+import time
 from abc import ABC, abstractmethod
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -15,6 +16,21 @@ from typing import Any
 BROWSERS = ("chromium", "firefox", "webkit")
 COOKIE_POLICIES = ("block-third-party", "allow-third-party")
 DEFAULT_COOKIE_POLICY = "block-third-party"
+
+# How every backend states the engine's settings, local or remote (one definition each).
+CHROMIUM_ARGS = [
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-gpu",
+]
+# Chromium's profile.cookie_controls_mode: 0 allow all, 1 block third-party.
+CHROMIUM_COOKIE_CONTROLS = {"allow-third-party": 0, "block-third-party": 1}
+# Firefox's cookieBehavior: 0 accept all, 1 reject third-party.
+# https://searchfox.org/mozilla-central/source/netwerk/cookie/nsICookieService.idl
+FIREFOX_COOKIE_BEHAVIOR = {"allow-third-party": 0, "block-third-party": 1}
 
 NAVIGATION_TIMEOUT_S = 15
 SCRIPT_TIMEOUT_S = 20
@@ -65,8 +81,6 @@ class EnginePage(ABC):
 
     def settle(self, ms: int) -> None:
         """Let the engine deliver pending events (console messages arrive after the fetch)."""
-        import time
-
         time.sleep(ms / 1000)
 
     def messages(self) -> list[str] | None:

@@ -18,6 +18,9 @@ from pathlib import Path
 from typing import Any
 
 from .base import (
+    CHROMIUM_ARGS,
+    CHROMIUM_COOKIE_CONTROLS,
+    FIREFOX_COOKIE_BEHAVIOR,
     LAUNCH_TIMEOUT_S,
     NAVIGATION_TIMEOUT_S,
     SCRIPT_TIMEOUT_S,
@@ -27,19 +30,6 @@ from .base import (
     EnginePage,
 )
 from .watchdog import Watchdog, find_browser
-
-CHROMIUM_ARGS = [
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-gpu",
-]
-# Firefox's cookieBehavior: 0 accept all, 1 reject third-party.
-# https://searchfox.org/mozilla-central/source/netwerk/cookie/nsICookieService.idl
-FIREFOX_COOKIE_BEHAVIOR = {"allow-third-party": 0, "block-third-party": 1}
-CHROMIUM_COOKIE_CONTROLS = {"allow-third-party": 0, "block-third-party": 1}
 
 
 @contextmanager

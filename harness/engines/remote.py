@@ -17,6 +17,8 @@ from typing import Any
 
 from .base import (
     BROWSERS,
+    CHROMIUM_ARGS,
+    FIREFOX_COOKIE_BEHAVIOR,
     LAUNCH_TIMEOUT_S,
     Engine,
     EngineError,
@@ -24,14 +26,14 @@ from .base import (
     EnginePage,
     EngineUnavailable,
 )
-from .playwright_backend import CHROMIUM_ARGS, FIREFOX_COOKIE_BEHAVIOR, PlaywrightPage
+from .playwright_backend import PlaywrightPage
 from .webdriver_backend import (
-    CHROMIUM_COOKIE_CONTROLS,
     MINIBROWSER,
-    WEBKIT_COOKIE_POLICY,
     WebDriverPage,
     _WebDriverEngine,
+    chromium_options,
     start_session,
+    webkit_options,
 )
 
 # Chromium without a profile (a Playwright server launches it, so no profile prefs): CDP's
@@ -126,38 +128,20 @@ class _NoService:
 
 
 def _webdriver_options(name: str, cookie_policy: str):
+    """The same capabilities as the local WebDriver routes (webdriver_backend), plus Firefox
+    for endpoints that have geckodriver."""
     executable = _executable(name)
     if name == "webkit":
-        from selenium.webdriver.webkitgtk.options import Options
+        return webkit_options(cookie_policy, executable or MINIBROWSER), executable
+    if name == "chromium":
+        return chromium_options(cookie_policy, executable), executable
+    from selenium.webdriver.firefox.options import Options
 
-        options = Options()
-        options.binary_location = executable or MINIBROWSER
-        options.add_argument("--automation")
-        options.add_argument("--ignore-tls-errors")
-        options.add_argument(f"--cookies-policy={WEBKIT_COOKIE_POLICY[cookie_policy]}")
-        if cookie_policy == "block-third-party":
-            options.add_argument("--enable-itp")
-    elif name == "chromium":
-        from selenium.webdriver.chrome.options import Options
-
-        options = Options()
-        if executable:
-            options.binary_location = executable
-        for arg in ("--headless=new", "--no-sandbox", *CHROMIUM_ARGS):
-            options.add_argument(arg)
-        options.add_experimental_option(
-            "prefs", {"profile.cookie_controls_mode": CHROMIUM_COOKIE_CONTROLS[cookie_policy]}
-        )
-    else:
-        from selenium.webdriver.firefox.options import Options
-
-        options = Options()
-        if executable:
-            options.binary_location = executable
-        options.add_argument("-headless")
-        options.set_preference(
-            "network.cookie.cookieBehavior", FIREFOX_COOKIE_BEHAVIOR[cookie_policy]
-        )
+    options = Options()
+    if executable:
+        options.binary_location = executable
+    options.add_argument("-headless")
+    options.set_preference("network.cookie.cookieBehavior", FIREFOX_COOKIE_BEHAVIOR[cookie_policy])
     options.accept_insecure_certs = True  # tls scenarios: a per-run CA
     return options, executable
 

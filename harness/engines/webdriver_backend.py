@@ -20,6 +20,8 @@ from pathlib import Path
 from typing import Any
 
 from .base import (
+    CHROMIUM_ARGS,
+    CHROMIUM_COOKIE_CONTROLS,
     LAUNCH_TIMEOUT_S,
     NAVIGATION_TIMEOUT_S,
     SCRIPT_TIMEOUT_S,
@@ -37,7 +39,6 @@ CHROMEDRIVER = "/usr/bin/chromedriver"
 # sends existing ones cross-site; blocking third-party cookies as Safari does takes ITP too
 # (--enable-itp), added for block-third-party below.
 WEBKIT_COOKIE_POLICY = {"allow-third-party": "always", "block-third-party": "no-third-party"}
-CHROMIUM_COOKIE_CONTROLS = {"allow-third-party": 0, "block-third-party": 1}
 
 # Run an async function of one argument and hand back {ok, value} or {ok: false, error}.
 _ASYNC_WRAPPER = """
@@ -183,6 +184,49 @@ class _WebDriverEngine(Engine):
         return WebDriverPage(self._driver)
 
 
+def webkit_options(cookie_policy: str, executable: str, proxy: str | None = None):
+    """MiniBrowser's capabilities, for a local WebKitWebDriver and for a remote endpoint."""
+    from selenium.webdriver.webkitgtk.options import Options
+
+    options = Options()
+    options.binary_location = executable
+    options.add_argument("--automation")
+    options.add_argument("--ignore-tls-errors")  # tls scenarios: a per-run CA
+    options.accept_insecure_certs = True
+    options.add_argument(f"--cookies-policy={WEBKIT_COOKIE_POLICY[cookie_policy]}")
+    if proxy:  # check: declared hostnames reach local servers through it
+        options.add_argument(f"--proxy={proxy}")
+    if cookie_policy == "block-third-party":
+        options.add_argument("--enable-itp")
+    return options
+
+
+def chromium_options(
+    cookie_policy: str,
+    executable: str | None,
+    profile_dir: str | None = None,
+    proxy: str | None = None,
+):
+    """Chromium's capabilities for chromedriver (local or remote): policy in the profile prefs."""
+    from selenium.webdriver.chrome.options import Options
+
+    options = Options()
+    if executable:
+        options.binary_location = executable
+    options.accept_insecure_certs = True  # tls scenarios: a per-run CA
+    for arg in ("--headless=new", "--no-sandbox", *CHROMIUM_ARGS):
+        options.add_argument(arg)
+    if profile_dir:
+        options.add_argument(f"--user-data-dir={profile_dir}")
+    if proxy:
+        options.add_argument(f"--proxy-server={proxy}")
+        options.add_argument("--proxy-bypass-list=<-loopback>")
+    options.add_experimental_option(
+        "prefs", {"profile.cookie_controls_mode": CHROMIUM_COOKIE_CONTROLS[cookie_policy]}
+    )
+    return options
+
+
 class WebKitGTK(_WebDriverEngine):
     """WebKitGTK's MiniBrowser via WebKitWebDriver, on a private Xvfb display."""
 
@@ -190,20 +234,10 @@ class WebKitGTK(_WebDriverEngine):
         self, cookie_policy: str, executable: str = MINIBROWSER, proxy: str | None = None
     ) -> None:
         from selenium import webdriver
-        from selenium.webdriver.webkitgtk.options import Options
         from selenium.webdriver.webkitgtk.service import Service
 
         self._xvfb = Xvfb()
-        options = Options()
-        options.binary_location = executable
-        options.add_argument("--automation")
-        options.add_argument("--ignore-tls-errors")  # tls scenarios: a per-run CA
-        options.accept_insecure_certs = True
-        options.add_argument(f"--cookies-policy={WEBKIT_COOKIE_POLICY[cookie_policy]}")
-        if proxy:  # check: declared hostnames reach local servers through it
-            options.add_argument(f"--proxy={proxy}")
-        if cookie_policy == "block-third-party":
-            options.add_argument("--enable-itp")
+        options = webkit_options(cookie_policy, executable, proxy)
         service = Service(
             WEBKIT_DRIVER,
             env={**os.environ, "DISPLAY": self._xvfb.display},
@@ -234,29 +268,10 @@ class ChromiumWebDriver(_WebDriverEngine):
 
     def __init__(self, executable: str, cookie_policy: str, proxy: str | None = None) -> None:
         from selenium import webdriver
-        from selenium.webdriver.chrome.options import Options
         from selenium.webdriver.chrome.service import Service
 
         self._profile = tempfile.TemporaryDirectory(prefix="cors-matrix-chromedriver-")
-        options = Options()
-        options.binary_location = executable
-        options.accept_insecure_certs = True  # tls scenarios: a per-run CA
-        for arg in (
-            "--headless=new",
-            "--no-sandbox",
-            "--disable-gpu",
-            "--disable-quic",
-            "--disable-background-networking",
-            "--disable-component-update",
-            "--disable-sync",
-            "--no-first-run",
-            f"--user-data-dir={self._profile.name}",
-            *([f"--proxy-server={proxy}", "--proxy-bypass-list=<-loopback>"] if proxy else []),
-        ):
-            options.add_argument(arg)
-        options.add_experimental_option(
-            "prefs", {"profile.cookie_controls_mode": CHROMIUM_COOKIE_CONTROLS[cookie_policy]}
-        )
+        options = chromium_options(cookie_policy, executable, self._profile.name, proxy)
         service = Service(CHROMEDRIVER)
         try:
             driver = start_session(
