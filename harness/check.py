@@ -32,6 +32,7 @@ from .engines import EnginePool
 from .engines.base import BROWSERS, EngineError, EngineUnavailable
 from .forward_proxy import ForwardProxy
 from .host import bind_socket
+from .interrupts import cleanup_unless_interrupted
 from .ledger import LedgerMiddleware, LedgerStore
 from .probe import RUN_SERIES_JS, CellRun, engine_messages, observe, readable, with_token
 from .results import ResultsWriter
@@ -453,7 +454,14 @@ def _probe_group(
     requests = battery(endpoints, args.read_header)
     made: list[Cell] = []
     page = engine.new_page()
-    try:
+
+    def end_group() -> None:
+        try:
+            page.clear_cookies([api_origin])
+        finally:
+            page.close()
+
+    with cleanup_unless_interrupted(end_group):
         page.goto(frontend + "/")
         if login is not None:
             method, path, body = login
@@ -473,11 +481,6 @@ def _probe_group(
                 cell = Cell(frontend, label, origin, request, browser)
                 _run_one(cell, page, engine, api_origin, store, config, args)
                 made.append(cell)
-    finally:
-        try:
-            page.clear_cookies([api_origin])
-        finally:
-            page.close()
     return made
 
 

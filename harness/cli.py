@@ -32,9 +32,14 @@ def _report(args: argparse.Namespace) -> int:
 
 
 def _check(args: argparse.Namespace) -> int:
+    from . import interrupts
     from .check import run_check  # imports uvicorn, trustme and the engines: only when used
 
-    return run_check(args)
+    interrupts.install()  # Ctrl-C must not kill Playwright's loop mid-task
+    try:
+        return run_check(args)
+    finally:
+        interrupts.uninstall()
 
 
 def _merge(args: argparse.Namespace) -> int:

@@ -20,7 +20,7 @@ import pytest
 from xprocess import XProcess
 
 from . import causes as causes_mod
-from . import nginx, oracle, shards
+from . import interrupts, nginx, oracle, shards
 from .engines import DRIVERS, EnginePool
 from .engines.base import (
     BROWSERS,
@@ -128,6 +128,8 @@ def pytest_configure(config: pytest.Config) -> None:
             f"installed; run `make setup` (or pip install starlette=={STARLETTE_VERSION})"
         )
     config.stash[_COUNTS] = Counter()
+    if interrupts.install():  # Ctrl-C must not kill Playwright's loop mid-task
+        config.add_cleanup(interrupts.uninstall)
     try:
         config.stash[_REMOTES] = parse_remotes(config.getoption("--cors-remote", default=[]))
     except ValueError as exc:
@@ -537,15 +539,13 @@ def _verify_fix(
     outcome = {}
     pages = host.pages_for(cell.scenario.name)
     host.reconfigure(cell.scenario.name, fix)
-    try:
+    with interrupts.cleanup_unless_interrupted(lambda: host.reconfigure(cell.scenario.name, None)):
         for page in dict.fromkeys([cell.probe.page, "attacker"]):
             probe = cell.probe.model_copy(update={"page": page})
             run = run_cell(
                 engine, pages, api, cell.scenario, probe, host.ledger, page_cache=page_cache
             )
             outcome[page] = observe(run)["outcome"]
-    finally:
-        host.reconfigure(cell.scenario.name, None)
     _, predicted = oracle.expectations(cell.probe, fixed_ctx, cell.browser)
     before = CORSMiddlewareModel.from_kwargs(ctx.server_kwargs) if ctx.cors else None
     return {

@@ -17,6 +17,7 @@ from urllib.parse import urlencode
 
 from .endpoints import TOKEN_PARAM
 from .engines.base import Engine, EnginePage
+from .interrupts import cleanup_unless_interrupted
 from .scenario import Probe, Scenario
 
 # One evaluate runs all of a probe's fetches back to back (with delay_ms between), so the later
@@ -184,7 +185,21 @@ def run_cell(
     at: str | None = origin if ready else None
     failed = True
     seen_before = len(page.messages() or [])
-    try:
+
+    def end_cell() -> None:
+        nonlocal at, failed
+        try:
+            if probe.set_cookies:
+                page.clear_cookies([api])
+                if engine.single_window:  # WebDriver clears cookies by visiting the API
+                    at = None
+        except Exception:
+            failed = True
+            raise
+        finally:
+            cache.release(engine, page, at, failed)
+
+    with cleanup_unless_interrupted(end_cell):
         for cookie in probe.set_cookies:
             if cookie.via == "navigation":
                 page.goto(cookie_url(api, cookie, setup_token))
@@ -206,10 +221,8 @@ def run_cell(
             attempts = page.run(RUN_SERIES_JS, {"specs": specs[:1], "delayMs": 0,
                                                 "clear": not fetch_cookies})  # fmt: skip
             reconfigure(probe.reconfigure)
-            try:
+            with cleanup_unless_interrupted(lambda: reconfigure(None)):
                 attempts += page.run(RUN_SERIES_JS, {"specs": specs[1:], "delayMs": probe.delay_ms})
-            finally:
-                reconfigure(None)
         run = CellRun(url, token, attempts, ledger_reader(token),
                       ledger_reader(setup_token) if probe.set_cookies else [],
                       round((time.monotonic() - started) * 1000, 1))  # fmt: skip
@@ -224,17 +237,6 @@ def run_cell(
                 run.artifacts["screenshot_error"] = str(exc).splitlines()[0]
         failed = False
         return run
-    finally:
-        try:
-            if probe.set_cookies:
-                page.clear_cookies([api])
-                if engine.single_window:  # WebDriver clears cookies by visiting the API
-                    at = None
-        except Exception:
-            failed = True
-            raise
-        finally:
-            cache.release(engine, page, at, failed)
 
 
 CORS_MESSAGE = ("CORS", "Cross-Origin", "Same Origin Policy", "Access-Control-")

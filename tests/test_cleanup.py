@@ -4,6 +4,7 @@ no process the run started is left and the results file holds every finished cel
 JSON Lines."""
 
 import json
+import os
 import signal
 import subprocess
 import sys
@@ -41,13 +42,13 @@ def test_plain_failure(cors_host, cors_engines):
 class Watched:
     """A pytest subprocess and every process it ever had."""
 
-    def __init__(self, args: list[str], cwd: Path) -> None:
+    def __init__(self, args: list[str], cwd: Path, own_group: bool = False) -> None:
         # output to a file, not a pipe: a pipe nobody reads fills up and blocks the run
         self.output = cwd / "pytest-output.txt"
         with open(self.output, "wb") as out:
             self.run = subprocess.Popen(
                 [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", *args],
-                stdout=out, stderr=subprocess.STDOUT, cwd=cwd,
+                stdout=out, stderr=subprocess.STDOUT, cwd=cwd, start_new_session=own_group,
             )  # fmt: skip
         self.parent = psutil.Process(self.run.pid)
         self.seen: dict[int, psutil.Process] = {}
@@ -77,11 +78,21 @@ class Watched:
         while self.run.poll() is None:  # keep watching: engines may be relaunched late
             self.poll_children()
             time.sleep(0.1)
-            assert time.monotonic() < deadline, f"run did not finish in {timeout} s"
+            if time.monotonic() > deadline:
+                self.kill_all()
+                raise AssertionError(f"run did not finish in {timeout} s")
         output = self.output.read_text(errors="replace")
         _, alive = psutil.wait_procs(list(self.seen.values()), timeout=10)
         assert not alive, f"left running: {[(p.pid, _name(p)) for p in alive]}\n{output[-1500:]}"
         return output
+
+    def kill_all(self) -> None:
+        """A hung run must not outlive its test."""
+        for process in [self.parent, *self.poll_children()]:
+            try:
+                process.kill()
+            except psutil.Error:
+                pass
 
     def names(self) -> set[str]:
         return {name for name, _ in self.described.values()}
@@ -162,6 +173,21 @@ def test_sigint_mid_run_leaves_no_process_and_no_broken_line(tmp_path):
     watched.run.send_signal(signal.SIGINT)
     output = watched.finish(timeout=60)
     assert watched.run.returncode == 2, output[-2000:]  # pytest's 'interrupted'
+    lines = lines_of(results)
+    assert len(lines) >= 3
+    assert all(r["verdict"] in ("match", "diverge", "not-run") for r in lines)
+
+
+def test_ctrl_c_in_a_terminal_reaches_every_process_and_leaves_none(tmp_path):
+    """A terminal's Ctrl-C signals the whole foreground process group: the Playwright driver,
+    the browsers, WebKitWebDriver, uvicorn and nginx get SIGINT at the same moment as pytest."""
+    results = tmp_path / "run.jsonl"
+    watched = Watched([str(ROOT / "scenarios"), "--browser", "chromium", "--browser", "webkit",
+                       "--cors-results", str(results)], tmp_path, own_group=True)  # fmt: skip
+    watched.wait_until(lambda: results.exists() and results.read_text().count("\n") >= 4, 60)
+    os.killpg(watched.run.pid, signal.SIGINT)
+    output = watched.finish(timeout=60)
+    assert watched.run.returncode == 2, output[-2000:]
     lines = lines_of(results)
     assert len(lines) >= 3
     assert all(r["verdict"] in ("match", "diverge", "not-run") for r in lines)

@@ -168,7 +168,10 @@ class EnginePool:
         for key in list(self._engines):
             self.discard(*key)
         if self._playwright_cm is not None:
-            self._playwright_cm.__exit__(None, None, None)
+            try:
+                self._playwright_cm.__exit__(None, None, None)
+            except Exception:
+                pass  # its driver is gone already (a crash, or Ctrl-C reached it too)
             self._playwright_cm = self._playwright = None
 
 

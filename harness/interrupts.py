@@ -1,0 +1,72 @@
+"""Ctrl-C delivered where Playwright's sync API can recover from it.
+
+Playwright's sync API runs its asyncio loop in a second greenlet (the dispatcher). Python's
+default SIGINT handler raises KeyboardInterrupt in whatever code runs when the signal lands.
+When that is the dispatcher's loop executing a task (the pipe reader, a message callback), the
+task ends with the exception, the loop survives, and every later call waits forever for a reply
+nobody reads: the run hangs in teardown (seen in 1 of 6 interrupted runs here,
+tests/test_cleanup.py). Playwright itself only recovers when the signal lands while its loop
+waits in select().
+
+This handler raises the KeyboardInterrupt in the root greenlet instead (where pytest and the
+harness run, suspended in the Playwright call they are waiting on) and leaves the dispatcher
+suspended exactly where it was, mid-task. The next Playwright call (closing the browser in
+teardown) switches back to the dispatcher, which resumes as if nothing happened.
+"""
+
+from __future__ import annotations
+
+import signal
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+
+import greenlet
+
+
+def _root(current: greenlet.greenlet) -> greenlet.greenlet:
+    while current.parent is not None:
+        current = current.parent
+    return current
+
+
+def _on_sigint(signum, frame) -> None:
+    current = greenlet.getcurrent()
+    if current.parent is None:  # pytest's own code: interrupt it as Python always does
+        raise KeyboardInterrupt
+    # inside Playwright's dispatcher: interrupt the code waiting on it, keep the loop intact
+    _root(current).throw(KeyboardInterrupt)
+
+
+def install() -> bool:
+    """Replace Python's default SIGINT handler (only that one, and only in the main thread:
+    a handler someone else installed stays theirs). Returns whether it was installed."""
+    if threading.current_thread() is not threading.main_thread():
+        return False
+    if signal.getsignal(signal.SIGINT) is not signal.default_int_handler:
+        return False
+    signal.signal(signal.SIGINT, _on_sigint)
+    return True
+
+
+def uninstall() -> None:
+    if signal.getsignal(signal.SIGINT) is _on_sigint:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+
+
+@contextmanager
+def cleanup_unless_interrupted(cleanup: Callable[[], None]) -> Iterator[None]:
+    """Run `cleanup` when the block ends, also on an error, but not on Ctrl-C.
+
+    A terminal's Ctrl-C reaches the browsers, drivers and servers too. A clean-up call to one
+    of them (clear the cookies, restore the server's config) then fails, and its exception
+    replaces the KeyboardInterrupt: pytest recorded a failed cell and went on with the run
+    instead of stopping (tests/test_cleanup.py). On Ctrl-C everything is torn down anyway.
+    """
+    try:
+        yield
+    except Exception:
+        cleanup()
+        raise
+    else:
+        cleanup()
