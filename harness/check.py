@@ -36,7 +36,7 @@ from .interrupts import cleanup_unless_interrupted
 from .ledger import LedgerMiddleware, LedgerStore
 from .probe import RUN_SERIES_JS, CellRun, engine_messages, observe, readable, with_token
 from .results import ResultsWriter
-from .scenario import Probe
+from .scenario import RECONFIGURABLE_SHAPE, Probe
 
 FIXTURE = Path(__file__).resolve().parent.parent / "react_fixture" / "dist"
 NULL_ORIGIN_JS = """
@@ -138,10 +138,38 @@ def attacker_origins(frontend: str) -> list[tuple[str, str]]:
 class Request:
     kind: str
     spec: dict[str, Any]
-    declared: bool = True  # the frontend is expected to be able to do this
+    declared: bool = True  # the frontend must be able to do this (else: reported, exit code 0)
+    modelled_by: str = "/data"  # the harness endpoint that stands in for it in the oracle
 
 
-def battery(endpoints: list[tuple[str, str, str | None]], read_header: list[str]) -> list[Request]:
+ERROR_PATH = "/__cors_matrix_error__"
+
+
+def add_error_route(app) -> str | None:
+    """A route that raises an unhandled exception inside the user's app, first in its router
+    (before any catch-all), so that the 500 goes through the app's own middleware and exception
+    handlers as any real server error would; also through wrappers (app = CORSMiddleware(app)).
+    None when no Starlette router is found."""
+    seen = 0
+    while getattr(app, "router", None) is None and hasattr(app, "app") and seen < 20:
+        app, seen = app.app, seen + 1
+    routes = getattr(getattr(app, "router", None), "routes", None)
+    if not isinstance(routes, list):
+        return None
+    from starlette.routing import Route
+
+    async def fail(request):
+        raise RuntimeError("cors-matrix check: a deliberate unhandled error")
+
+    routes.insert(0, Route(ERROR_PATH, fail, methods=["GET"]))
+    return ERROR_PATH
+
+
+def battery(
+    endpoints: list[tuple[str, str, str | None]],
+    read_header: list[str],
+    error_path: str | None = None,
+) -> list[Request]:
     out: list[Request] = []
     for method, path, body in endpoints:
         name = f"{method} {path}"
@@ -186,6 +214,15 @@ def battery(endpoints: list[tuple[str, str, str | None]], read_header: list[str]
             {"method": "GET", "path": "/__cors_matrix_missing__", "credentials": "include"},
         )
     )
+    if error_path is not None:
+        out.append(
+            Request(
+                "error response (500, unhandled exception)",
+                {"method": "GET", "path": error_path, "credentials": "include"},
+                declared=False,  # a stock FastAPI app fails it; reported, not the exit code
+                modelled_by="/error",
+            )
+        )
     return out
 
 
@@ -401,6 +438,7 @@ def _run(app, frontends, api_origin, endpoints, login, pages, args, out: Path) -
     cert_path = out / "check-server.pem"
     ca.issue_cert(*hostnames).private_key_and_cert_chain_pem.write_to_path(str(cert_path))
     store = LedgerStore()
+    requests = battery(endpoints, args.read_header, add_error_route(app))
     api_tls = api_origin.startswith("https:")
     api_server = _Server(
         LedgerMiddleware(app, store, server_name="app"),
@@ -438,7 +476,7 @@ def _run(app, frontends, api_origin, endpoints, login, pages, args, out: Path) -
                 print(f"{browser}: not run: {exc}", file=sys.stderr)
                 continue
             for frontend, group in pages.items():
-                made = _probe_group(engine, browser, frontend, group, api_origin, endpoints,
+                made = _probe_group(engine, browser, frontend, group, api_origin, requests,
                                     login, store, config, args)  # fmt: skip
                 for cell in made:  # on disk as soon as a group is done
                     results.write(cell.record)
@@ -447,11 +485,10 @@ def _run(app, frontends, api_origin, endpoints, login, pages, args, out: Path) -
 
 
 def _probe_group(
-    engine, browser, frontend, group, api_origin, endpoints, login, store, config, args
+    engine, browser, frontend, group, api_origin, requests, login, store, config, args
 ) -> list[Cell]:
     """The battery from the frontend, then from each attacker origin in the same browser: the
     user logged in on the frontend first (its cookies are in the jar), as in a real attack."""
-    requests = battery(endpoints, args.read_header)
     made: list[Cell] = []
     page = engine.new_page()
 
@@ -500,6 +537,12 @@ def _run_one(cell: Cell, page, engine, api_origin, store, config, args) -> None:
     observed = observe(CellRun(url, token, attempts, ledger, [], 0.0))
     frontend = cell.page_label == "frontend"
     ok = readable(observed["outcome"]) == frontend
+    must = (
+        "a declared frontend must be able to read this"
+        if cell.request.declared
+        else "a frontend should be able to read error responses to show them "
+        "(reported only: does not change the exit code)"
+    )
     found_causes = []
     if not readable(observed["outcome"]) and config is not None and cell.page_origin != "null":
         found_causes = _causes(cell, config, api_origin)
@@ -522,11 +565,7 @@ def _run_one(cell: Cell, page, engine, api_origin, store, config, args) -> None:
         "observed": observed,
         "expected": {
             "outcome": "readable" if frontend else "unreadable",
-            "reasons": [
-                "a declared frontend must be able to read this"
-                if frontend
-                else "an attacker origin must not be able to read this"
-            ],
+            "reasons": [must if frontend else "an attacker origin must not be able to read this"],
         },
         "spec": None,
         "verdict": "match" if ok else "diverge",
@@ -536,6 +575,8 @@ def _run_one(cell: Cell, page, engine, api_origin, store, config, args) -> None:
             else "blocked, as it should be"
             if ok
             else "blocked for a declared frontend"
+            if frontend and cell.request.declared
+            else "unreadable for the frontend, which sees a CORS error instead (reported only)"
             if frontend
             else "readable from an attacker origin"
         ),
@@ -552,7 +593,7 @@ def _causes(cell: Cell, config: dict[str, Any], api_origin: str):
     probe = Probe(
         name="check",
         method=spec["method"],
-        path="/data",
+        path=cell.request.modelled_by,
         headers=spec.get("headers", {}),
         body=spec.get("body"),
         credentials=spec.get("credentials", "same-origin"),
@@ -581,17 +622,22 @@ def _verdict(cells: list[Cell], frontends: list[str], out: Path, args) -> int:
             if not blocked:
                 print(f"  works in all engines ({', '.join(works)}): {kind}")
                 continue
-            failing = True
+            declared = group[0].request.declared
+            failing = failing or declared
             why = next((c.record["causes"][0] for c in blocked if c.record["causes"]), None)
             where = ", ".join(sorted(c.browser for c in blocked))
             line = f"  BLOCKED in {where}: {kind}"
             if works:
                 line = f"  works in {', '.join(works)} only; blocked in {where}: {kind}"
+            if not declared:
+                line = (f"  note: unreadable in {where}: {kind}; the frontend sees a CORS error "
+                        "instead of the error itself (not counted in the exit code)")  # fmt: skip
             print(line)
             if why:
                 print(f"      why: {why['sentence']}")
-                if why.get("fix"):
-                    print(f"      fix: CORSMiddleware({_kwargs(why['fix'], frontend)})")
+                fix = why.get("fix") or {}
+                if fix and not set(fix) & set(RECONFIGURABLE_SHAPE):  # keywords, not app shape
+                    print(f"      fix: CORSMiddleware({_kwargs(fix, frontend)})")
                 elif why.get("fix_note"):
                     print(f"      fix: {why['fix_note']}")
     findings: dict[tuple[str, str, str], list[Cell]] = {}
