@@ -9,44 +9,27 @@ token, and writes one JSON line the moment it finishes.
 from __future__ import annotations
 
 import os
-import re
 from collections import Counter
-from dataclasses import replace
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
-from typing import Any
 
 import pytest
 from xprocess import XProcess
 
-from . import causes as causes_mod
-from . import interrupts, nginx, oracle, shards
+from . import interrupts, nginx, shards
+from .cell import Cell, run_item
 from .engines import DRIVERS, EnginePool
-from .engines.base import (
-    BROWSERS,
-    COOKIE_POLICIES,
-    DEFAULT_COOKIE_POLICY,
-    EngineError,
-    EngineUnavailable,
-)
+from .engines.base import BROWSERS, COOKIE_POLICIES, DEFAULT_COOKIE_POLICY
 from .engines.remote import parse_remotes
-from .origins import Origin, substitute_all
-from .probe import PageCache, observe, readable, run_cell
+from .origins import Origin
+from .probe import PageCache
 from .results import ResultsWriter, read_records
-from .scenario import (
-    RECONFIGURABLE_SHAPE,
-    Probe,
-    Scenario,
-    ScenarioError,
-    load_scenario,
-    theme_of,
-)
+from .scenario import ScenarioError, load_scenario
 from .servers import HostError, host_spec, start_host
-from .starlette_model import STARLETTE_VERSION, CORSMiddlewareModel
+from .starlette_model import STARLETTE_VERSION
 
 DEFAULT_RESULTS = "results/latest.jsonl"
 DEFAULT_FIXTURE = Path(__file__).resolve().parent.parent / "react_fixture" / "dist"
-ARTIFACTS = "test-results"
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -173,19 +156,14 @@ class ScenarioFile(pytest.File):
         return super().repr_failure(excinfo, style)
 
 
-class Cell:
-    def __init__(self, scenario: Scenario, probe: Probe, browser: str, policy: str, path: Path):
-        self.scenario, self.probe, self.browser, self.policy, self.path = (
-            scenario, probe, browser, policy, path,
-        )  # fmt: skip
-
-
 CELL = pytest.StashKey[Cell]()
 
 
 def _cell_function():
     def cell(cors_host, cors_engines, cors_pages, cors_results, request):
-        _run(request.node, cors_host, cors_engines, cors_results, cors_pages)
+        item = request.node
+        run_item(item, item.stash[CELL], cors_host, cors_engines, cors_results, cors_pages,
+                 item.config.stash[_COUNTS])  # fmt: skip
 
     return cell
 
@@ -367,223 +345,6 @@ def cors_results(request):
 
 
 _RESULTS_PATH = pytest.StashKey[Path]()
-
-
-def _base_record(cell: Cell, page_origin: str, url: str | None) -> dict[str, Any]:
-    return {
-        "scenario": cell.scenario.name,
-        "probe": cell.probe.name,
-        "theme": theme_of(cell.path),
-        "description": cell.scenario.scenario.description,
-        "source": str(cell.path),
-        "browser": cell.browser,
-        "browser_version": None,
-        "engine_build": None,
-        "driver": None,
-        "cookie_policy": cell.policy,
-        "page": cell.probe.page,
-        "page_origin": page_origin,
-        "url": url,
-        "request": cell.probe.model_dump(mode="json"),
-    }
-
-
-def _artifact_dir(item: pytest.Item) -> Path:
-    safe = re.sub(r"[^A-Za-z0-9_.-]+", "-", item.nodeid).strip("-")
-    return item.config.rootpath / ARTIFACTS / safe
-
-
-def _run(
-    item: pytest.Item, host, engines: EnginePool, results: ResultsWriter, page_cache: PageCache
-) -> None:
-    cell = item.stash[CELL]
-    counts = item.config.stash[_COUNTS]
-    pages = host.pages_for(cell.scenario.name)
-    page_origin = pages[cell.probe.page]
-    api = host.api(cell.scenario.name)
-    record = _base_record(cell, page_origin, None)
-
-    def not_run(reason: str) -> None:
-        """The cell could not run: its record says why, before pytest skips or fails it."""
-        record.update(observed=None, expected=None, verdict="not-run", reason=reason)
-        results.write(record)
-        counts["not-run"] += 1
-
-    if cell.scenario.server.proxy != "none" and "proxy_unavailable" in host.manifest:
-        not_run(host.manifest["proxy_unavailable"])
-        pytest.skip(f"not run: {host.manifest['proxy_unavailable']}")
-    try:
-        engine = engines.get(cell.browser, cell.policy)
-    except EngineUnavailable as exc:
-        not_run(str(exc))
-        if item.config.getoption("--require-browsers"):
-            pytest.fail(f"{cell.browser} required but not available: {exc}", pytrace=False)
-        pytest.skip(f"not run: {exc}")
-    except EngineError as exc:
-        not_run(str(exc))
-        pytest.fail(f"{cell.browser}: {exc}", pytrace=False)
-    record.update({k: v for k, v in engine.info.as_record().items() if k != "name"})
-    record["browser_version"] = record.pop("version")
-
-    origins = {**pages, "api": api}
-    ctx = oracle.Context(
-        page_origin=page_origin,
-        api_origin=api,
-        server_kwargs=substitute_all(cell.scenario.server.middleware_kwargs(), origins),
-        cookie_policy=cell.policy,
-        origins=origins,
-        **cell.scenario.server.app_shape(),
-    )
-    try:
-        spec, expected = oracle.expectations(cell.probe, ctx, cell.browser)
-    except oracle.NotModelled as exc:
-        spec = expected = None
-        unmodelled = str(exc)
-    else:
-        unmodelled = None
-
-    def judge(run):
-        observed = observe(run)
-        if expected is None:
-            verdict, reason, differing = (
-                "diverge",
-                f"oracle cannot predict this cell: {unmodelled}",
-                [],
-            )
-        else:
-            differing = oracle.compare(expected.compared(), observed)
-            verdict = "diverge" if differing else "match"
-            reason = (
-                "observation matches the engine-adjusted expectation"
-                if not differing
-                else "observation differs from expectation on " + ", ".join(differing)
-            )
-        judged.update(observed=observed, verdict=verdict, reason=reason, differing=differing)
-        return _artifact_dir(item) / f"page-{cell.browser}.png" if verdict == "diverge" else None
-
-    judged: dict[str, Any] = {}
-    try:
-        run = run_cell(
-            engine, pages, api, cell.scenario, cell.probe, host.ledger, judge,
-            reconfigure=lambda changes: host.reconfigure(cell.scenario.name, changes),
-            page_cache=page_cache,
-        )  # fmt: skip
-    except Exception as exc:
-        page_cache.forget(engine)
-        engines.discard(cell.browser, cell.policy)
-        record.update(
-            observed=None,
-            expected=expected.compared() if expected else None,
-            verdict="diverge",
-            reason=f"cell failed to run: {exc}".splitlines()[0],
-        )
-        results.write(record)
-        counts["diverge"] += 1
-        pytest.fail(
-            f"cell failed to run in {cell.browser}: {exc}\nhost log:\n{host.log_tail()}",
-            pytrace=False,
-        )
-    verdict = judged["verdict"]
-    causes = []
-    if expected is not None:
-        causes = causes_mod.explain(cell.probe, ctx, cell.probe.page, expected.reasons,
-                                    expected.outcome)  # fmt: skip
-    if verdict == "diverge":
-        got = judged["observed"]["outcome"]
-        causes.append(causes_mod.Cause("unexplained", f"{cell.browser} gave {got}, which the "
-                                       "oracle does not predict: see the divergence"))  # fmt: skip
-    if item.config.getoption("--verify-fixes") and verdict == "match":
-        for cause in causes:
-            if cause.rerunnable and cell.probe.reconfigure is None:
-                cause.verified = _verify_fix(cell, engine, host, api, ctx, cause.fix, page_cache)
-    record.update(
-        url=run.url,
-        token=run.token,
-        duration_ms=run.duration_ms,
-        ledger=run.ledger,
-        setup_ledger=run.setup_ledger,
-        observed=judged["observed"],
-        expected=expected.as_record() if expected else None,
-        spec=spec.as_record() if spec else None,
-        spec_agrees_with_expected=(spec.compared() == expected.compared()) if spec else None,
-        verdict=verdict,
-        reason=judged["reason"],
-    )
-    record["causes"] = [c.as_record() for c in causes]
-    record["engine_message"] = run.engine_messages
-    if run.engine_messages is None:
-        record["engine_message_note"] = f"{engine.info.driver} exposes no console messages"
-    elif not run.engine_messages:
-        record["engine_message_note"] = f"{cell.browser} logged no CORS message"
-    if run.artifacts:
-        record["artifacts"] = run.artifacts
-    results.write(record)
-    counts[verdict] += 1
-    if verdict == "diverge":
-        pytest.fail(_explain(cell, record, judged["differing"]), pytrace=False)
-
-
-def _verify_fix(
-    cell: Cell, engine, host, api: str, ctx, fix: dict[str, Any], page_cache: PageCache
-) -> dict[str, Any]:
-    """Re-run the probe with `fix` applied to the running app: from its own page (it must now
-    be readable) and from the attacker page (it must stay unreadable). Through the same page
-    cache as the cells: a WebDriver engine has one window, and a page opened beside the cache
-    would navigate it away under the cache's feet."""
-    kwargs = {k: v for k, v in fix.items() if k not in RECONFIGURABLE_SHAPE}
-    fixed_ctx = replace(
-        ctx,
-        server_kwargs={**ctx.server_kwargs, **substitute_all(kwargs, ctx.origins)},
-        **{k: v for k, v in fix.items() if k in RECONFIGURABLE_SHAPE},
-    )
-    outcome = {}
-    pages = host.pages_for(cell.scenario.name)
-    host.reconfigure(cell.scenario.name, fix)
-    with interrupts.cleanup_unless_interrupted(lambda: host.reconfigure(cell.scenario.name, None)):
-        for page in dict.fromkeys([cell.probe.page, "attacker"]):
-            probe = cell.probe.model_copy(update={"page": page})
-            run = run_cell(
-                engine, pages, api, cell.scenario, probe, host.ledger, page_cache=page_cache
-            )
-            outcome[page] = observe(run)["outcome"]
-    _, predicted = oracle.expectations(cell.probe, fixed_ctx, cell.browser)
-    before = CORSMiddlewareModel.from_kwargs(ctx.server_kwargs) if ctx.cors else None
-    return {
-        "browser": cell.browser,
-        # the attacker could read it before the fix already (e.g. a broad allow_origin_regex)
-        "attacker_allowed_before": bool(before and before.is_allowed_origin(pages["attacker"])),
-        "page_readable": readable(outcome[cell.probe.page]),
-        "attacker_blocked": outcome["attacker"] in ("cors-error", "opaque"),
-        "oracle_agrees": predicted.outcome == outcome[cell.probe.page],
-    }
-
-
-def _explain(cell: Cell, record: dict[str, Any], differing: list[str]) -> str:
-    obs, exp = record["observed"], record["expected"]
-    lines = [
-        f"{cell.scenario.name}::{cell.probe.name} in {cell.browser} {record['browser_version']}: "
-        f"{record['reason']}",
-        f"  page {record['page_origin']} -> {cell.probe.method} {record['url']}",
-    ]
-    if exp is None:
-        return "\n".join(lines + [f"  observed: {obs}"])
-    for key in oracle.COMPARED_KEYS:
-        mark = "!=" if key in differing else "=="
-        lines.append(f"  {key:24} expected {exp[key]!r} {mark} observed {obs[key]!r}")
-    if exp["reasons"]:
-        lines.append("  oracle: " + "; ".join(exp["reasons"]))
-    if obs.get("errors"):
-        lines.append("  page errors: " + "; ".join(obs["errors"]))
-    lines.append("  ledger (what reached the server):")
-    for e in record["ledger"]:
-        lines.append(
-            f"    {e['method']} {e['path']} preflight={e['preflight']} status={e['status']} "
-            f"origin={e['origin']} cookies={e['cookies']} auth={e['authorization']} "
-            f"cors={e['response_headers']}"
-        )
-    if not record["ledger"]:
-        lines.append("    (nothing)")
-    return "\n".join(lines)
 
 
 def pytest_terminal_summary(terminalreporter, exitstatus, config: pytest.Config) -> None:
