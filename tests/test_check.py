@@ -1,9 +1,11 @@
 """`python -m harness check`: the user's own app under its real origins, end to end in three
 engines, plus its one-line usage errors."""
 
+import http.server
 import json
 import subprocess
 import sys
+import threading
 from pathlib import Path
 
 import pytest
@@ -141,15 +143,42 @@ def test_the_pytest_fixture_checks_an_app_object(cors_check, monkeypatch):
     assert code == 0
 
 
+class _WrongServer(http.server.BaseHTTPRequestHandler):
+    def do_GET(self):
+        self.send_response(418)
+        self.send_header("Access-Control-Allow-Origin", "*")
+        self.end_headers()
+        self.wfile.write(b"the user's own dev server, not the app under check")
+
+    def log_message(self, *args):
+        pass
+
+
 def test_localhost_origins_also_go_through_the_proxy(tmp_path, monkeypatch):
     """The classic dev setup, localhost:3000 -> localhost:8000: engines bypass proxies for
-    loopback by default; the check's engines must not (nothing listens on those ports here)."""
+    loopback by default; the check's engines must not. The user's own dev servers often hold
+    those ports: here something else answers on them, and the check must not reach it."""
+    servers = []
+    for port in (3000, 8000):
+        try:
+            servers.append(http.server.ThreadingHTTPServer(("127.0.0.1", port), _WrongServer))
+        except OSError:  # taken already: by something that is not the app under check either
+            continue
+        threading.Thread(target=servers[-1].serve_forever, daemon=True).start()
     monkeypatch.setenv("ALLOWED_ORIGINS", "http://localhost:3000")
-    run = check("examples.guide_app.main:app", "--frontend", "http://localhost:3000",
-                "--api-origin", "http://localhost:8000", "--endpoint", "GET:/items/1",
-                "-o", str(tmp_path))  # fmt: skip
+    try:
+        run = check("examples.guide_app.main:app", "--frontend", "http://localhost:3000",
+                    "--api-origin", "http://localhost:8000", "--endpoint", "GET:/items/1",
+                    "-o", str(tmp_path))  # fmt: skip
+    finally:
+        for server in servers:
+            server.shutdown()
+            server.server_close()
     assert run.returncode == 0, run.stdout + run.stderr
     assert "works in all engines (chromium, firefox, webkit): simple GET /items/1" in run.stdout
+    records = [json.loads(line) for line in (tmp_path / "check.jsonl").open()]
+    assert {r["observed"]["status"] for r in records if r["probe"] == "frontend: simple GET "
+            "/items/1"} == {200}  # fmt: skip
 
 
 def test_endpoints_are_discovered_from_the_openapi_schema():
