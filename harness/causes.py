@@ -82,6 +82,15 @@ class _Explainer:
             return [mine if o == self.placeholder(replace) else o for o in current]
         return [*[o for o in current if o != "*"], mine]
 
+    def add_cors(self) -> dict[str, Any]:
+        """The fix for an app without CORSMiddleware: add it, allowing this page's origin and
+        what its probe needs."""
+        return {
+            "cors": True,
+            "allow_origins": [self.placeholder(self.ctx.page_origin)],
+            **self.preflight_needs(),
+        }
+
     def unsafe_headers(self) -> list[str]:
         return fetch_spec.unsafe_request_header_names(self.probe.headers)
 
@@ -104,11 +113,7 @@ class _Explainer:
             return Cause(
                 "missing-allow-origin",
                 f"no Access-Control-Allow-Origin {where}: the app has no CORSMiddleware",
-                fix={
-                    "cors": True,
-                    "allow_origins": [self.placeholder(page)],
-                    **self.preflight_needs(),
-                },
+                fix=self.add_cors(),
             )
         configured = self.kwargs.get("allow_origins", [])
         for origin in configured:
@@ -160,9 +165,9 @@ class _Explainer:
         )
 
     # --- reasons -> causes ----------------------------------------------------------------
-    def cause(self, reason: str) -> Cause | None:
-        text = reason
-        if text.startswith("cookie") or text.startswith("cookies"):
+    def cause(self, text: str) -> Cause | None:
+        """The cause behind one of the oracle's reasons."""
+        if text.startswith("cookie"):  # also "cookies ..."
             return self.cookie(text)
         if text.startswith("header ") and "not exposed" in text:
             name = text.split()[1]
@@ -296,13 +301,7 @@ class _Explainer:
                 "preflight-redirect",
                 f"the preflight was answered with a {status} "
                 "redirect; browsers never follow a redirect for a preflight",
-                fix={
-                    "cors": True,
-                    "allow_origins": [self.placeholder(self.ctx.page_origin)],
-                    **self.preflight_needs(),
-                }
-                if self.model is None
-                else None,
+                fix=self.add_cors() if self.model is None else None,
                 fix_note="answer OPTIONS at the requested URL (CORSMiddleware does); "
                 "point the page at the final URL",
             )
@@ -329,11 +328,7 @@ class _Explainer:
                 "preflight-status",
                 "the preflight got 405: the app has no "
                 "CORSMiddleware, and the route has no OPTIONS handler",
-                fix={
-                    "cors": True,
-                    "allow_origins": [self.placeholder(self.ctx.page_origin)],
-                    **self.preflight_needs(),
-                },
+                fix=self.add_cors(),
             )
         cause = self.actual_failed(failure, f"on the preflight ({status})")
         if cause.fix is not None and not self.attacker:
@@ -377,7 +372,7 @@ class _Explainer:
         listed = ", ".join(repr(n) for n in names)
         if self.attacker:
             return self.intended("header-not-allowed", f"{listed} not allowed")
-        current = [h for h in self.kwargs.get("allow_headers", [])]
+        current = list(self.kwargs.get("allow_headers", []))
         proper = ["Authorization" if n == "authorization" else n for n in names]
         return Cause(
             "header-not-allowed",

@@ -37,7 +37,8 @@ class Cell:
         )  # fmt: skip
 
 
-def base_record(cell: Cell, page_origin: str, url: str | None) -> dict[str, Any]:
+def base_record(cell: Cell, page_origin: str) -> dict[str, Any]:
+    """What a cell's record says before it runs (also all a not-run record says)."""
     return {
         "scenario": cell.scenario.name,
         "probe": cell.probe.name,
@@ -51,7 +52,7 @@ def base_record(cell: Cell, page_origin: str, url: str | None) -> dict[str, Any]
         "cookie_policy": cell.policy,
         "page": cell.probe.page,
         "page_origin": page_origin,
-        "url": url,
+        "url": None,
         "request": cell.probe.model_dump(mode="json"),
     }
 
@@ -74,7 +75,7 @@ def run_item(
     pages = host.pages_for(cell.scenario.name)
     page_origin = pages[cell.probe.page]
     api = host.api(cell.scenario.name)
-    record = base_record(cell, page_origin, None)
+    record = base_record(cell, page_origin)
 
     def not_run(reason: str) -> None:
         """The cell could not run: its record says why, before pytest skips or fails it."""

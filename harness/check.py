@@ -29,9 +29,9 @@ from urllib.parse import urlsplit
 from . import causes as causes_mod
 from . import oracle
 from .engines import EnginePool
-from .engines.base import BROWSERS, EngineError, EngineUnavailable
+from .engines.base import BROWSERS, DEFAULT_COOKIE_POLICY, EngineError, EngineUnavailable
 from .forward_proxy import ForwardProxy
-from .host import bind_socket
+from .host import bind_socket, build_pages_app
 from .interrupts import cleanup_unless_interrupted
 from .ledger import LedgerMiddleware, LedgerStore
 from .probe import RUN_SERIES_JS, CellRun, engine_messages, observe, readable, with_token
@@ -402,7 +402,7 @@ def check_app(
     login: str | None = None,
     read_header: list[str] = (),
     browsers: list[str] | None = None,
-    cookie_policy: str = "block-third-party",
+    cookie_policy: str = DEFAULT_COOKIE_POLICY,
     output: str | Path = "report/check",
 ) -> int:
     """The same check from Python (or the `cors_check` pytest fixture): `app` is an ASGI app
@@ -426,9 +426,6 @@ def _parse_endpoint(value: str) -> tuple[str, str, str | None]:
 
 def _run(app, frontends, api_origin, endpoints, login, pages, args, out: Path) -> int:
     import trustme
-    from starlette.applications import Starlette
-    from starlette.routing import Mount
-    from starlette.staticfiles import StaticFiles
 
     hostnames = sorted(
         {host_port(o)[0] for group in pages.values() for _, o in group if o != "null"}
@@ -450,8 +447,7 @@ def _run(app, frontends, api_origin, endpoints, login, pages, args, out: Path) -
         stack.enter_context(
             _running(api_server, args.app if isinstance(args.app, str) else "the app")
         )
-        # inside a Starlette app, so a missing file (favicon.ico) is a 404, not a server error
-        static = Starlette(routes=[Mount("/", StaticFiles(directory=str(FIXTURE), html=True))])
+        static = build_pages_app(FIXTURE)
         plain = stack.enter_context(_running(_Server(static, None), "page server"))
         tls = stack.enter_context(_running(_Server(static, str(cert_path)), "page server (https)"))
         routes = {host_port(api_origin): api_server.port}
@@ -667,10 +663,7 @@ def _verdict(cells: list[Cell], frontends: list[str], out: Path, args) -> int:
 
 
 def _kwargs(fix: dict[str, Any], frontend: str) -> str:
-    rendered = json.dumps(fix).replace("{app}", frontend)
-    return ", ".join(
-        f"{k}={json.dumps(v).replace('{app}', frontend)}" for k, v in json.loads(rendered).items()
-    )
+    return ", ".join(f"{k}={json.dumps(v).replace('{app}', frontend)}" for k, v in fix.items())
 
 
 __all__ = [

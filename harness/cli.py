@@ -6,7 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from .engines.base import BROWSERS, COOKIE_POLICIES
+from .engines.base import BROWSERS, COOKIE_POLICIES, DEFAULT_COOKIE_POLICY
 from .flake import run as flake_run
 from .report import write_junit, write_report
 from .shards import ShardError, merge_shards
@@ -100,7 +100,7 @@ def main(argv: list[str] | None = None) -> int:
         help="a response header the frontend must be able to read",
     )
     check.add_argument("--browser", action="append", choices=BROWSERS)
-    check.add_argument("--cookie-policy", default="block-third-party", choices=COOKIE_POLICIES)
+    check.add_argument("--cookie-policy", default=DEFAULT_COOKIE_POLICY, choices=COOKIE_POLICIES)
     check.add_argument("-o", "--output", default="report/check", help="report directory")
     check.set_defaults(func=_check)
     merge = sub.add_parser("merge", help="unite shards' results; fail if a cell is missing")

@@ -96,6 +96,12 @@ def control_app(store: LedgerStore, manifest: dict[str, Any], reconfigure) -> St
     )
 
 
+def build_pages_app(fixture_dir: Path) -> Starlette:
+    """The React probe page's files, inside a Starlette app so that a missing file
+    (favicon.ico) is a 404 and not a logged server error."""
+    return Starlette(routes=[Mount("/", StaticFiles(directory=str(fixture_dir), html=True))])
+
+
 def make_certificates(directory: Path) -> dict[str, str]:
     """A CA made for this run only and a server certificate for localhost and 127.0.0.1."""
     import trustme
@@ -129,8 +135,7 @@ def build(
         return port
 
     store = LedgerStore()
-    # inside a Starlette app, so a missing file (favicon.ico) is a 404 and not a logged error
-    pages_app = Starlette(routes=[Mount("/", StaticFiles(directory=str(fixture_dir), html=True))])
+    pages_app = build_pages_app(fixture_dir)
     pages = {name: f"http://{host}:{port_for(pages_app)}" for name, host in PAGE_HOSTS.items()}
     wants_tls = any(server.get("tls") for server in spec["servers"].values())
     pages_tls = {

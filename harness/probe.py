@@ -266,14 +266,7 @@ def engine_messages(
             break
         page.settle(50)
         raw = own()
-    return cors_messages(raw)
-
-
-def cors_messages(messages: list[str] | None) -> list[str] | None:
-    """The engine's CORS diagnostics among its console lines, in order, without repeats."""
-    if messages is None:
-        return None
-    return list(dict.fromkeys(m for m in messages if any(k in m for k in CORS_MESSAGE)))
+    return None if raw is None else list(dict.fromkeys(raw))  # in order, without repeats
 
 
 def readable(outcome: str | None) -> bool:

@@ -38,9 +38,9 @@ def _check_name(value: str | None) -> str | None:
 
 class ScenarioMeta(_Strict):
     name: str | None = None
+    description: str = ""
 
     _name = field_validator("name")(_check_name)
-    description: str = ""
 
 
 class ServerConfig(_Strict):
@@ -94,7 +94,7 @@ class ServerConfig(_Strict):
     def middleware_kwargs(self) -> dict[str, Any]:
         """The keyword arguments as the scenario gave them (unset ones left to Starlette)."""
         given = self.model_dump(exclude_unset=True)
-        for shape in ("cors", "cors_outermost", "auth_outside_cors", "proxy", "tls"):
+        for shape in (*RECONFIGURABLE_SHAPE, "proxy", "tls"):
             given.pop(shape, None)
         env = given.pop("allow_origins_env", None)
         parsing = given.pop("allow_origins_env_parsing", "guide")

@@ -44,10 +44,15 @@ def expected_path(results: Path) -> Path:
 
 def write_expected(results: Path, cells: list[list[str]], shard: str | None) -> None:
     """The whole collection's cells (scenario, probe, browser, cookie policy), atomically."""
-    path = expected_path(results)
+    listing = {"shard": shard, "cells": sorted(cells)}
+    _write_atomically(expected_path(results), json.dumps(listing, indent=0))
+
+
+def _write_atomically(path: Path, text: str) -> None:
+    """A reader (the merge, the report) never sees half a file."""
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(json.dumps({"shard": shard, "cells": sorted(cells)}, indent=0))
+    tmp.write_text(text)
     os.replace(tmp, path)
 
 
@@ -71,10 +76,7 @@ def merge_shards(paths: list[Path], out: Path) -> dict[str, Any]:
                 problems.append(problem)
             elif key_of(record) not in arrived:
                 arrived[key_of(record)] = json.dumps(record)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_name(out.name + ".tmp")
-    tmp.write_text("".join(line + "\n" for line in arrived.values()))
-    os.replace(tmp, out)
+    _write_atomically(out, "".join(line + "\n" for line in arrived.values()))
     write_expected(out, [list(cell) for cell in expected], None)
     missing = sorted(expected - set(arrived))
     return {"cells": len(arrived), "expected": len(expected), "missing": missing,

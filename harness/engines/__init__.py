@@ -13,7 +13,14 @@ import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
-from .base import BROWSERS, COOKIE_POLICIES, Engine, EngineError, EngineUnavailable
+from .base import (
+    BROWSERS,
+    COOKIE_POLICIES,
+    Engine,
+    EngineError,
+    EngineUnavailable,
+    override_variable,
+)
 
 SYSTEM_CHROMIUM = "/usr/lib/chromium/chromium"
 SYSTEM_FIREFOX = "/usr/bin/firefox-esr"
@@ -53,7 +60,7 @@ def discover(playwright, name: str, driver: str = "auto") -> Route:
         raise ValueError(f"unknown browser {name!r}; choose from {', '.join(BROWSERS)}")
     if driver not in DRIVERS:
         raise ValueError(f"unknown driver {driver!r}; choose from {', '.join(DRIVERS)}")
-    variable = f"CORS_MATRIX_{name.upper()}"
+    variable = override_variable(name)
     override = os.environ.get(variable)
     if override:
         _need(override, f"${variable} points there; fix or unset it")

@@ -32,6 +32,12 @@ CHROMIUM_COOKIE_CONTROLS = {"allow-third-party": 0, "block-third-party": 1}
 # https://searchfox.org/mozilla-central/source/netwerk/cookie/nsICookieService.idl
 FIREFOX_COOKIE_BEHAVIOR = {"allow-third-party": 0, "block-third-party": 1}
 
+
+def override_variable(name: str) -> str:
+    """$CORS_MATRIX_<ENGINE>: the engine executable a user points to (local or remote side)."""
+    return f"CORS_MATRIX_{name.upper()}"
+
+
 NAVIGATION_TIMEOUT_S = 15
 SCRIPT_TIMEOUT_S = 20
 LAUNCH_TIMEOUT_S = 30

@@ -25,6 +25,7 @@ from .base import (
     EngineInfo,
     EnginePage,
     EngineUnavailable,
+    override_variable,
 )
 from .playwright_backend import PlaywrightPage
 from .webdriver_backend import (
@@ -60,7 +61,7 @@ def parse_remotes(values: list[str]) -> dict[str, str]:
 
 
 def _executable(name: str) -> str | None:
-    return os.environ.get(f"CORS_MATRIX_{name.upper()}") or None
+    return os.environ.get(override_variable(name)) or None
 
 
 class RemotePlaywright(Engine):
