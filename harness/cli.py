@@ -59,6 +59,95 @@ def _merge(args: argparse.Namespace) -> int:
     return 1 if summary["missing"] else 0
 
 
+def add_check_options(check: argparse.ArgumentParser) -> None:
+    check.add_argument("app", nargs="?", help="module:attribute of your ASGI app (or a factory: "
+                       "module:create_app()), run by --python; or use --serve")  # fmt: skip
+    check.add_argument(
+        "--serve",
+        metavar="COMMAND",
+        help="the command you run your app with, "
+        "with {port} for the port, e.g. 'uvicorn app.main:app --port {port}'",
+    )
+    check.add_argument("--python", help="the interpreter that runs module:app (your venv's); "
+                       "default: this one")  # fmt: skip
+    check.add_argument("--factory", action="store_true", help="module:attr is an app factory")
+    check.add_argument("--cwd", help="directory to run the app in (default: here)")
+    check.add_argument("--frontend", action="append", default=[],
+                       help="an origin your frontend runs on (repeatable)")  # fmt: skip
+    check.add_argument(
+        "--api-origin",
+        default="https://api.example.com",
+        help="the origin the API is served on (default https://api.example.com)",
+    )
+    check.add_argument(
+        "--endpoint",
+        action="append",
+        default=[],
+        help="METHOD:/path[ BODY] to probe (repeatable; always probed); "
+        "default: every safe operation of the app's OpenAPI schema",
+    )
+    check.add_argument(
+        "--writes",
+        action="store_true",
+        help="also probe discovered POST/PUT/PATCH/DELETE operations",
+    )
+    check.add_argument("--max-endpoints", type=int, default=50)
+    check.add_argument(
+        "--openapi",
+        action="append",
+        default=[],
+        help="path of the app's OpenAPI JSON (with --serve; repeatable)",
+    )
+    check.add_argument("--login", help="METHOD:/path[ BODY] that signs in: JSON or form body "
+                       "(e.g. 'POST:/token username=a&password=b')")  # fmt: skip
+    check.add_argument(
+        "--auth",
+        default="auto",
+        help="cookie | bearer | none; default: "
+        "inferred from the login answer (a cookie set, or a token returned)",
+    )
+    check.add_argument(
+        "--read-header",
+        action="append",
+        default=[],
+        help="a response header the frontend must be able to read",
+    )
+    check.add_argument(
+        "--timeout",
+        type=float,
+        default=10.0,
+        help="seconds per request before it counts as timed out (max 15)",
+    )
+    check.add_argument(
+        "--start-timeout",
+        type=float,
+        default=60.0,
+        help="seconds the app may take to answer HTTP after starting",
+    )
+    check.add_argument(
+        "--max-attackers",
+        type=int,
+        default=10,
+        help="trusted attacker origins confirmed in browsers, per frontend",
+    )
+    check.add_argument("--no-prescan", action="store_true", help="skip the HTTP pre-scan")
+    check.add_argument("--browser", action="append", choices=BROWSERS)
+    check.add_argument("--cookie-policy", default=DEFAULT_COOKIE_POLICY, choices=COOKIE_POLICIES)
+    check.add_argument("-o", "--output", default="report/check", help="report directory")
+    check.add_argument(
+        "--keep-run-files",
+        action="store_true",
+        help="keep the per-run CA key "
+        "and the app's log in OUTPUT/run-files (default: a temporary directory)",
+    )
+
+
+def check_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m harness check")
+    add_check_options(parser)
+    return parser
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m harness")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -73,35 +162,8 @@ def main(argv: list[str] | None = None) -> int:
         help="exit 1 when a cell diverges that did not in the baseline",
     )
     report.set_defaults(func=_report)
-    check = sub.add_parser("check", help="your ASGI app under its real origins, 3 engines")
-    check.add_argument("app", help="module:attribute of your ASGI app, e.g. myproject.main:app")
-    check.add_argument(
-        "--frontend",
-        action="append",
-        required=True,
-        help="an origin your frontend runs on (repeatable)",
-    )
-    check.add_argument(
-        "--api-origin",
-        default="https://api.example.com",
-        help="the origin the API is served on (default https://api.example.com)",
-    )
-    check.add_argument(
-        "--endpoint",
-        action="append",
-        default=[],
-        help="METHOD:/path[ BODY] to probe (repeatable); default: GET routes",
-    )
-    check.add_argument("--login", help="METHOD:/path[ BODY] that sets the session cookie")
-    check.add_argument(
-        "--read-header",
-        action="append",
-        default=[],
-        help="a response header the frontend must be able to read",
-    )
-    check.add_argument("--browser", action="append", choices=BROWSERS)
-    check.add_argument("--cookie-policy", default=DEFAULT_COOKIE_POLICY, choices=COOKIE_POLICIES)
-    check.add_argument("-o", "--output", default="report/check", help="report directory")
+    check = sub.add_parser("check", help="your app under its real origins, 3 engines")
+    add_check_options(check)
     check.set_defaults(func=_check)
     merge = sub.add_parser("merge", help="unite shards' results; fail if a cell is missing")
     merge.add_argument("results", nargs="+", type=Path, help="each shard's JSON Lines file")

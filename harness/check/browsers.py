@@ -1,0 +1,215 @@
+"""The check's cells in real engines: the battery from each frontend (after the login, in the
+same browser), then the reads from each attacker origin with the user's cookies in the jar.
+
+Each request has its own timeout in the page: a slow endpoint becomes a "timeout" outcome, one
+line in the verdict, and the run goes on. After every cell the app's process is looked at: an
+app that died ends the run (AppDied) with every finished cell already on disk.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..interrupts import cleanup_unless_interrupted
+from ..probe import CellRun, engine_messages, observe, readable, with_token
+from .app_server import AppDied
+from .battery import Auth, Request
+from .explain import unread_headers, why_unreadable
+from .options import Endpoint, body_content_type
+
+SERIES_JS = """
+async (arg) => {
+  const deadline = Date.now() + 10000;
+  while (!window.corsProbe) {
+    if (Date.now() > deadline) throw new Error("window.corsProbe missing: fixture did not start");
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  if (window.corsProbeClear) window.corsProbeClear();
+  const attempts = [];
+  for (const spec of arg.specs) {
+    let timer;
+    const late = new Promise((resolve) => { timer = setTimeout(() => resolve({
+      outcome: "timeout", status: null, headers: {}, body: null, errorName: "Timeout",
+      errorMessage: `no answer within ${arg.timeoutMs} ms`}), arg.timeoutMs); });
+    try {
+      attempts.push(await Promise.race([window.corsProbe(spec), late]));
+    } finally {
+      clearTimeout(timer);
+    }
+    if (attempts[attempts.length - 1].outcome === "timeout") break;
+  }
+  return attempts;
+}
+"""
+
+NULL_ORIGIN_JS = """
+async (arg) => {
+  // a sandboxed iframe without allow-same-origin: its fetches send Origin: null
+  const frame = document.createElement("iframe");
+  frame.sandbox = "allow-scripts";
+  const id = Math.random().toString(36).slice(2);
+  frame.srcdoc = `<script>
+    const spec = ${JSON.stringify(arg.spec)};
+    fetch(spec.url, {method: spec.method || "GET", headers: spec.headers || {},
+                     body: spec.body, credentials: spec.credentials || "same-origin"})
+      .then(async (r) => parent.postMessage({id: "${id}", outcome: r.ok ? "ok" : "http-error",
+        status: r.status, headers: {}, body: await r.text(), errorName: null}, "*"))
+      .catch((e) => parent.postMessage({id: "${id}", outcome: "cors-error", status: null,
+        headers: {}, body: null, errorName: e.name, errorMessage: String(e.message)}, "*"));
+  <\\/script>`;
+  const answer = new Promise((resolve) => window.addEventListener("message", (e) => {
+    if (e.data && e.data.id === id) resolve(e.data);
+  }));
+  document.body.appendChild(frame);
+  const result = await Promise.race([answer, new Promise((r) => setTimeout(
+    () => r({outcome: "timeout", status: null, headers: {}, body: null,
+             errorName: "Timeout", errorMessage: "no answer from the sandboxed iframe"}),
+    arg.timeoutMs))]);
+  frame.remove();
+  return [result];
+}
+"""
+BODY_KEPT = 500  # characters of a readable body kept in the record
+
+
+@dataclass
+class Cell:
+    frontend: str
+    role: str  # "frontend" | "attacker"
+    page_origin: str
+    origin_kind: str  # "declared frontend", "prefix lookalike", ...
+    request: Request
+    browser: str
+    record: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def observed(self) -> dict[str, Any]:
+        return self.record["observed"]
+
+    @property
+    def readable(self) -> bool:
+        return readable(self.observed["outcome"])
+
+
+@dataclass
+class Plan:
+    api_origin: str
+    auth: Auth
+    login: Endpoint | None
+    frontend_requests: list[Request]
+    attacker_requests: list[Request]
+    attackers: dict[str, list[tuple[str, str]]]  # frontend -> [(kind, origin)]
+    timeout_s: float
+
+
+def run_engine(engine, browser: str, plan: Plan, store, app, write: Callable[[Cell], None],
+               judge: Callable[[Cell], None]) -> list[Cell]:  # fmt: skip
+    made: list[Cell] = []
+    for frontend, attackers in plan.attackers.items():
+        page = engine.new_page()
+
+        def end_group(page=page) -> None:
+            try:
+                page.clear_cookies([plan.api_origin])
+            finally:
+                page.close()
+
+        with cleanup_unless_interrupted(end_group):
+            page.goto(frontend + "/")
+            groups = [("declared frontend", frontend, _login_requests(plan) +
+                       plan.frontend_requests)]  # fmt: skip
+            groups += [(kind, origin, plan.attacker_requests) for kind, origin in attackers]
+            for kind, origin, requests in groups:
+                role = "frontend" if origin == frontend else "attacker"
+                if origin != "null" and origin != frontend:
+                    page.goto(origin + "/")
+                for request in requests:
+                    cell = Cell(frontend, role, origin, kind, request, browser)
+                    _run_one(cell, page, engine, plan, store)
+                    judge(cell)
+                    write(cell)
+                    made.append(cell)
+                    if not app.alive():
+                        raise AppDied(app.death())
+    return made
+
+
+def _login_requests(plan: Plan) -> list[Request]:
+    if plan.login is None:
+        return []
+    spec: dict[str, Any] = {"method": plan.login.method, "path": plan.login.path,
+                            "credentials": "include"}  # fmt: skip
+    if plan.login.body is not None:
+        spec["body"] = plan.login.body
+        spec["headers"] = {"Content-Type": body_content_type(plan.login.body)}
+    return [Request(f"login {plan.login.name}", spec, endpoint=plan.login.name)]
+
+
+def _run_one(cell: Cell, page, engine, plan: Plan, store) -> None:
+    token = f"check.{secrets.token_hex(6)}"
+    spec = {k: v for k, v in cell.request.spec.items() if k != "path"}
+    url = with_token(plan.api_origin + cell.request.spec["path"], token)
+    spec["url"] = url
+    timeout_ms = int(plan.timeout_s * 1000)
+    seen_before = len(page.messages() or [])
+    if cell.page_origin == "null":
+        attempts = page.run(NULL_ORIGIN_JS, {"spec": spec, "timeoutMs": timeout_ms})
+    else:
+        attempts = page.run(SERIES_JS, {"specs": [spec] * cell.request.repeat,
+                                        "timeoutMs": timeout_ms})  # fmt: skip
+    messages = engine_messages(page, seen_before, token, attempts)
+    ledger = store.get(token)
+    observed = observe(CellRun(url, token, attempts, ledger, [], 0.0))
+    if isinstance(observed.get("body"), str):
+        observed["body"] = observed["body"][:BODY_KEPT]
+    why = None
+    if not readable(observed["outcome"]):
+        why = why_unreadable(cell.request.spec, cell.page_origin, plan.api_origin, observed,
+                             ledger, plan.timeout_s)  # fmt: skip
+    missing = unread_headers(observed, cell.request.read_headers) if readable(
+        observed["outcome"]) else []  # fmt: skip
+    if missing:
+        why = (f"header {', '.join(missing)} not readable by the page: the answer's "
+               "Access-Control-Expose-Headers does not name it")  # fmt: skip
+    cell.record = {
+        "scenario": f"check {cell.frontend}",
+        "probe": f"{cell.role}: {cell.request.kind}",
+        "theme": cell.frontend,
+        "description": f"{cell.request.kind} from {cell.origin_kind} {cell.page_origin}",
+        "source": "harness check",
+        "browser": cell.browser,
+        "browser_version": engine.info.version,
+        "engine_build": engine.info.engine_build,
+        "driver": engine.info.driver,
+        "cookie_policy": engine.info.cookie_policy,
+        "page": "app" if cell.role == "frontend" else "attacker",
+        "page_origin": cell.page_origin,
+        "url": url,
+        "token": token,
+        "request": cell.request.spec,
+        "observed": observed,
+        "ledger": ledger,
+        "engine_message": messages,
+        "check": {
+            "role": cell.role,
+            "frontend": cell.frontend,
+            "origin_kind": cell.origin_kind,
+            "request": cell.request.kind,
+            "declared": cell.request.declared,
+            "status": _status(observed, ledger),
+            "why": why,
+            "unread_headers": missing,
+        },  # fmt: skip
+    }
+
+
+def _status(observed: dict[str, Any], ledger: list[dict[str, Any]]) -> int | None:
+    """The status the server answered (the page may not see it: the ledger does)."""
+    actual = [e for e in ledger if not e["preflight"]]
+    if actual:
+        return actual[-1]["status"]
+    preflights = [e for e in ledger if e["preflight"]]
+    return preflights[-1]["status"] if preflights else observed.get("status")

@@ -1,0 +1,271 @@
+"""`python -m harness check`: the whole check, from the command line to the exit code.
+
+Order: start the app (its own process), learn its endpoints, log in over HTTP, pre-scan every
+candidate Origin over HTTP, then the browsers: the frontends' battery and the reads from every
+origin the server accepted (plus an unrelated site and `null`, to confirm the negatives), in
+each engine, through the forward proxy that maps the declared hostnames to local servers.
+Run files (the per-run CA's key, the app's log) live in a temporary directory unless
+--keep-run-files; the report and check.jsonl go to --output.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import shutil
+import sys
+import tempfile
+import traceback
+from argparse import Namespace
+from pathlib import Path
+from typing import Any
+
+from ..engines import EnginePool
+from ..engines.base import BROWSERS, DEFAULT_COOKIE_POLICY, EngineError, EngineUnavailable
+from ..forward_proxy import ForwardProxy
+from ..host import build_pages_app
+from ..ledger import LedgerMiddleware, LedgerStore
+from ..results import ResultsWriter
+from . import corpus as corpus_mod
+from .app_server import AppDied, AppProcess, ThreadServer, in_process
+from .battery import MISSING_PATH, attacker_battery, frontend_battery
+from .browsers import Cell, Plan, run_engine
+from .discovery import Discovery, discover, fetch_schemas
+from .fixes import config_fix
+from .login import http_login
+from .options import AUTH_MODES, Endpoint, UsageError, host_port, parse_endpoint, parse_origin
+from .prescan import run_prescan
+from .redact import redact
+from .relay import Relay
+from .report import write_check_report
+from .verdict import Summary, build, judge
+
+FIXTURE = Path(__file__).resolve().parent.parent.parent / "react_fixture" / "dist"
+MAX_TIMEOUT_S = 15  # below the engines' own script timeout (20 s)
+BASELINE_KINDS = ("unrelated site", "null origin")
+
+
+def run_check(args: Namespace) -> int:
+    try:
+        options = _validate(args)
+    except UsageError as exc:
+        print(f"harness check: {exc}", file=sys.stderr)
+        return 2
+    run_dir = Path(tempfile.mkdtemp(prefix="cors-matrix-check-"))
+    try:
+        return _check(args, options, run_dir)
+    except UsageError as exc:
+        print(f"harness check: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("harness check: interrupted; no verdict (exit 2)", file=sys.stderr)
+        return 2
+    except Exception as exc:  # a bug of ours must not look like a verdict
+        (run_dir / "internal-error.txt").write_text(traceback.format_exc())
+        keep = Path(args.output) / "internal-error.txt"
+        keep.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy(run_dir / "internal-error.txt", keep)
+        print(f"harness check: internal error, no verdict: {type(exc).__name__}: {exc} "
+              f"(traceback in {keep})", file=sys.stderr)  # fmt: skip
+        return 2
+    finally:
+        if args.keep_run_files:
+            target = Path(args.output) / "run-files"
+            shutil.rmtree(target, ignore_errors=True)
+            shutil.copytree(run_dir, target)
+        shutil.rmtree(run_dir, ignore_errors=True)
+
+
+def _validate(args: Namespace) -> dict[str, Any]:
+    if not args.frontend:
+        raise UsageError("give at least one --frontend ORIGIN")
+    if bool(args.serve) == bool(args.app):
+        raise UsageError("give either an app (module:app) or --serve 'COMMAND {port}', not "
+                         + ("both" if args.serve else "neither"))  # fmt: skip
+    if args.auth not in AUTH_MODES:
+        raise UsageError(f"--auth {args.auth!r}: choose from {', '.join(AUTH_MODES)}")
+    if not 0.5 <= args.timeout <= MAX_TIMEOUT_S:
+        raise UsageError(f"--timeout {args.timeout:g}: between 0.5 and {MAX_TIMEOUT_S} seconds")
+    for browser in args.browser or []:
+        if browser not in BROWSERS:
+            raise UsageError(f"--browser {browser!r}: choose from {', '.join(BROWSERS)}")
+    if not (FIXTURE / "index.html").is_file():
+        raise UsageError(f"missing React build: {FIXTURE}/index.html; run `make fixture`")
+    return {
+        "frontends": list(dict.fromkeys(parse_origin(f) for f in args.frontend)),
+        "api_origin": parse_origin(args.api_origin, "--api-origin"),
+        "endpoints": [parse_endpoint(e) for e in args.endpoint],
+        "login": parse_endpoint(args.login, "--login") if args.login else None,
+    }
+
+
+def _start_app(args: Namespace, run_dir: Path):
+    cwd = str(Path(args.cwd or ".").resolve())
+    if args.serve:
+        return AppProcess.from_command(args.serve, run_dir, cwd).start(args.start_timeout)
+    if isinstance(args.app, str):
+        python = args.python or sys.executable
+        app = AppProcess.from_target(args.app, python, args.factory, run_dir, cwd)
+        return app.start(args.start_timeout)
+    return in_process(args.app, getattr(args.app, "title", None) or "the app").start()
+
+
+def _endpoints(args, options, app, api_origin) -> Discovery:
+    if options["endpoints"]:
+        found = Discovery(endpoints=options["endpoints"], sources=["--endpoint"])
+        return found
+    schemas = app.info.get("schemas") or []
+    if args.serve or args.openapi:
+        schemas = schemas + fetch_schemas(app.port, api_origin, args.openapi or [])
+    found = discover(schemas, args.writes, args.max_endpoints)
+    if not found.endpoints:
+        why = found.summary() if schemas else "the app serves no OpenAPI schema"
+        raise UsageError(f"no endpoint to probe ({why}): give --endpoint METHOD:/path")
+    return found
+
+
+def _check(args: Namespace, options: dict[str, Any], run_dir: Path) -> int:
+    frontends, api_origin = options["frontends"], options["api_origin"]
+    out = Path(args.output)
+    out.mkdir(parents=True, exist_ok=True)
+    with contextlib.ExitStack() as stack:  # every server and engine started is stopped
+        app = _start_app(args, run_dir)
+        stack.callback(app.stop)
+        name = (
+            args.serve
+            and f"--serve {args.serve!r}"
+            or (args.app if isinstance(args.app, str) else app.name)
+        )
+        configs = app.info.get("cors") or []
+        found = _endpoints(args, options, app, api_origin)
+        auth, auth_line = http_login(app.port, api_origin, frontends[0], options["login"],
+                                     args.auth)  # fmt: skip
+        prescan = None
+        candidates = corpus_mod.corpus(frontends, configs)
+        if not args.no_prescan:
+            targets = found.endpoints[:40] or [Endpoint("GET", MISSING_PATH)]
+            declared = [corpus_mod.Candidate(f, "declared frontend", f) for f in frontends]
+            prescan = run_prescan(app.port, api_origin, targets, declared + candidates,
+                                  args.timeout, auth.shape({}).get("headers", {}).get(
+                                      "Authorization"))  # fmt: skip
+        attackers = _attackers(frontends, candidates, prescan, args.max_attackers)
+        plan = Plan(api_origin, auth, options["login"],
+                    frontend_battery(found.endpoints, auth, args.read_header,
+                                     app.info.get("error_path")),
+                    attacker_battery(found.endpoints), attackers, args.timeout)  # fmt: skip
+        summary = Summary(name, app.info.get("versions", {}), api_origin, frontends, auth_line,
+                          found.summary(), prescan, configs, [])  # fmt: skip
+        store = LedgerStore()
+        proxy_url = _serve_origins(stack, app, api_origin, frontends, attackers, store, run_dir)
+        results = ResultsWriter(_fresh(out / "check.jsonl"))
+        stack.callback(results.close)
+        pool = EnginePool(proxy=proxy_url)
+        stack.callback(pool.close)
+
+        def write(cell: Cell) -> None:
+            fix = config_fix(cell, configs, api_origin)
+            if fix:
+                cell.record["fix"] = fix
+            cell.record = redact(cell.record)  # the report reads the same redacted record
+            results.write(cell.record)
+
+        for browser in args.browser or list(BROWSERS):
+            try:
+                engine = pool.get(browser, args.cookie_policy)
+            except (EngineUnavailable, EngineError) as exc:
+                summary.problems.append(f"{browser}: not run: {str(exc).splitlines()[0]}")
+                continue
+            try:
+                summary.cells += run_engine(engine, browser, plan, store, app, write, judge)
+            except AppDied as exc:
+                summary.fatal = str(exc)
+                break
+            except EngineError as exc:
+                summary.problems.append(f"{browser}: the engine failed mid-check: "
+                                        f"{str(exc).splitlines()[0]}")  # fmt: skip
+        for cell in summary.cells:
+            if cell.observed["outcome"] == "timeout" and cell.role == "frontend":
+                summary.problems.append(f"{cell.browser}: {cell.request.kind} timed out after "
+                                        f"{args.timeout:g} s")  # fmt: skip
+        build(summary)
+        print("\n".join(summary.lines))
+        write_check_report(summary, out)
+        print(f"report: {out / 'index.html'}")
+        return summary.exit_code
+
+
+def _fresh(path: Path) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("")
+    return path
+
+
+def _attackers(frontends, candidates, prescan, limit: int) -> dict[str, list[tuple[str, str]]]:
+    """Per frontend: the baseline (an unrelated site, null) plus every origin the pre-scan saw
+    trusted that a page can have, one per class first, up to `limit` per frontend."""
+    trusted = prescan.trusted(frontends) if prescan is not None else {}
+    out: dict[str, list[tuple[str, str]]] = {}
+    for frontend in frontends:
+        mine = [c for c in candidates if c.frontend == frontend and c.browser_sendable]
+        chosen = [c for c in mine if c.kind in BASELINE_KINDS][:2]
+        hits = [c for c in mine if c.origin in trusted and c not in chosen]
+        by_kind: dict[str, list] = {}
+        for c in hits:
+            by_kind.setdefault(c.kind, []).append(c)
+        firsts = [group[0] for group in by_kind.values()]
+        rest = [c for c in hits if c not in firsts]
+        chosen += (firsts + rest)[: max(0, limit)]
+        out[frontend] = [(c.kind, c.origin) for c in chosen]
+    return out
+
+
+def _serve_origins(stack, app, api_origin, frontends, attackers, store, run_dir) -> str:
+    """The relay for the API origin and the probe page for every page origin, behind the
+    forward proxy; returns the proxy's URL."""
+    import trustme
+
+    pages = [o for f in frontends for o in [f, *(o for _, o in attackers[f])] if o != "null"]
+    hosts = sorted({host_port(o)[0].strip("[]") for o in [*pages, api_origin]})
+    ca = trustme.CA(organization_name="cors-matrix check per-run CA")
+    cert = run_dir / "check-server.pem"
+    ca.issue_cert(*hosts).private_key_and_cert_chain_pem.write_to_path(str(cert))
+    scheme = api_origin.split(":", 1)[0]
+    relay_app = LedgerMiddleware(Relay(app.port, scheme), store, server_name="app")
+    relay = ThreadServer(relay_app, "the relay to the app", str(cert) if scheme == "https"
+                         else None, lifespan="on", own_headers=False).start()  # fmt: skip
+    stack.callback(relay.stop)
+    static = build_pages_app(FIXTURE)
+    plain = ThreadServer(static, "page server").start()
+    stack.callback(plain.stop)
+    tls = ThreadServer(static, "page server (https)", str(cert)).start()
+    stack.callback(tls.stop)
+    routes = {host_port(api_origin): relay.port}
+    for origin in pages:
+        routes[host_port(origin)] = tls.port if origin.startswith("https:") else plain.port
+    proxy = ForwardProxy(routes).start()
+    stack.callback(proxy.stop)
+    return proxy.url
+
+
+def check_app(
+    app,
+    frontends: list[str],
+    api_origin: str = "https://api.example.com",
+    endpoints: list[str] = (),
+    login: str | None = None,
+    read_header: list[str] = (),
+    browsers: list[str] | None = None,
+    cookie_policy: str = DEFAULT_COOKIE_POLICY,
+    output: str | Path = "report/check",
+    **options: Any,
+) -> int:
+    """The same check from Python (or the `cors_check` pytest fixture): `app` is an ASGI app
+    object or "module:attr"; returns the exit code (0: every declared request works, no
+    finding, no problem). `options` are the other command-line options by their dest name."""
+    from ..cli import check_parser
+
+    defaults = vars(check_parser().parse_args(["--frontend", "x"]))
+    return run_check(Namespace(**{
+        **defaults, **options, "app": app, "frontend": list(frontends), "api_origin": api_origin,
+        "endpoint": list(endpoints), "login": login, "read_header": list(read_header),
+        "browser": browsers, "cookie_policy": cookie_policy, "output": str(output),
+    }))  # fmt: skip

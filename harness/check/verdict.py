@@ -1,0 +1,285 @@
+"""Judging cells and saying the verdict: what works, what is blocked and why, what an attacker
+origin could read (severity: the worst any engine showed), grouped by root cause.
+
+Exit codes: 0 only after "verdict: PASS" is printed (every declared request readable in every
+engine asked for, nothing readable or trusted beyond the frontends, nothing timed out or not
+run); 1 for any finding or problem; 2 (elsewhere) when no verdict could be reached.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+from .browsers import Cell
+from .prescan import Prescan
+
+SEVERITIES = ("HIGH", "medium", "low")
+
+
+def severity(cell: Cell) -> str | None:
+    """What an attacker origin's read exposed (None: nothing, or a public '*' answer)."""
+    if cell.role != "attacker" or not cell.readable:
+        return None
+    if cell.request.spec.get("credentials") == "include":
+        return "HIGH" if cell.observed["cookies_received"] else "medium"
+    actual = [e for e in cell.record["ledger"] if not e["preflight"]]
+    allow = actual[-1]["response_headers"].get("access-control-allow-origin") if actual else None
+    return None if allow == ["*"] else "low"
+
+
+def judge(cell: Cell) -> None:
+    """Fill the record's expected/verdict/reason (the matrix's record format)."""
+    check = cell.record["check"]
+    if cell.role == "frontend":
+        ok = cell.readable and not check["unread_headers"]
+        cell.record["expected"] = {"outcome": "readable", "reasons": [
+            "a declared frontend must be able to read this" if cell.request.declared else
+            "a frontend should be able to read error responses (reported only)"]}  # fmt: skip
+        cell.record["verdict"] = "match" if ok else "diverge"
+        cell.record["reason"] = "works" if ok else check["why"]
+        check["severity"] = None
+        return
+    check["severity"] = severity(cell)
+    cell.record["expected"] = {
+        "outcome": "unreadable",
+        "reasons": ["an attacker origin must not read this"],
+    }
+    cell.record["verdict"] = "diverge" if check["severity"] else "match"
+    cell.record["reason"] = (f"readable from {cell.page_origin} ({check['severity']})"
+                             if check["severity"] else "not readable, as it should be")  # fmt: skip
+
+
+def _worst(levels) -> str | None:
+    levels = [lv for lv in levels if lv]
+    return min(levels, key=SEVERITIES.index) if levels else None
+
+
+def _engines(cells: list[Cell]) -> str:
+    return ", ".join(sorted({c.browser for c in cells}))
+
+
+@dataclass
+class Summary:
+    """Everything the verdict and the report say, as plain data."""
+
+    app: str
+    versions: dict[str, Any]
+    api_origin: str
+    frontends: list[str]
+    auth: str
+    discovery: str
+    prescan: Prescan | None
+    configs: list[dict[str, Any]]
+    cells: list[Cell]
+    problems: list[str] = field(default_factory=list)
+    fatal: str | None = None  # the app died: exit 2 after what is known is said
+    lines: list[str] = field(default_factory=list)
+    findings: list[dict[str, Any]] = field(default_factory=list)
+    exit_code: int = 1
+
+
+def root_cause(origin: str, configs: list[dict[str, Any]], reflects_any: bool) -> str:
+    kwargs_list = [c.get("kwargs", {}) for c in configs]
+    if origin == "null":
+        if any("null" in (k.get("allow_origins") or []) for k in kwargs_list):
+            return ("allow_origins lists 'null': sandboxed iframes, data: URLs and local files "
+                    "all send Origin: null, so any site can")  # fmt: skip
+        return "the app trusts Origin: null, which any site can send from a sandboxed iframe"
+    for k in kwargs_list:
+        origins = k.get("allow_origins") or []
+        if reflects_any and "*" in origins and k.get("allow_credentials"):
+            return ("allow_origins=['*'] with allow_credentials=True: Starlette then mirrors "
+                    "every Origin with credentials allowed")  # fmt: skip
+        if isinstance(origins, str) and origin in origins:
+            return (f"allow_origins is the string {origins!r}, not a list: Starlette tests "
+                    "`origin in allow_origins` as a substring")  # fmt: skip
+        pattern = k.get("allow_origin_regex")
+        if pattern and _regex_accepts(pattern, origin):
+            return (
+                f"allow_origin_regex={pattern!r} also accepts origins that are not your frontends"
+            )
+        if isinstance(origins, list) and origin in origins:
+            return "allow_origins lists origins that are not declared frontends"
+    if reflects_any:
+        return ("the server echoes any Origin in Access-Control-Allow-Origin (a hand-written "
+                "middleware, a proxy or a framework setting)")  # fmt: skip
+    return "the server trusts origins beyond the declared frontends"
+
+
+def _regex_accepts(pattern: str, origin: str) -> bool:
+    try:  # Starlette used re.match before 0.37 and re.fullmatch since: either admits it
+        return bool(re.fullmatch(pattern, origin) or re.match(pattern, origin))
+    except re.error:
+        return False
+
+
+def _fix_for(cause: str, frontends: list[str]) -> str:
+    exact = f"allow_origins={json.dumps(frontends)}"
+    if "'null'" in cause or "Origin: null" in cause:
+        return f"remove 'null': {exact}"
+    if "not a list" in cause:
+        return f"{exact} (a list of whole origins)"
+    if "allow_origin_regex" in cause:
+        return f"{exact} and no allow_origin_regex (or a fully anchored, escaped one)"
+    if "['*']" in cause:
+        return f"{exact} instead of ['*'] (keep allow_credentials=True only with explicit origins)"
+    return (
+        "answer Access-Control-Allow-Origin only for the declared frontends, comparing the "
+        f"whole Origin against an exact list ({', '.join(frontends)})"
+    )
+
+
+def build(summary: Summary, max_detail: int = 6) -> Summary:
+    lines = summary.lines
+    say = lines.append
+    versions = ", ".join(f"{k} {v}" for k, v in summary.versions.items() if v and k != "python")
+    say(f"cors-matrix check: {summary.app}" + (f" ({versions})" if versions else "")
+        + f" as {summary.api_origin}")  # fmt: skip
+    say(f"  auth: {summary.auth}")
+    say(f"  endpoints: {summary.discovery}")
+    scan = summary.prescan
+    reflects_any = False
+    trusted: dict[str, list] = {}
+    if scan is not None:
+        trusted = scan.trusted(summary.frontends)
+        reflects_any = any(a.kind == "any origin (random)" for answers in trusted.values()
+                           for a in answers)  # fmt: skip
+        origins = len({a.origin for a in scan.answers})
+        say(f"  pre-scan: {scan.sent} HTTP requests with {origins} Origin values in "
+            f"{scan.seconds:g} s; {len(trusted)} origins trusted beyond the frontends")  # fmt: skip
+    failing = bool(summary.problems) or summary.fatal is not None
+    for frontend in summary.frontends:
+        say(f"\n{frontend} (declared frontend)")
+        own = [c for c in summary.cells if c.frontend == frontend and c.role == "frontend"]
+        for kind in dict.fromkeys(c.request.kind for c in own):
+            group = [c for c in own if c.request.kind == kind]
+            failing |= _say_request(say, kind, group)
+    _say_findings(summary, trusted, reflects_any, say, max_detail)
+    failing |= bool(summary.findings)
+    if summary.problems:
+        say("\nPROBLEMS (no verdict for these)")
+        for problem in summary.problems:
+            say(f"  {problem}")
+    if summary.fatal:
+        say(f"\nverdict: INCOMPLETE — {summary.fatal}")
+        summary.exit_code = 2
+    elif failing:
+        blocked = sum(1 for c in summary.cells if c.role == "frontend" and c.request.declared
+                      and c.record["verdict"] == "diverge")  # fmt: skip
+        say(f"\nverdict: FAIL — {len(summary.findings)} finding(s), {blocked} blocked or "
+            f"unread declared request(s), {len(summary.problems)} problem(s)")  # fmt: skip
+        summary.exit_code = 1
+    else:
+        say("\nverdict: PASS — every declared request readable in every engine, nothing "
+            "readable or trusted beyond the frontends")  # fmt: skip
+        summary.exit_code = 0
+    return summary
+
+
+def _statuses(group: list[Cell]) -> str:
+    by_status: dict[Any, list[str]] = {}
+    for cell in group:
+        by_status.setdefault(cell.record["check"]["status"], []).append(cell.browser)
+    if len(by_status) == 1:
+        return f"status {next(iter(by_status))}"
+    return "status " + "; ".join(f"{s} in {', '.join(b)}" for s, b in by_status.items())
+
+
+def _say_request(say, kind: str, group: list[Cell]) -> bool:
+    """One line per request (more when engines differ); True when it counts as failing."""
+    works = [c for c in group if c.record["verdict"] == "match"]
+    broken = [c for c in group if c.record["verdict"] != "match"]
+    status = _statuses(group)
+    if not broken:
+        say(f"  ok       {kind}: readable in {_engines(works)} ({status})")
+        return False
+    declared = group[0].request.declared
+    label = "BLOCKED " if declared else "note    "
+    timed_out = [c for c in broken if c.observed["outcome"] == "timeout"]
+    if timed_out and len(timed_out) == len(broken):
+        label = "TIMEOUT " if declared else label
+    where = _engines(broken) + (f" (works in {_engines(works)})" if works else "")
+    say(f"  {label} {kind}: in {where}; {status}")
+    reasons: dict[str, list[Cell]] = {}
+    for cell in broken:
+        reasons.setdefault(cell.record["check"]["why"] or "no reason recorded", []).append(cell)
+    for why, cells in reasons.items():
+        prefix = "why" if len(reasons) == 1 else f"why ({_engines(cells)})"
+        say(f"      {prefix}: {why}")
+    fix = next((c.record.get("fix") for c in broken if c.record.get("fix")), None)
+    if fix:
+        say(f"      fix: {fix}")
+    if not declared:
+        say("      (reported only: does not change the exit code)")
+    return declared
+
+
+def _say_findings(summary: Summary, trusted, reflects_any: bool, say, max_detail: int) -> None:
+    findings = summary.findings
+    attacker_cells = [c for c in summary.cells if c.role == "attacker"]
+    by_cause: dict[str, dict[str, list[Cell]]] = {}
+    for cell in attacker_cells:
+        if cell.record["check"]["severity"]:
+            cause = root_cause(cell.page_origin, summary.configs, reflects_any)
+            by_cause.setdefault(cause, {}).setdefault(cell.page_origin, []).append(cell)
+    confirmed = {c.page_origin for c in attacker_cells}
+    for cause, per_origin in by_cause.items():
+        cells = [c for group in per_origin.values() for c in group]
+        level = _worst(c.record["check"]["severity"] for c in cells)
+        requests = {(c.page_origin, c.request.kind) for c in cells}
+        cookies = (
+            " with the user's cookies"
+            if level == "HIGH"
+            else (" with credentials allowed" if level == "medium" else " without credentials")
+        )
+        findings.append({
+            "severity": level, "cause": cause, "engines": _engines(cells),
+            "headline": f"{cause}: {len(requests)} requests readable by {len(per_origin)} "
+                        f"other origin(s){cookies} (confirmed in {_engines(cells)})",
+            "origins": {o: [c.record["token"] for c in group] for o, group in per_origin.items()},
+            "fix": _fix_for(cause, summary.frontends),
+        })  # fmt: skip
+    unconfirmed = {o: a for o, a in trusted.items() if o not in confirmed}
+    if unconfirmed:
+        credentialed = any(x.allow_credentials for answers in unconfirmed.values() for x in answers)
+        cause = root_cause(next(iter(unconfirmed)), summary.configs, reflects_any)
+        findings.append({
+            "severity": "medium" if credentialed else "low", "cause": cause, "engines": "",
+            "headline": f"{len(unconfirmed)} more origin(s) trusted in the HTTP pre-scan"
+                        + (" with credentials" if credentialed else "")
+                        + " (not confirmed in a browser: not a valid page origin or beyond "
+                          "--max-attackers): " + ", ".join(sorted(unconfirmed)[:max_detail])
+                        + (" ..." if len(unconfirmed) > max_detail else ""),
+            "origins": {o: [] for o in unconfirmed}, "fix": _fix_for(cause, summary.frontends),
+        })  # fmt: skip
+    if summary.prescan is not None:
+        for endpoint in summary.prescan.missing_vary():
+            findings.append({
+                "severity": "medium", "cause": "missing Vary: Origin", "engines": "",
+                "headline": f"{endpoint}: Access-Control-Allow-Origin depends on the Origin but "
+                            "the answer has no Vary: Origin, so a shared cache (CDN, proxy) can "
+                            "serve one origin's answer to another",
+                "origins": {}, "fix": "add Vary: Origin to every answer whose CORS headers "
+                                      "depend on the Origin"})  # fmt: skip
+    findings.sort(key=lambda f: SEVERITIES.index(f["severity"]))
+    if not findings:
+        return
+    say("\nSECURITY FINDINGS")
+    for finding in findings:
+        say(f"  [{finding['severity']}] {finding['headline']}")
+        for origin, cells in list(by_cause.get(finding["cause"], {}).items())[:max_detail]:
+            worst = _worst(c.record["check"]["severity"] for c in cells)
+            for request in dict.fromkeys(c.request.kind for c in cells):
+                same = [c for c in cells if c.request.kind == request]
+                if _worst(c.record["check"]["severity"] for c in same) != worst:
+                    continue  # the worst read of each origin is what matters
+                per_level: dict[str, list[str]] = {}
+                for c in same:
+                    if c.record["check"]["severity"]:
+                        per_level.setdefault(c.record["check"]["severity"], []).append(c.browser)
+                levels = "; ".join(f"{lv} in {', '.join(sorted(b))}" for lv, b in per_level.items())
+                say(f"      {origin} ({cells[0].origin_kind}) reads {request}: {levels}")
+        say(f"      fix: {finding['fix']}")
