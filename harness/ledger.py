@@ -90,6 +90,10 @@ class LedgerMiddleware:
                     ):
                         response_headers[name].append(v.decode("latin-1"))
                 entry["response_headers"] = dict(response_headers)
+                # every name, so "absent" and "not exposed" can be told apart
+                entry["response_header_names"] = sorted(
+                    {k.decode("latin-1").lower() for k, _ in message.get("headers", [])}
+                )
             await send(message)
 
         self.store.add(token, entry)

@@ -17,7 +17,7 @@ from ..interrupts import cleanup_unless_interrupted
 from ..probe import CellRun, engine_messages, observe, readable, with_token
 from .app_server import AppDied
 from .battery import Auth, Request
-from .explain import unread_headers, why_unreadable
+from .explain import unread_headers, why_unread, why_unreadable
 from .options import Endpoint, body_content_type
 
 SERIES_JS = """
@@ -140,8 +140,10 @@ def run_engine(engine, browser: str, plan: Plan, store, app, write: Callable[[Ce
 def _login_requests(plan: Plan) -> list[Request]:
     if plan.login is None:
         return []
+    # a cookie login needs the jar; a token login is sent the way the frontend sends it
+    credentials = "include" if plan.auth.mode == "cookie" else "same-origin"
     spec: dict[str, Any] = {"method": plan.login.method, "path": plan.login.path,
-                            "credentials": "include"}  # fmt: skip
+                            "credentials": credentials}  # fmt: skip
     if plan.login.body is not None:
         spec["body"] = plan.login.body
         spec["headers"] = {"Content-Type": body_content_type(plan.login.body)}
@@ -172,8 +174,7 @@ def _run_one(cell: Cell, page, engine, plan: Plan, store) -> None:
     missing = unread_headers(observed, cell.request.read_headers) if readable(
         observed["outcome"]) else []  # fmt: skip
     if missing:
-        why = (f"header {', '.join(missing)} not readable by the page: the answer's "
-               "Access-Control-Expose-Headers does not name it")  # fmt: skip
+        why = why_unread(missing, ledger, cell.request.spec.get("credentials") == "include")
     cell.record = {
         "scenario": f"check {cell.frontend}",
         "probe": f"{cell.role}: {cell.request.kind}",

@@ -22,7 +22,9 @@ try:  # Python 3.11 still ships the parser under this name (re._parser from 3.11
 except ImportError:  # pragma: no cover
     import sre_parse  # type: ignore[no-redef]
 
-BROWSER_HOST = re.compile(r"^(\[[0-9a-f:.]+\]|[a-z0-9]([a-z0-9_-]*[a-z0-9])?(\.[a-z0-9_-]+)*)$")
+# hostnames a page can have here: LDH labels (the per-run CA issues no certificate for "_")
+LABEL = r"[a-z0-9]([a-z0-9-]*[a-z0-9])?"
+BROWSER_HOST = re.compile(rf"^(\[[0-9a-f:.]+\]|{LABEL}(\.{LABEL})*)$")
 
 
 @dataclass(frozen=True)

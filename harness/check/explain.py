@@ -119,3 +119,24 @@ def why_unreadable(spec: dict[str, Any], page_origin: str, api_origin: str,
 def unread_headers(observed: dict[str, Any], names: list[str]) -> list[str]:
     headers = {k.lower(): v for k, v in (observed.get("headers") or {}).items()}
     return [n for n in names if headers.get(n.lower()) is None]
+
+
+def why_unread(names: list[str], ledger: list[dict[str, Any]], credentialed: bool) -> str:
+    """Per header the page could not read: absent from the answer, or not exposed."""
+    actual = [e for e in ledger if not e["preflight"]]
+    last = actual[-1] if actual else {"response_headers": {}}
+    sent = set(last.get("response_header_names") or [])
+    exposed = _list(",".join(last["response_headers"].get("access-control-expose-headers", [])))
+    parts = []
+    for name in names:
+        if name.lower() not in sent:
+            parts.append(f"{name}: the app's answer has no such header")
+        elif name.lower() in exposed or ("*" in exposed and not credentialed):
+            parts.append(f"{name}: exposed, yet the engine did not show it")
+        else:
+            listed = ", ".join(sorted(exposed)) or "none"
+            parts.append(
+                f"{name}: sent, but not in Access-Control-Expose-Headers ({listed})"
+                + ("; '*' does not count with credentials" if "*" in exposed else "")
+            )
+    return "not readable by the page: " + "; ".join(parts)

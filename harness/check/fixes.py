@@ -8,13 +8,21 @@ on the route, so the oracle's generic endpoint stands in for the app's.
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from .. import causes as causes_mod
 from .. import oracle
 from ..scenario import RECONFIGURABLE_SHAPE, Probe
 from .browsers import Cell
+
+
+def _literal(value: Any, frontend: str) -> str:
+    """A keyword value as Python source, with the {app} placeholder as the real frontend."""
+    if isinstance(value, str):
+        return repr(value.replace("{app}", frontend))
+    if isinstance(value, list):
+        return "[" + ", ".join(_literal(v, frontend) for v in value) + "]"
+    return repr(value)
 
 
 def config_fix(cell: Cell, configs: list[dict[str, Any]], api_origin: str) -> str | None:
@@ -38,8 +46,7 @@ def config_fix(cell: Cell, configs: list[dict[str, Any]], api_origin: str) -> st
         return None
     for cause in found:
         if cause.fix and not set(cause.fix) & set(RECONFIGURABLE_SHAPE):
-            keywords = ", ".join(f"{k}={json.dumps(v).replace('{app}', cell.frontend)}"
-                                 for k, v in cause.fix.items())  # fmt: skip
+            keywords = ", ".join(f"{k}={_literal(v, cell.frontend)}" for k, v in cause.fix.items())
             return f"CORSMiddleware({keywords})"
         if cause.fix_note:
             return cause.fix_note

@@ -31,14 +31,18 @@ def _find_token(data, depth: int = 0) -> str | None:
     return None
 
 
+STAND_IN_COOKIE = "cors_matrix_session=1"
+
+
 def http_login(port: int, api_origin: str, frontend: str, login: Endpoint | None,
-               mode: str) -> tuple[Auth, str]:  # fmt: skip
-    """(how requests authenticate, a line saying what the login did)."""
+               mode: str) -> tuple[Auth, str, str]:  # fmt: skip
+    """(how requests authenticate, a line saying what the login did, the Cookie header a
+    logged-in browser would send: the login's cookie names, or a stand-in)."""
     if login is None:
         if mode == "bearer":
             raise UsageError("--auth bearer needs --login to obtain a token")
         chosen = "none" if mode == "auto" else mode
-        return Auth(chosen), f"{chosen} (no --login given)"
+        return Auth(chosen), f"{chosen} (no --login given)", STAND_IN_COOKIE
     parts = urlsplit(api_origin)
     headers = {"Host": parts.netloc, "Origin": frontend, "X-Forwarded-Proto": parts.scheme}
     if login.body is not None:
@@ -71,4 +75,5 @@ def http_login(port: int, api_origin: str, frontend: str, login: Endpoint | None
         did += f", set cookie {', '.join(cookies)}"
     if token:
         did += ", returned a token"
-    return Auth(mode, token if mode == "bearer" else None), f"{mode} ({did})"
+    jar = "; ".join(f"{name}=x" for name in cookies) or STAND_IN_COOKIE
+    return Auth(mode, token if mode == "bearer" else None), f"{mode} ({did})", jar

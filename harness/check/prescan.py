@@ -4,6 +4,9 @@ What a server answers to an Origin decides nothing by itself (the browser enforc
 tells which origins are worth a browser: an origin the server echoes in
 Access-Control-Allow-Origin is one it trusts. Safe endpoints get the real GET; the others get
 only the preflight a browser would send (OPTIONS), so nothing is changed on the server.
+Safe requests go twice, with a Cookie header and without: some servers decide by it (Starlette
+before 0.28 answered `*` to cookie-less requests under allow_origins=["*"] with credentials,
+and mirrored the Origin only when a cookie came along, which an attacker's request carries).
 Sent straight to the app's process with the API origin's Host, as the relay would.
 """
 
@@ -32,6 +35,7 @@ class Answer:
     allow_credentials: bool = False
     vary: str = ""
     error: str | None = None
+    with_cookie: bool = False  # sent with a Cookie header, as a browser sends a user's
 
     @property
     def echoed(self) -> bool:
@@ -66,7 +70,8 @@ class Prescan:
         by_endpoint: dict[str, list[Answer]] = {}
         for answer in self.answers:
             if answer.method != "OPTIONS" and answer.status is not None:
-                by_endpoint.setdefault(answer.endpoint, []).append(answer)
+                key = answer.endpoint + (" (with a cookie)" if answer.with_cookie else "")
+                by_endpoint.setdefault(key, []).append(answer)
         out = []
         for endpoint, answers in by_endpoint.items():
             values = {tuple(a.allow_origin) for a in answers}
@@ -81,11 +86,13 @@ def _tokens(vary: str) -> set[str]:
 
 
 def run_prescan(port: int, api_origin: str, endpoints: list[Endpoint], origins: list[Candidate],
-                timeout_s: float, auth_header: str | None) -> Prescan:  # fmt: skip
-    return asyncio.run(_scan(port, api_origin, endpoints, origins, timeout_s, auth_header))
+                timeout_s: float, auth_header: str | None, cookie: str) -> Prescan:  # fmt: skip
+    """`cookie`: the Cookie header a logged-in user's browser would send (names from the login,
+    or a stand-in)."""
+    return asyncio.run(_scan(port, api_origin, endpoints, origins, timeout_s, auth_header, cookie))
 
 
-async def _scan(port, api_origin, endpoints, origins, timeout_s, auth_header) -> Prescan:
+async def _scan(port, api_origin, endpoints, origins, timeout_s, auth_header, cookie) -> Prescan:
     loop = asyncio.get_running_loop()
     started = loop.time()
     parts = urlsplit(api_origin)
@@ -93,20 +100,23 @@ async def _scan(port, api_origin, endpoints, origins, timeout_s, auth_header) ->
     gate = asyncio.Semaphore(CONCURRENCY)
     async with httpx2.AsyncClient(timeout=timeout_s) as client:
 
-        async def one(endpoint: Endpoint, candidate: Candidate) -> Answer:
+        async def one(endpoint: Endpoint, candidate: Candidate, with_cookie: bool) -> Answer:
             headers = {"Host": host, "Origin": candidate.origin,
                        "X-Forwarded-Proto": parts.scheme}  # fmt: skip
             if endpoint.safe:
                 method = endpoint.method
                 if auth_header:
                     headers["Authorization"] = auth_header
+                if with_cookie:
+                    headers["Cookie"] = cookie
             else:
                 method = "OPTIONS"
                 headers["Access-Control-Request-Method"] = endpoint.method
                 headers["Access-Control-Request-Headers"] = "content-type"
             request = httpx2.Request(method, f"http://127.0.0.1:{port}{endpoint.path}",
                                      headers=headers)  # fmt: skip
-            answer = Answer(candidate.origin, candidate.kind, endpoint.name, method, None)
+            answer = Answer(candidate.origin, candidate.kind, endpoint.name, method, None,
+                            with_cookie=with_cookie)  # fmt: skip
             async with gate:
                 try:
                     response = await client.send(request)
@@ -121,6 +131,7 @@ async def _scan(port, api_origin, endpoints, origins, timeout_s, auth_header) ->
             answer.vary = ", ".join(response.headers.get_list("vary"))
             return answer
 
-        jobs = [one(e, c) for e in endpoints for c in origins]
+        jobs = [one(e, c, False) for e in endpoints for c in origins]
+        jobs += [one(e, c, True) for e in endpoints if e.safe for c in origins]
         answers = list(await asyncio.gather(*jobs))
     return Prescan(answers, len(answers), round(loop.time() - started, 2))

@@ -137,7 +137,7 @@ def _check(args: Namespace, options: dict[str, Any], run_dir: Path) -> int:
         )
         configs = app.info.get("cors") or []
         found = _endpoints(args, options, app, api_origin)
-        auth, auth_line = http_login(app.port, api_origin, frontends[0], options["login"],
+        auth, auth_line, jar = http_login(app.port, api_origin, frontends[0], options["login"],
                                      args.auth)  # fmt: skip
         prescan = None
         candidates = corpus_mod.corpus(frontends, configs)
@@ -146,7 +146,7 @@ def _check(args: Namespace, options: dict[str, Any], run_dir: Path) -> int:
             declared = [corpus_mod.Candidate(f, "declared frontend", f) for f in frontends]
             prescan = run_prescan(app.port, api_origin, targets, declared + candidates,
                                   args.timeout, auth.shape({}).get("headers", {}).get(
-                                      "Authorization"))  # fmt: skip
+                                      "Authorization"), jar)  # fmt: skip
         attackers = _attackers(frontends, candidates, prescan, args.max_attackers)
         plan = Plan(api_origin, auth, options["login"],
                     frontend_battery(found.endpoints, auth, args.read_header,

@@ -83,6 +83,13 @@ class Summary:
 
 def root_cause(origin: str, configs: list[dict[str, Any]], reflects_any: bool) -> str:
     kwargs_list = [c.get("kwargs", {}) for c in configs]
+    if reflects_any:  # one cause for every origin it admits, null included
+        if any("*" in (k.get("allow_origins") or []) and k.get("allow_credentials")
+               for k in kwargs_list):  # fmt: skip
+            return ("allow_origins=['*'] with allow_credentials=True: Starlette then mirrors "
+                    "every Origin with credentials allowed")  # fmt: skip
+        return ("the server echoes any Origin in Access-Control-Allow-Origin (a hand-written "
+                "middleware, a proxy or a framework setting)")  # fmt: skip
     if origin == "null":
         if any("null" in (k.get("allow_origins") or []) for k in kwargs_list):
             return ("allow_origins lists 'null': sandboxed iframes, data: URLs and local files "
@@ -90,9 +97,6 @@ def root_cause(origin: str, configs: list[dict[str, Any]], reflects_any: bool) -
         return "the app trusts Origin: null, which any site can send from a sandboxed iframe"
     for k in kwargs_list:
         origins = k.get("allow_origins") or []
-        if reflects_any and "*" in origins and k.get("allow_credentials"):
-            return ("allow_origins=['*'] with allow_credentials=True: Starlette then mirrors "
-                    "every Origin with credentials allowed")  # fmt: skip
         if isinstance(origins, str) and origin in origins:
             return (f"allow_origins is the string {origins!r}, not a list: Starlette tests "
                     "`origin in allow_origins` as a substring")  # fmt: skip
@@ -103,9 +107,6 @@ def root_cause(origin: str, configs: list[dict[str, Any]], reflects_any: bool) -
             )
         if isinstance(origins, list) and origin in origins:
             return "allow_origins lists origins that are not declared frontends"
-    if reflects_any:
-        return ("the server echoes any Origin in Access-Control-Allow-Origin (a hand-written "
-                "middleware, a proxy or a framework setting)")  # fmt: skip
     return "the server trusts origins beyond the declared frontends"
 
 
@@ -167,8 +168,8 @@ def build(summary: Summary, max_detail: int = 6) -> Summary:
         say(f"\nverdict: INCOMPLETE — {summary.fatal}")
         summary.exit_code = 2
     elif failing:
-        blocked = sum(1 for c in summary.cells if c.role == "frontend" and c.request.declared
-                      and c.record["verdict"] == "diverge")  # fmt: skip
+        blocked = len({c.request.kind for c in summary.cells if c.role == "frontend"
+                       and c.request.declared and c.record["verdict"] == "diverge"})  # fmt: skip
         say(f"\nverdict: FAIL — {len(summary.findings)} finding(s), {blocked} blocked or "
             f"unread declared request(s), {len(summary.problems)} problem(s)")  # fmt: skip
         summary.exit_code = 1
@@ -182,7 +183,8 @@ def build(summary: Summary, max_detail: int = 6) -> Summary:
 def _statuses(group: list[Cell]) -> str:
     by_status: dict[Any, list[str]] = {}
     for cell in group:
-        by_status.setdefault(cell.record["check"]["status"], []).append(cell.browser)
+        status = cell.record["check"]["status"]
+        by_status.setdefault("no answer" if status is None else status, []).append(cell.browser)
     if len(by_status) == 1:
         return f"status {next(iter(by_status))}"
     return "status " + "; ".join(f"{s} in {', '.join(b)}" for s, b in by_status.items())
@@ -235,15 +237,18 @@ def _say_findings(summary: Summary, trusted, reflects_any: bool, say, max_detail
             if level == "HIGH"
             else (" with credentials allowed" if level == "medium" else " without credentials")
         )
+        who = f"{len(per_origin)} other origin(s)"
+        if reflects_any:
+            who = f"any origin ({len(per_origin)} confirmed)"
         findings.append({
             "severity": level, "cause": cause, "engines": _engines(cells),
-            "headline": f"{cause}: {len(requests)} requests readable by {len(per_origin)} "
-                        f"other origin(s){cookies} (confirmed in {_engines(cells)})",
+            "headline": f"{cause}: {len(requests)} requests readable by {who}{cookies} "
+                        f"(confirmed in {_engines(cells)})",
             "origins": {o: [c.record["token"] for c in group] for o, group in per_origin.items()},
             "fix": _fix_for(cause, summary.frontends),
         })  # fmt: skip
     unconfirmed = {o: a for o, a in trusted.items() if o not in confirmed}
-    if unconfirmed:
+    if unconfirmed and not reflects_any:  # a server that mirrors all is said once, above
         credentialed = any(x.allow_credentials for answers in unconfirmed.values() for x in answers)
         cause = root_cause(next(iter(unconfirmed)), summary.configs, reflects_any)
         findings.append({
@@ -270,7 +275,8 @@ def _say_findings(summary: Summary, trusted, reflects_any: bool, say, max_detail
     say("\nSECURITY FINDINGS")
     for finding in findings:
         say(f"  [{finding['severity']}] {finding['headline']}")
-        for origin, cells in list(by_cause.get(finding["cause"], {}).items())[:max_detail]:
+        confirmed_here = by_cause.get(finding["cause"], {}) if finding["engines"] else {}
+        for origin, cells in list(confirmed_here.items())[:max_detail]:
             worst = _worst(c.record["check"]["severity"] for c in cells)
             for request in dict.fromkeys(c.request.kind for c in cells):
                 same = [c for c in cells if c.request.kind == request]
