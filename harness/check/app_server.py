@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -28,6 +29,7 @@ from .options import UsageError
 
 RUNNER = Path(__file__).resolve().parent / "serve_app.py"
 START_TIMEOUT_S = 60
+EXCEPTION_LINE = re.compile(r"^[A-Za-z_][\w.]*(Error|Exception|Exit)(: |$)")
 
 
 class AppDied(Exception):
@@ -43,7 +45,9 @@ def _last_line(log: Path) -> str:
     preferred = [line for line in lines if line.startswith("cors-matrix: ")]
     if preferred:
         return preferred[-1].removeprefix("cors-matrix: ")
-    return lines[-1] if lines else ""
+    # the exception's own line says more than the server's "Application startup failed"
+    errors = [line for line in lines if EXCEPTION_LINE.match(line)]
+    return (errors or lines or [""])[-1]
 
 
 def answers_http(port: int, timeout: float = 1.0) -> bool:

@@ -106,8 +106,8 @@ class Plan:
 
 
 def run_engine(engine, browser: str, plan: Plan, store, app, write: Callable[[Cell], None],
-               judge: Callable[[Cell], None]) -> list[Cell]:  # fmt: skip
-    made: list[Cell] = []
+               judge: Callable[[Cell], None]) -> None:  # fmt: skip
+    """Every cell of one engine; each is judged and handed to `write` as soon as it is done."""
     for frontend, attackers in plan.attackers.items():
         page = engine.new_page()
 
@@ -131,10 +131,8 @@ def run_engine(engine, browser: str, plan: Plan, store, app, write: Callable[[Ce
                     _run_one(cell, page, engine, plan, store)
                     judge(cell)
                     write(cell)
-                    made.append(cell)
                     if not app.alive():
                         raise AppDied(app.death())
-    return made
 
 
 def _login_requests(plan: Plan) -> list[Request]:

@@ -8,7 +8,7 @@ import json
 import os
 from pathlib import Path
 
-from jinja2 import Environment, FileSystemLoader, select_autoescape
+from jinja2 import Environment, FileSystemLoader
 
 from .verdict import Summary
 
@@ -35,7 +35,8 @@ def _rows(cells, role):
 
 
 def write_check_report(summary: Summary, out: Path) -> Path:
-    env = Environment(loader=FileSystemLoader(str(TEMPLATES)), autoescape=select_autoescape())
+    # always escaped: headers, bodies and origins come from the app under check
+    env = Environment(loader=FileSystemLoader(str(TEMPLATES)), autoescape=True)
     env.filters["pretty"] = lambda value: json.dumps(value, indent=1, sort_keys=True)
     browsers = sorted({c.browser for c in summary.cells})
     trusted = summary.prescan.trusted(summary.frontends) if summary.prescan else {}

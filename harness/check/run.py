@@ -147,6 +147,9 @@ def _check(args: Namespace, options: dict[str, Any], run_dir: Path) -> int:
             prescan = run_prescan(app.port, api_origin, targets, declared + candidates,
                                   args.timeout, auth.shape({}).get("headers", {}).get(
                                       "Authorization"), jar)  # fmt: skip
+            if not app.alive():
+                raise UsageError(f"{app.death()} (during the HTTP pre-scan, before any browser "
+                                 "ran: an endpoint that ends the process?)")  # fmt: skip
         attackers = _attackers(frontends, candidates, prescan, args.max_attackers)
         plan = Plan(api_origin, auth, options["login"],
                     frontend_battery(found.endpoints, auth, args.read_header,
@@ -167,6 +170,7 @@ def _check(args: Namespace, options: dict[str, Any], run_dir: Path) -> int:
                 cell.record["fix"] = fix
             cell.record = redact(cell.record)  # the report reads the same redacted record
             results.write(cell.record)
+            summary.cells.append(cell)  # kept as it finishes: an app that dies loses none
 
         for browser in args.browser or list(BROWSERS):
             try:
@@ -175,7 +179,7 @@ def _check(args: Namespace, options: dict[str, Any], run_dir: Path) -> int:
                 summary.problems.append(f"{browser}: not run: {str(exc).splitlines()[0]}")
                 continue
             try:
-                summary.cells += run_engine(engine, browser, plan, store, app, write, judge)
+                run_engine(engine, browser, plan, store, app, write, judge)
             except AppDied as exc:
                 summary.fatal = str(exc)
                 break

@@ -6,8 +6,12 @@ from fastapi.middleware.cors import CORSMiddleware
 from fastapi.security import OAuth2PasswordBearer
 
 app = FastAPI()
-app.add_middleware(CORSMiddleware, allow_origins=["https://app.example.com"],
-                   allow_methods=["*"], allow_headers=["Authorization", "Content-Type"])
+app.add_middleware(
+    CORSMiddleware,
+    allow_origins=["https://app.example.com"],
+    allow_methods=["*"],
+    allow_headers=["Authorization", "Content-Type"],
+)
 oauth2 = OAuth2PasswordBearer(tokenUrl="token")
 
 

@@ -8,7 +8,12 @@ from tests.check_apps._common import router
 
 def create_app() -> FastAPI:
     app = FastAPI()
-    app.add_middleware(CORSMiddleware, allow_origins=["https://app.example.com"],
-                       allow_credentials=True, allow_methods=["*"], allow_headers=["*"])
+    app.add_middleware(
+        CORSMiddleware,
+        allow_origins=["https://app.example.com"],
+        allow_credentials=True,
+        allow_methods=["*"],
+        allow_headers=["*"],
+    )
     app.include_router(router)
     return app

@@ -1,8 +1,9 @@
-"""One endpoint slower than any probe timeout; the others answer at once."""
+"""One endpoint slower than any probe timeout; another sets an exposed and an unexposed header;
+the frontend runs on an IP origin."""
 
 import asyncio
 
-from fastapi import FastAPI
+from fastapi import FastAPI, Response
 from fastapi.middleware.cors import CORSMiddleware
 
 app = FastAPI()
@@ -11,7 +12,9 @@ app.add_middleware(CORSMiddleware, allow_origins=["http://127.0.0.1:5173"],
 
 
 @app.get("/fast")
-def fast() -> dict:
+def fast(response: Response) -> dict:
+    response.headers["X-Total"] = "3"  # exposed
+    response.headers["X-Hidden"] = "4"  # sent, not exposed
     return {"ok": True}
 
 
