@@ -20,10 +20,12 @@ BIND_ADDRESS = "127.0.0.1"
 
 
 class ForwardProxy:
-    """routes: {(host, port): local port}. Runs on its own thread and event loop."""
+    """routes: {(scheme, host, port): local port}; http ones are forwarded, https ones reached
+    through CONNECT (http://localhost:5173 and https://localhost:5173 are two origins, two
+    servers). Runs on its own thread and event loop."""
 
-    def __init__(self, routes: dict[tuple[str, int], int]) -> None:
-        self.routes = {(h.lower(), p): local for (h, p), local in routes.items()}
+    def __init__(self, routes: dict[tuple[str, str, int], int]) -> None:
+        self.routes = {(s, h.lower(), p): local for (s, h, p), local in routes.items()}
         self.port = 0
         self.refused: list[str] = []  # what was asked for and not routed (for error messages)
         self._loop = asyncio.new_event_loop()
@@ -66,7 +68,7 @@ class ForwardProxy:
         method, target, version = (lines[0].split(" ") + ["", ""])[:3]
         if method == "CONNECT":
             host, _, port = target.rpartition(":")
-            local = self.routes.get((host.lower(), int(port or 443)))
+            local = self.routes.get(("https", host.lower().strip("[]"), int(port or 443)))
             if local is None:
                 return await self._refuse(writer, target)
             upstream = await asyncio.open_connection(BIND_ADDRESS, local)
@@ -76,7 +78,7 @@ class ForwardProxy:
             return
         url = urlsplit(target)
         port = url.port or (443 if url.scheme == "https" else 80)
-        local = self.routes.get(((url.hostname or "").lower(), port))
+        local = self.routes.get((url.scheme, (url.hostname or "").lower(), port))
         if local is None:
             return await self._refuse(writer, target)
         path = url.path or "/"

@@ -238,8 +238,9 @@ def _looks_like_origin(value: str) -> bool:
     return parts.scheme in ("http", "https") and bool(parts.netloc) and parts.path == ""
 
 
-def corpus(frontends: list[str], configs: list[dict]) -> list[Candidate]:
-    seen = set(frontends)
+def corpus(frontends: list[str], configs: list[dict], api_origin: str) -> list[Candidate]:
+    """Every candidate once; never a frontend, never the API's own origin (same-origin)."""
+    seen = {*frontends, api_origin}
     out: list[Candidate] = []
     for candidate in [c for f in frontends for c in for_frontend(f)] + from_config(
         configs, frontends

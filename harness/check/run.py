@@ -140,7 +140,7 @@ def _check(args: Namespace, options: dict[str, Any], run_dir: Path) -> int:
         auth, auth_line, jar = http_login(app.port, api_origin, frontends[0], options["login"],
                                      args.auth)  # fmt: skip
         prescan = None
-        candidates = corpus_mod.corpus(frontends, configs)
+        candidates = corpus_mod.corpus(frontends, configs, api_origin)
         if not args.no_prescan:
             targets = found.endpoints[:40] or [Endpoint("GET", MISSING_PATH)]
             declared = [corpus_mod.Candidate(f, "declared frontend", f) for f in frontends]
@@ -242,12 +242,18 @@ def _serve_origins(stack, app, api_origin, frontends, attackers, store, run_dir)
     stack.callback(plain.stop)
     tls = ThreadServer(static, "page server (https)", str(cert)).start()
     stack.callback(tls.stop)
-    routes = {host_port(api_origin): relay.port}
+    routes = {}
     for origin in pages:
-        routes[host_port(origin)] = tls.port if origin.startswith("https:") else plain.port
+        routes[_route_key(origin)] = tls.port if origin.startswith("https:") else plain.port
+    routes[_route_key(api_origin)] = relay.port
     proxy = ForwardProxy(routes).start()
     stack.callback(proxy.stop)
     return proxy.url
+
+
+def _route_key(origin: str) -> tuple[str, str, int]:
+    host, port = host_port(origin)
+    return origin.split(":", 1)[0], host, port
 
 
 def check_app(

@@ -278,14 +278,10 @@ def _say_findings(summary: Summary, trusted, reflects_any: bool, say, max_detail
         confirmed_here = by_cause.get(finding["cause"], {}) if finding["engines"] else {}
         for origin, cells in list(confirmed_here.items())[:max_detail]:
             worst = _worst(c.record["check"]["severity"] for c in cells)
-            for request in dict.fromkeys(c.request.kind for c in cells):
-                same = [c for c in cells if c.request.kind == request]
-                if _worst(c.record["check"]["severity"] for c in same) != worst:
-                    continue  # the worst read of each origin is what matters
-                per_level: dict[str, list[str]] = {}
-                for c in same:
-                    if c.record["check"]["severity"]:
-                        per_level.setdefault(c.record["check"]["severity"], []).append(c.browser)
-                levels = "; ".join(f"{lv} in {', '.join(sorted(b))}" for lv, b in per_level.items())
-                say(f"      {origin} ({cells[0].origin_kind}) reads {request}: {levels}")
+            top = [c for c in cells if c.record["check"]["severity"] == worst]
+            requests = list(dict.fromkeys(c.request.kind for c in top))
+            shown = requests[0] + (f" and {len(requests) - 1} more" if len(requests) > 1 else "")
+            say(
+                f"      {origin} ({cells[0].origin_kind}) reads {shown}: {worst} in {_engines(top)}"
+            )
         say(f"      fix: {finding['fix']}")
