@@ -276,7 +276,9 @@ def _say_findings(summary: Summary, trusted, reflects_any: bool, say, max_detail
     for finding in findings:
         say(f"  [{finding['severity']}] {finding['headline']}")
         confirmed_here = by_cause.get(finding["cause"], {}) if finding["engines"] else {}
-        for origin, cells in list(confirmed_here.items())[:max_detail]:
+        ranked = sorted(confirmed_here.items(), key=lambda item: SEVERITIES.index(
+            _worst(c.record["check"]["severity"] for c in item[1])))  # fmt: skip
+        for origin, cells in ranked[:max_detail]:
             worst = _worst(c.record["check"]["severity"] for c in cells)
             top = [c for c in cells if c.record["check"]["severity"] == worst]
             requests = list(dict.fromkeys(c.request.kind for c in top))
