@@ -185,11 +185,15 @@ def run_cell(
     at: str | None = origin if ready else None
     failed = True
     seen_before = len(page.messages() or [])
+    ledger: list[dict[str, Any]] | None = None  # the cell's ledger, once read
 
     def end_cell() -> None:
         nonlocal at, failed
         try:
-            if probe.set_cookies:
+            # cookies this cell made, by set_cookies or by any answer of the server (a probe
+            # of /cookies/set, a login route): none may reach a later cell on this host
+            entries = ledger if ledger is not None else ledger_reader(token)
+            if probe.set_cookies or set_a_cookie(entries):
                 page.clear_cookies([api])
                 if engine.single_window:  # WebDriver clears cookies by visiting the API
                     at = None
@@ -223,7 +227,8 @@ def run_cell(
             reconfigure(probe.reconfigure)
             with cleanup_unless_interrupted(lambda: reconfigure(None)):
                 attempts += page.run(RUN_SERIES_JS, {"specs": specs[1:], "delayMs": probe.delay_ms})
-        run = CellRun(url, token, attempts, ledger_reader(token),
+        ledger = ledger_reader(token)
+        run = CellRun(url, token, attempts, ledger,
                       ledger_reader(setup_token) if probe.set_cookies else [],
                       round((time.monotonic() - started) * 1000, 1))  # fmt: skip
         run.engine_messages = engine_messages(page, seen_before, token, attempts)
@@ -237,6 +242,11 @@ def run_cell(
                 run.artifacts["screenshot_error"] = str(exc).splitlines()[0]
         failed = False
         return run
+
+
+def set_a_cookie(entries: list[dict[str, Any]]) -> bool:
+    """Whether any answer in these ledger entries carried Set-Cookie."""
+    return any("set-cookie" in e.get("response_headers", {}) for e in entries)
 
 
 CORS_MESSAGE = ("CORS", "Cross-Origin", "Same Origin Policy", "Access-Control-")

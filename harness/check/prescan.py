@@ -67,18 +67,17 @@ class Prescan:
     def missing_vary(self) -> list[str]:
         """Endpoints whose Access-Control-Allow-Origin depends on the Origin but whose answer
         lacks Vary: Origin: a shared cache can serve one origin's answer to another."""
-        by_endpoint: dict[str, list[Answer]] = {}
-        for answer in self.answers:
+        by_endpoint: dict[tuple[str, bool], list[Answer]] = {}
+        for answer in self.answers:  # compared within one variant (with or without a cookie)
             if answer.method != "OPTIONS" and answer.status is not None:
-                key = answer.endpoint + (" (with a cookie)" if answer.with_cookie else "")
-                by_endpoint.setdefault(key, []).append(answer)
-        out = []
-        for endpoint, answers in by_endpoint.items():
+                by_endpoint.setdefault((answer.endpoint, answer.with_cookie), []).append(answer)
+        out: list[str] = []
+        for (endpoint, _), answers in by_endpoint.items():
             values = {tuple(a.allow_origin) for a in answers}
             echoing = [a for a in answers if a.echoed]
             if len(values) > 1 and any("origin" not in _tokens(a.vary) for a in echoing):
                 out.append(endpoint)
-        return out
+        return list(dict.fromkeys(out))
 
 
 def _tokens(vary: str) -> set[str]:
