@@ -99,8 +99,26 @@ def unsafe_request_header_names(headers: dict[str, str]) -> list[str]:
     return sorted(unsafe)
 
 
-def parse_list(value: str | None) -> list[str]:
-    """A comma-separated header value as a list of trimmed, non-empty items."""
-    if value is None:
-        return []
-    return [item.strip() for item in value.split(",") if item.strip()]
+class ListFailure(ValueError):
+    """A header list value that does not parse as its ABNF (#method / #field-name)."""
+
+
+def extract_list(values: list[str] | None) -> list[str] | None:
+    """https://fetch.spec.whatwg.org/#extract-header-list-values for the `#token` headers
+    (Access-Control-Allow-Methods, -Allow-Headers, -Expose-Headers): every field of the name,
+    each a comma-separated list whose non-empty elements are tokens (empty elements are
+    allowed, RFC 9110 section 5.6.1); None when absent; ListFailure on a bad element, e.g.
+    "x y" or "X-A;". Engines agree: WPT fetch/api/cors/cors-preflight-response-validation,
+    Firefox's CORSInvalidAllowMethod / CORSInvalidAllowHeader."""
+    if not values:
+        return None
+    out: list[str] = []
+    for value in values:
+        for item in value.split(","):
+            item = item.strip(" \t")
+            if not item:
+                continue
+            if not is_token(item):
+                raise ListFailure(f"{item!r} is not a token")
+            out.append(item)
+    return out

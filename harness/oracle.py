@@ -182,6 +182,16 @@ def proxied(variant: str, answer: ServerAnswer) -> ServerAnswer:
     return ServerAnswer(answer.status, headers, answer.note)
 
 
+def with_server_headers(answer: ServerAnswer) -> ServerAnswer:
+    """Every answer carries the server's own `server` and `date` (uvicorn adds both unless the
+    app set them, https://www.uvicorn.org/settings/#http: --server-header, --date-header; nginx
+    replaces them with its own), so an exposed `Server` is readable."""
+    headers = {k: list(v) for k, v in answer.headers.items()}
+    for name in ("server", "date"):
+        headers.setdefault(name, [ANY_VALUE])
+    return ServerAnswer(answer.status, headers, answer.note)
+
+
 class _Model:
     """One probe's run through the browser model."""
 
@@ -235,10 +245,10 @@ class _Model:
             self.reached_api = False
             headers = {k.lower(): [v] for k, v in nginx.GUIDE_OPTIONS_HEADERS.items()}
             # add_header inside `if` replaces the location's add_header set: no ACAO here
-            return ServerAnswer(204, headers, "nginx answered OPTIONS itself")
+            return with_server_headers(ServerAnswer(204, headers, "nginx answered OPTIONS itself"))
         self.reached_api = True
         answer = self.api_server(method, path, origin, preflight_headers, preflight, authorization)
-        return proxied(self.ctx.proxy, answer)
+        return with_server_headers(proxied(self.ctx.proxy, answer))
 
     def api_server(
         self,
@@ -388,8 +398,12 @@ class _Model:
             return f"preflight answered {answer.status} with {failure}"
         if not 200 <= answer.status <= 299:
             return f"preflight answered {answer.status} ({answer.note or 'not ok'})"
-        methods = fetch_spec.parse_list(answer.get("access-control-allow-methods"))
-        headers = fetch_spec.parse_list(answer.get("access-control-allow-headers"))
+        try:  # a malformed list makes the preflight a network error
+            methods = fetch_spec.extract_list(answer.headers.get("access-control-allow-methods"))
+            headers = fetch_spec.extract_list(answer.headers.get("access-control-allow-headers"))
+        except fetch_spec.ListFailure as exc:
+            return f"preflight: an Access-Control-Allow-* list does not parse ({exc})"
+        methods, headers = methods or [], headers or []
         lower_headers = {h.lower() for h in headers}
         if (
             method not in methods
@@ -483,9 +497,12 @@ class _Model:
     ) -> None:
         self.p.outcome, self.p.status = outcome, status
         answer = ServerAnswer(status, headers)
-        exposed = {
-            h.lower() for h in fetch_spec.parse_list(answer.get("access-control-expose-headers"))
-        }
+        try:  # a list that does not parse exposes nothing (CORS filtered response)
+            listed = fetch_spec.extract_list(headers.get("access-control-expose-headers")) or []
+        except fetch_spec.ListFailure as exc:
+            listed = []
+            self.p.reasons.append(f"Access-Control-Expose-Headers does not parse ({exc})")
+        exposed = {h.lower() for h in listed}
         wildcard = "*" in exposed and not credentials
         readable: dict[str, str | None] = {}
         for name in self.probe.read_headers:

@@ -343,3 +343,45 @@ def test_one_attempt_per_fetch_on_every_path():
     ]  # fmt: skip
     for probe in probes:
         assert len(run(EXACT, repeat=2, **probe).attempts) == 2, probe
+
+
+# --- header lists and the server's own headers (issue 16) --------------------------------------
+@pytest.mark.parametrize(
+    "values,expected",
+    [(None, None), (["GET, PUT"], ["GET", "PUT"]), (["GET", "PUT"], ["GET", "PUT"]),
+     (["GET,, ,PUT"], ["GET", "PUT"]), ([""], [])],
+)  # fmt: skip
+def test_header_lists_are_extracted_across_repeated_fields(values, expected):
+    assert fetch_spec.extract_list(values) == expected
+
+
+@pytest.mark.parametrize("value", ["x y", "X-A;", "GET, PUT DELETE", '"quoted"', "a/b"])
+def test_a_list_element_that_is_not_a_token_is_failure(value):
+    with pytest.raises(fetch_spec.ListFailure):
+        fetch_spec.extract_list([value])
+
+
+def test_a_malformed_allow_headers_list_makes_the_preflight_a_network_error():
+    server = {"allow_origins": [APP], "allow_headers": ["X-Custom", "Bad Header"]}
+    p = run(server, headers={"X-Custom": "1"})
+    assert (p.outcome, p.preflights, p.requests) == ("cors-error", 1, 0)
+    assert any("does not parse" in r for r in p.reasons)
+    assert run(server).outcome == "ok"  # no preflight: the list is never read
+
+
+def test_a_malformed_allow_methods_list_makes_the_preflight_a_network_error():
+    server = {"allow_origins": [APP], "allow_methods": ["GET", "PUT", "X,Y;"]}
+    assert run(server, method="PUT").outcome == "cors-error"
+
+
+def test_a_malformed_expose_list_exposes_nothing():
+    server = {"allow_origins": [APP], "expose_headers": ["X-Total", "Bad Header"]}
+    p = run(server, path="/headers", read_headers=["X-Total"])
+    assert (p.outcome, p.headers) == ("ok", {"X-Total": None})
+
+
+def test_the_servers_own_server_and_date_headers_are_readable_when_exposed():
+    p = run({"allow_origins": [APP], "expose_headers": ["Server", "Date"]},
+            read_headers=["Server", "Date"])  # fmt: skip
+    assert p.headers == {"Server": ANY_VALUE, "Date": ANY_VALUE}
+    assert run({"allow_origins": [APP]}, read_headers=["Server"]).headers == {"Server": None}
