@@ -59,7 +59,7 @@ def frontend_battery(endpoints: list[Endpoint], auth: Auth, read_headers: list[s
             request.repeat, first_write = 2, False
             request.kind += " (sent twice: preflight cache)"
         out.append(request)
-    out.append(Request("error response (404)",
+    out.append(Request("a path the app lacks (usually a 404)",
                        auth.shape({"method": "GET", "path": MISSING_PATH})))  # fmt: skip
     if error_path is not None:
         out.append(Request("error response (500, unhandled exception)",
