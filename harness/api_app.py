@@ -7,7 +7,7 @@ added with the scenario's keyword arguments exactly as given, the way a user's a
 from __future__ import annotations
 
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import urlencode, urlsplit, urlunsplit
 
 from fastapi import FastAPI, HTTPException, Request, Response
 from fastapi.middleware.cors import CORSMiddleware
@@ -97,11 +97,44 @@ class RequireAuthorization:
         await self.app(scope, receive, send)
 
 
+ALL_ROUTE_METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
+
+
+def with_cell_token(location: str, request: Request) -> str:
+    """A Location on this same server (a path, or this server under either of its names)
+    gets the cell's token, so that the ledger sees the next hop as the same cell's."""
+    token = request.query_params.get(TOKEN_PARAM)
+    parts = urlsplit(location)
+    ours = not parts.netloc or (parts.port == request.url.port
+                                and parts.hostname in ("localhost", "127.0.0.1"))  # fmt: skip
+    if not token or not ours or TOKEN_PARAM in parts.query:
+        return location
+    query = f"{parts.query}&" if parts.query else ""
+    return urlunsplit(parts._replace(query=query + urlencode({TOKEN_PARAM: token})))
+
+
+def raw_handler(route: dict[str, Any]):
+    """Answers exactly as the route says: its status, its header fields in order (repeated
+    ones too), its body."""
+
+    async def answer(request: Request) -> Response:
+        response = Response(content=route["body"].encode(), status_code=route["status"])
+        fields = [(name.lower().encode("latin-1"),
+                   (with_cell_token(value, request) if name.lower() == "location"
+                    else value).encode("latin-1")) for name, value in route["headers"]]  # fmt: skip
+        response.raw_headers = [*fields, *response.raw_headers]
+        return response
+
+    return answer
+
+
 def build_app(
     middleware_kwargs: dict[str, Any],
     cors: bool = True,
     cors_outermost: bool = False,
     auth_outside_cors: bool = False,
+    routes: list[dict[str, Any]] = (),
+    redirect_slashes: bool = True,
 ):
     """The scenario's ASGI app; `middleware_kwargs` already have placeholders substituted.
 
@@ -109,7 +142,11 @@ def build_app(
     cors_outermost: CORSMiddleware(app, ...) wraps FastAPI's ServerErrorMiddleware too.
     auth_outside_cors: RequireAuthorization added after (so outside) CORSMiddleware.
     """
-    app = FastAPI(openapi_url=None, docs_url=None, redoc_url=None)
+    app = FastAPI(openapi_url=None, docs_url=None, redoc_url=None,
+                  redirect_slashes=redirect_slashes)  # fmt: skip
+    for route in routes:  # before the endpoints: a route may shadow one
+        methods = ALL_ROUTE_METHODS if route["method"] == "*" else [route["method"]]
+        app.add_api_route(route["path"], raw_handler(route), methods=methods)
     for path, endpoint in ENDPOINTS.items():
         app.add_api_route(path, _HANDLERS[path], methods=list(endpoint.methods))
     if cors and not cors_outermost:

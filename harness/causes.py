@@ -32,6 +32,7 @@ CODES = (
     "method-not-allowed",
     "preflight-status",
     "preflight-redirect",
+    "invalid-allow-list",
     "exception-escaped-cors",
     "header-not-exposed",
     "cookie-samesite",
@@ -190,6 +191,8 @@ class _Explainer:
                 "the redirect chain exceeds 20 hops",
                 fix_note="fix the redirect target",
             )
+        if text.startswith("preflight: an Access-Control-Allow-* list does not parse"):
+            return self.invalid_list()
         match = re.match(r"preflight answered (\d+) with (.*)", text)
         if match:
             return self.preflight_failed(int(match.group(1)), match.group(2))
@@ -212,6 +215,22 @@ class _Explainer:
                 "'*' does not apply to credentialed requests" if "*" in text else "not listed",
             )
         return self.actual_failed(text, "on the response")
+
+    def invalid_list(self) -> Cause:
+        """An allow_methods/allow_headers entry that is not a token: the browser cannot parse
+        the list, so every preflight fails; the fix drops the entries that are no token."""
+        fix = {}
+        for key in ("allow_methods", "allow_headers"):
+            given = self.kwargs.get(key, [])
+            if any(not fetch_spec.is_token(v) and v != "*" for v in given):
+                fix[key] = [v for v in given if fetch_spec.is_token(v) or v == "*"]
+        return Cause(
+            "invalid-allow-list",
+            "an Access-Control-Allow-Methods/-Headers entry is not a valid token, so the "
+            "browser cannot parse the list and fails every preflight",
+            fix=fix or None,
+            fix_note="" if fix else "send only token names in Access-Control-Allow-*",
+        )
 
     def actual_failed(self, text: str, where: str) -> Cause:
         if text == "no Access-Control-Allow-Origin":
@@ -299,6 +318,7 @@ class _Explainer:
                 return self.intended("preflight-redirect", f"the preflight got a {status} redirect")
             return Cause(
                 "preflight-redirect",
+                "invalid-allow-list",
                 f"the preflight was answered with a {status} "
                 "redirect; browsers never follow a redirect for a preflight",
                 fix=self.add_cors() if self.model is None else None,
@@ -447,6 +467,8 @@ ENGINE_PATTERNS = (
     (r"Redirect is not allowed for a preflight request|CORS request external redirect not "
      r"allowed", "preflight-redirect"),
     (r"does not have HTTP ok status|CORS preflight response did not succeed", "preflight-status"),
+    (r"Cannot parse Access-Control-Allow-(Headers|Methods)|invalid token .* in CORS header "
+     r".Access-Control-Allow-(Headers|Methods).", "invalid-allow-list"),
 )  # fmt: skip
 # An engine sees the wire, the cause names the config: pairs that describe one event.
 SAME_EVENT = {

@@ -19,7 +19,7 @@ from . import causes as causes_mod
 from . import interrupts, oracle
 from .engines import EnginePool
 from .engines.base import EngineError, EngineUnavailable
-from .origins import substitute_all
+from .origins import api_origins, substitute_all
 from .probe import PageCache, observe, readable, run_cell
 from .results import ResultsWriter
 from .scenario import RECONFIGURABLE_SHAPE, Probe, Scenario, theme_of
@@ -99,13 +99,15 @@ def run_item(
     record.update({k: v for k, v in engine.info.as_record().items() if k != "name"})
     record["browser_version"] = record.pop("version")
 
-    origins = {**pages, "api": api}
+    origins = {**pages, **api_origins(api)}
     ctx = oracle.Context(
         page_origin=page_origin,
         api_origin=api,
         server_kwargs=substitute_all(cell.scenario.server.middleware_kwargs(), origins),
         cookie_policy=cell.policy,
         origins=origins,
+        routes=substitute_all(cell.scenario.server.route_table(), origins),
+        redirect_slashes=cell.scenario.server.redirect_slashes,
         **cell.scenario.server.app_shape(),
     )
     try:

@@ -33,6 +33,11 @@ SAFELISTED_CONTENT_TYPES = frozenset(
     {"application/x-www-form-urlencoded", "multipart/form-data", "text/plain"}
 )
 
+# https://fetch.spec.whatwg.org/#request-body-header-name (dropped when a redirect turns into GET)
+REQUEST_BODY_HEADERS = frozenset(
+    {"content-encoding", "content-language", "content-location", "content-type"}
+)
+
 _TOKEN = re.compile(r"^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$")
 # https://fetch.spec.whatwg.org/#cors-unsafe-request-header-byte
 _UNSAFE_BYTES = set(range(0x00, 0x09)) | set(range(0x0A, 0x20)) | set(b'"():<>?@[\\]{}\x7f')

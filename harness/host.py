@@ -30,7 +30,7 @@ from starlette.staticfiles import StaticFiles
 
 from .api_app import build_app
 from .ledger import LedgerMiddleware, LedgerStore
-from .origins import API_HOST, PAGE_HOSTS, substitute_all
+from .origins import API_HOST, PAGE_HOSTS, api_origins, substitute_all
 from .scenario import RECONFIGURABLE_SHAPE
 
 READY_LINE = "cors-matrix host ready"
@@ -153,8 +153,12 @@ def build(
         shape.update({k: changes.pop(k) for k in RECONFIGURABLE_SHAPE if k in changes})
         raw = {**server["kwargs"], **changes}
         own_pages = pages_tls if server.get("tls") else pages
-        kwargs = substitute_all(raw, {**own_pages, "api": apis[name]})
-        apps[port] = LedgerMiddleware(build_app(kwargs, **shape), store, server_name=name)
+        origins = {**own_pages, **api_origins(apis[name])}
+        kwargs = substitute_all(raw, origins)
+        routes = substitute_all(server.get("routes", []), origins)
+        apps[port] = LedgerMiddleware(
+            build_app(kwargs, routes=routes, redirect_slashes=server.get("redirect_slashes", True),
+                      **shape), store, server_name=name)  # fmt: skip
 
     for name, server in spec["servers"].items():
         sock = bind_socket()

@@ -16,9 +16,10 @@ from dataclasses import dataclass, field, replace
 from functools import cache
 from importlib import resources
 from typing import Any
+from urllib.parse import urljoin, urlsplit
 
 from . import endpoints, fetch_spec, nginx
-from .origins import Origin, same_site, substitute_all
+from .origins import Origin, api_origins, same_site, substitute_all
 from .scenario import CookieSpec, Probe
 from .starlette_model import CORSMiddlewareModel, ServerAnswer
 
@@ -117,6 +118,9 @@ class Context:
     proxy: str = "none"
     # every named origin ({app}, {cross_site}, ...) for placeholders in a probe's `reconfigure`
     origins: dict[str, str] = field(default_factory=dict)
+    # raw routes ([[server.route]], placeholders substituted) and FastAPI's redirect_slashes
+    routes: list[dict[str, Any]] = field(default_factory=list)
+    redirect_slashes: bool = True
 
 
 @dataclass
@@ -208,14 +212,35 @@ class _Model:
         self.now = 0.0
         self.reached_api = True
         self.page_is_same_site = same_site(ctx.page_origin, ctx.api_origin)
+        self.host = ctx.api_origin  # the name the API is reached under ({api} or {api_other})
+        self.api_names = set(api_origins(ctx.api_origin).values())
 
     # --- the server -------------------------------------------------------------------------
     def app_answer(self, method: str, path: str) -> tuple[ServerAnswer, bool]:
         """(answer, passes_through_cors_middleware)."""
+        base = {"content-type": ["application/json"], "content-length": [ANY_VALUE]}
+        bare, _, query = path.partition("?")
+        routed = [r for r in self.ctx.routes if r["path"] == bare]
+        if routed:  # a raw route answers exactly as written (FastAPI: 405 for other methods)
+            route = next((r for r in routed if r["method"] in ("*", method)), None)
+            if route is None:
+                allowed = ", ".join(sorted({r["method"] for r in routed}))
+                return ServerAnswer(405, {**base, "allow": [allowed]}), True
+            headers: dict[str, list[str]] = {"content-length": [ANY_VALUE]}
+            for name, value in route["headers"]:
+                headers.setdefault(name.lower(), []).append(value)
+            return ServerAnswer(route["status"], headers, "raw route"), True
         endpoint = endpoints.find(path)
+        if endpoint is None and self.ctx.redirect_slashes and bare != "/":
+            # Starlette's Router: no route matched, the path with/without its trailing slash
+            # does: 307 to that URL, built from the request's own scheme, Host and query
+            other = bare[:-1] if bare.endswith("/") else bare + "/"
+            if any(r["path"] == other for r in self.ctx.routes):
+                location = f"{self.host}{other}" + (f"?{query}" if query else "")
+                return ServerAnswer(307, {"location": [location], "content-length": ["0"]},
+                                    "redirect_slashes"), True  # fmt: skip
         if endpoint is None:
             raise NotModelled(f"unknown endpoint {path}")
-        base = {"content-type": ["application/json"], "content-length": [ANY_VALUE]}
         if method not in endpoint.methods:
             return ServerAnswer(405, {**base, "allow": [", ".join(endpoint.methods)]}), True
         if endpoint.unhandled_error:  # passes through CORS only when CORS wraps everything
@@ -341,15 +366,17 @@ class _Model:
         return sorted(sent)
 
     # --- CORS algorithms ---------------------------------------------------------------------
-    def cors_check(self, answer: ServerAnswer, credentials: bool) -> str | None:
-        """https://fetch.spec.whatwg.org/#concept-cors-check ; None on success, else why not."""
+    def cors_check(self, answer: ServerAnswer, credentials: bool, sent: str) -> str | None:
+        """https://fetch.spec.whatwg.org/#concept-cors-check against the Origin the request
+        carried (`sent`: the page's, or "null" after a cross-origin redirect); None on
+        success, else why not."""
         origin = answer.get("access-control-allow-origin")
         if origin is None:
             return "no Access-Control-Allow-Origin"
         if not credentials and origin == "*":
             return None
-        if origin != self.ctx.page_origin:
-            return f"Access-Control-Allow-Origin {origin!r} does not match {self.ctx.page_origin!r}"
+        if origin != sent:
+            return f"Access-Control-Allow-Origin {origin!r} does not match {sent!r}"
         if not credentials:
             return None
         if answer.get("access-control-allow-credentials") != "true":
@@ -387,13 +414,13 @@ class _Model:
         )
 
     def preflight(
-        self, url: str, path: str, method: str, unsafe: list[str], credentials: bool
+        self, url: str, path: str, method: str, unsafe: list[str], credentials: bool, sent: str
     ) -> str | None:
         """https://fetch.spec.whatwg.org/#cors-preflight-fetch ; None on success."""
         acrh = ",".join(unsafe) if unsafe else None
-        answer = self.server(method, path, self.ctx.page_origin, acrh, preflight=True)
+        answer = self.server(method, path, sent, acrh, preflight=True)
         self.p.preflights += int(self.reached_api)
-        failure = self.cors_check(answer, credentials)
+        failure = self.cors_check(answer, credentials, sent)
         if failure:
             return f"preflight answered {answer.status} with {failure}"
         if not 200 <= answer.status <= 299:
@@ -448,34 +475,59 @@ class _Model:
                 self.finish_error("no-cors allows only safelisted methods and headers (TypeError)")
                 return
         path = probe.path
+        tainted = False
         for _hop in range(21):
-            url = f"{self.ctx.api_origin}{path.split('?')[0]}"
+            url = f"{self.host}{path.split('?')[0]}"
+            sent = "null" if tainted else self.ctx.page_origin  # the Origin header's value
+            unsafe = fetch_spec.unsafe_request_header_names(headers)
             needs_preflight = probe.mode == "cors" and (
                 method not in fetch_spec.SAFELISTED_METHODS or bool(unsafe)
             )
             if needs_preflight and not self.cache_match(probe, url, credentials, method, unsafe):
-                failure = self.preflight(url, path, method, unsafe, credentials)
+                failure = self.preflight(url, path, method, unsafe, credentials, sent)
                 if failure:
                     self.finish_error(failure)
                     return
             # the request itself is sent (and reaches the API unless a proxy answers it)
             has_auth = any(k.lower() == "authorization" for k in headers)
-            answer = self.server(method, path, self.ctx.page_origin, authorization=has_auth)
+            answer = self.server(method, path, sent, authorization=has_auth)
             if self.reached_api:
                 self.p.requests += 1
-                self.cookies_seen.update(self.cookies_to_send(probe.credentials))
+                if self.host == self.ctx.api_origin:  # the jar holds cookies for that host only
+                    self.cookies_seen.update(self.cookies_to_send(probe.credentials))
                 self.p.authorization_received |= has_auth
             if probe.mode == "no-cors":
                 self.finish("opaque", 0, {})
                 return
-            failure = self.cors_check(answer, credentials)
+            failure = self.cors_check(answer, credentials, sent)
             if failure:
                 self.finish_error(failure)
                 return
             if answer.status in (301, 302, 303, 307, 308) and answer.get("location"):
-                path = answer.get("location")
-                if answer.status == 303 or (answer.status in (301, 302) and method == "POST"):
-                    method = "GET"
+                # https://fetch.spec.whatwg.org/#http-redirect-fetch
+                target = urlsplit(urljoin(url, answer.headers["location"][0]))
+                if target.username or target.password:
+                    self.finish_error("redirect to a URL with credentials (user:password@), a "
+                                      "network error for a CORS request")  # fmt: skip
+                    return
+                where = f"{target.scheme}://{target.netloc}"
+                if where not in self.api_names:
+                    raise NotModelled(f"a redirect to {where}, which the model does not serve")
+                if where != self.host:
+                    # a cross-origin hop: the origin is tainted (Origin: null from now on) and
+                    # the CORS non-wildcard request-header name (Authorization) is removed
+                    tainted = tainted or self.ctx.page_origin != self.host
+                    headers = {k: v for k, v in headers.items() if k.lower() != "authorization"}
+                    self.host = where
+                path = target.path + (f"?{target.query}" if target.query else "")
+                if (
+                    answer.status == 303
+                    and method != "HEAD"
+                    or (answer.status in (301, 302) and method == "POST")
+                ):
+                    method = "GET"  # and the body and its headers go
+                    headers = {k: v for k, v in headers.items()
+                               if k.lower() not in fetch_spec.REQUEST_BODY_HEADERS}  # fmt: skip
                 continue
             self.finish(
                 "ok" if 200 <= answer.status <= 299 else "http-error",

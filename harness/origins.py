@@ -18,7 +18,10 @@ PAGE_HOSTS: dict[str, str] = {
     "attacker": "127.0.0.1",
 }
 API_HOST = "localhost"
-ORIGIN_NAMES = (*PAGE_HOSTS, "api")
+# The same API server reached under another host name: another origin and another site, for
+# cross-origin redirect hops without a second server (like WPT's REMOTE_ORIGIN).
+API_OTHER_HOST = "127.0.0.1"
+ORIGIN_NAMES = (*PAGE_HOSTS, "api", "api_other")
 # {app} is the whole origin; {app_port} its port alone, for near-misses like "https://localhost:{app_port}"
 PLACEHOLDERS = (*ORIGIN_NAMES, *(f"{name}_port" for name in ORIGIN_NAMES))
 
@@ -32,6 +35,12 @@ class PlaceholderError(ValueError):
 def unknown_placeholders(value: str) -> list[str]:
     """Return the `{name}` placeholders in `value` that are not known origin names."""
     return [m for m in _PLACEHOLDER.findall(value) if m not in PLACEHOLDERS]
+
+
+def api_origins(api: str) -> dict[str, str]:
+    """{api} and {api_other} for one API origin (same scheme and port, the other host)."""
+    parts = urlsplit(api)
+    return {"api": api, "api_other": f"{parts.scheme}://{API_OTHER_HOST}:{parts.port}"}
 
 
 def with_ports(origins: dict[str, str]) -> dict[str, str]:

@@ -43,6 +43,59 @@ class ScenarioMeta(_Strict):
     _name = field_validator("name")(_check_name)
 
 
+ROUTE_METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
+
+
+class RawRoute(_Strict):
+    """One path the server answers exactly as written (WPT's preflight.py in a table): any
+    status, any headers (repeated, empty, malformed on purpose), a body. Placeholders work in
+    header values; a Location on this server gets the cell's token appended, so the ledger
+    sees every hop."""
+
+    path: str
+    method: str = Field("*", description="a method, or * for every method (OPTIONS too)")
+    status: int = Field(200, ge=200, le=599)
+    headers: list[list[str]] = []
+    body: str = ""
+
+    @field_validator("path")
+    @classmethod
+    def _path(cls, v: str) -> str:
+        if not v.startswith("/") or "?" in v or "#" in v:
+            raise ValueError(f"route path {v!r} must start with / and have no query")
+        return v
+
+    @field_validator("method")
+    @classmethod
+    def _method(cls, v: str) -> str:
+        if v != "*" and v not in ROUTE_METHODS:
+            raise ValueError(f"route method {v!r}: one of {', '.join(ROUTE_METHODS)} or *")
+        return v
+
+    @field_validator("headers")
+    @classmethod
+    def _headers(cls, v: list[list[str]]) -> list[list[str]]:
+        for pair in v:
+            if len(pair) != 2:
+                raise ValueError(f"route header {pair!r}: expected [name, value]")
+            name, value = pair
+            if not fetch_spec.is_token(name):
+                raise ValueError(f"route header name {name!r} is not a valid token")
+            if any(c in value for c in "\r\n\x00"):
+                raise ValueError(f"route header {name!r}: CR, LF and NUL cannot be sent")
+            try:
+                value.encode("latin-1")
+            except UnicodeEncodeError:
+                raise ValueError(f"route header {name!r}: value {value!r} is not Latin-1") from None
+            bad = unknown_placeholders(value)
+            if bad:
+                raise ValueError(f"route header {name!r}: unknown placeholder {{{bad[0]}}}")
+        return v
+
+    def matches(self, method: str, path: str) -> bool:
+        return self.path == path and self.method in ("*", method)
+
+
 class ServerConfig(_Strict):
     """CORSMiddleware keyword arguments; defaults are Starlette 1.10's own defaults."""
 
@@ -72,6 +125,12 @@ class ServerConfig(_Strict):
     allow_private_network: bool = False
     expose_headers: list[str] = []
     max_age: int = 600
+    # raw routes, inside CORSMiddleware when cors is on (set cors = false for a server that
+    # answers only what the routes say)
+    route: list[RawRoute] = []
+    redirect_slashes: bool = Field(
+        True, description="FastAPI's default: /items answers 307 to /items/ when only that exists"
+    )
 
     @model_validator(mode="after")
     def _placeholders_known(self) -> ServerConfig:
@@ -94,13 +153,26 @@ class ServerConfig(_Strict):
     def middleware_kwargs(self) -> dict[str, Any]:
         """The keyword arguments as the scenario gave them (unset ones left to Starlette)."""
         given = self.model_dump(exclude_unset=True)
-        for shape in (*RECONFIGURABLE_SHAPE, "proxy", "tls"):
+        for shape in (*RECONFIGURABLE_SHAPE, "proxy", "tls", "route", "redirect_slashes"):
             given.pop(shape, None)
         env = given.pop("allow_origins_env", None)
         parsing = given.pop("allow_origins_env_parsing", "guide")
         if env is not None:
             given["allow_origins"] = origins_from_env(env, parsing)
         return given
+
+    def route_table(self) -> list[dict[str, Any]]:
+        """The raw routes as plain data (for the host and the oracle)."""
+        return [r.model_dump() for r in self.route]
+
+    def knows_path(self, path: str) -> bool:
+        """A probe path this server answers: an endpoint, a route, or (redirect_slashes) a
+        route's path with or without its trailing slash."""
+        bare = path.split("?", 1)[0]
+        paths = {r.path for r in self.route}
+        if self.redirect_slashes:
+            paths |= {p.rstrip("/") if p.endswith("/") else p + "/" for p in paths if p != "/"}
+        return endpoints.find(path) is not None or bare in paths
 
     def app_shape(self) -> dict[str, Any]:
         """How the app around CORSMiddleware is built (the oracle models the same shape)."""
@@ -191,10 +263,8 @@ class Probe(_Strict):
     @field_validator("path")
     @classmethod
     def _path(cls, v: str) -> str:
-        if endpoints.find(v) is None:
-            raise ValueError(
-                f"unknown endpoint {v.split('?')[0]!r}; known: " + ", ".join(endpoints.ENDPOINTS)
-            )
+        if not v.startswith("/"):
+            raise ValueError(f"path {v!r} must start with /")
         return v
 
     @field_validator("headers")
@@ -255,6 +325,12 @@ class Scenario(_Strict):
             if p.name in seen:
                 raise ValueError(f"duplicate probe name {p.name!r}")
             seen.add(p.name)
+            if not self.server.knows_path(p.path):
+                known = [*endpoints.ENDPOINTS, *(r.path for r in self.server.route)]
+                raise ValueError(
+                    f"probe[{p.name}].path: unknown endpoint "
+                    f"{p.path.split('?')[0]!r}; known: {', '.join(known)}"
+                )
         return self
 
     @property
@@ -294,7 +370,8 @@ def parse_scenario(data: dict[str, Any], source: str, default_name: str) -> Scen
         if err["type"] == "extra_forbidden":
             msg = "unknown key"
         more = f" (+{len(exc.errors()) - 1} more)" if len(exc.errors()) > 1 else ""
-        line = f"{source}: {loc}: {msg}{more}".replace("\r", "\\r").replace("\n", "\\n")
+        where = "" if loc == "(file)" and msg.startswith("probe[") else f"{loc}: "
+        line = f"{source}: {where}{msg}{more}".replace("\r", "\\r").replace("\n", "\\n")
         raise ScenarioError(line) from None
     if scenario.scenario.name is None:
         meta = scenario.scenario.model_copy(update={"name": default_name})

@@ -41,6 +41,8 @@ def host_spec(scenarios: list[Scenario], fixture_dir: Path) -> dict[str, Any]:
             s.name: {
                 **s.server.app_shape(),
                 "tls": s.server.tls,
+                "routes": s.server.route_table(),
+                "redirect_slashes": s.server.redirect_slashes,
                 "kwargs": s.server.middleware_kwargs(),
             }
             for s in scenarios

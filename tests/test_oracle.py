@@ -9,6 +9,7 @@ from harness import fetch_spec
 from harness.oracle import (
     ANY_VALUE,
     Context,
+    NotModelled,
     compare,
     differences,
     engine_profile,
@@ -385,3 +386,97 @@ def test_the_servers_own_server_and_date_headers_are_readable_when_exposed():
             read_headers=["Server", "Date"])  # fmt: skip
     assert p.headers == {"Server": ANY_VALUE, "Date": ANY_VALUE}
     assert run({"allow_origins": [APP]}, read_headers=["Server"]).headers == {"Server": None}
+
+
+# --- raw routes and redirects (issue 16) ---------------------------------------------------------
+OTHER = "http://127.0.0.1:8000"  # {api_other}: the same server under another host
+
+
+def hop(path, location, status=307, allow=APP):
+    headers = [["Location", location], ["Access-Control-Allow-Origin", allow]]
+    return {"path": path, "method": "*", "status": status, "body": "", "headers": headers}
+
+
+def end(path, allow):
+    return {"path": path, "method": "*", "status": 200, "body": "",
+            "headers": [["Access-Control-Allow-Origin", allow]]}  # fmt: skip
+
+
+def routed(routes, **probe):
+    ctx = Context(APP, API, {}, cors=False, routes=routes)
+    return predict(Probe(name="p", **probe), ctx)
+
+
+@pytest.mark.parametrize("allow,outcome", [("*", "ok"), ("null", "ok"), (APP, "cors-error")])
+def test_a_cross_origin_hop_taints_the_origin(allow, outcome):
+    p = routed([hop("/a", f"{OTHER}/b"), end("/b", allow)], path="/a")
+    assert (p.outcome, p.requests) == (outcome, 2)
+
+
+def test_a_same_origin_hop_keeps_the_page_origin():
+    assert routed([hop("/a", "/b"), end("/b", APP)], path="/a").outcome == "ok"
+
+
+def test_a_redirect_must_pass_the_cors_check_before_it_is_followed():
+    no_cors = {**hop("/a", "/b"), "headers": [["Location", "/b"]]}
+    p = routed([no_cors, end("/b", "*")], path="/a")
+    assert (p.outcome, p.requests) == ("cors-error", 1)
+
+
+def test_a_cross_origin_hop_drops_authorization_so_the_next_hop_needs_no_preflight():
+    preflight = {
+        "path": "/a",
+        "method": "OPTIONS",
+        "status": 204,
+        "body": "",
+        "headers": [
+            ["Access-Control-Allow-Origin", APP],
+            ["Access-Control-Allow-Headers", "Authorization"],
+        ],
+    }
+    routes = [preflight, {**hop("/a", f"{OTHER}/b"), "method": "GET"}, end("/b", "*")]
+    p = routed(routes, path="/a", headers={"Authorization": "Bearer t"})
+    assert (p.outcome, p.preflights, p.requests) == ("ok", 1, 2)
+    # within one origin it stays, and the next URL needs its own preflight
+    same = [preflight, {**hop("/a", "/b"), "method": "GET"},
+            {**end("/b", APP), "method": "GET"}]  # fmt: skip
+    p = routed(same, path="/a", headers={"Authorization": "Bearer t"})
+    assert (p.outcome, p.preflights) == ("cors-error", 2)  # /b answers no preflight (405)
+
+
+def test_credentials_in_the_location_are_a_network_error():
+    p = routed([hop("/a", "http://u:p@localhost:8000/b"), end("/b", "*")], path="/a")
+    assert (p.outcome, p.requests) == ("cors-error", 1)
+    assert "credentials" in p.reasons[-1]
+
+
+def test_redirect_slashes_answers_307_inside_cors_middleware():
+    ctx = Context(APP, API, {"allow_origins": [APP], "allow_methods": ["*"]},
+                  routes=[end("/items/", "*")])  # fmt: skip
+    p = predict(Probe(name="p", path="/items"), ctx)
+    assert (p.outcome, p.requests, p.preflights) == ("ok", 2, 0)
+    p = predict(Probe(name="p", path="/items", method="PUT"), ctx)
+    assert (p.outcome, p.requests, p.preflights) == ("ok", 2, 2)  # one preflight per URL
+    off = Context(APP, API, {"allow_origins": [APP]}, routes=[end("/items/", "*")],
+                  redirect_slashes=False)  # fmt: skip
+    with pytest.raises(NotModelled):
+        predict(Probe(name="p", path="/items"), off)
+
+
+def test_a_redirect_to_a_303_turns_a_post_into_a_get_without_its_body_headers():
+    preflight = {
+        "path": "/a",
+        "method": "OPTIONS",
+        "status": 204,
+        "body": "",
+        "headers": [
+            ["Access-Control-Allow-Origin", "*"],
+            ["Access-Control-Allow-Headers", "Content-Type"],
+        ],
+    }
+    routes = [preflight, {**hop("/a", "/b", status=303, allow="*"), "method": "POST"},
+              end("/b", "*")]  # fmt: skip
+    p = routed(routes, path="/a", method="POST", body="x",
+               headers={"Content-Type": "application/json"})  # fmt: skip
+    # the POST with a JSON body needs a preflight at /a; the GET to /b none
+    assert (p.outcome, p.preflights, p.requests) == ("ok", 1, 2)

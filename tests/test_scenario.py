@@ -72,6 +72,37 @@ BAD = [
     ('[[probe]]\nname = "a\\nb"\n', "probe[a\\nb].name: name 'a\\nb' may only use letters"),
     ('[scenario]\nname = "a b"\n[[probe]]\nname = "p"\n', "scenario.name: name 'a b'"),
     ('[server]\ntls = true\nproxy = "pass"\n[[probe]]\nname = "p"\n', "tls with a proxy"),
+    # raw routes (issue 16)
+    ('[[server.route]]\npath = "x"\n[[probe]]\nname = "p"\n', "route path 'x' must start"),
+    (
+        '[[server.route]]\npath = "/a"\nmethod = "TRACE"\n[[probe]]\nname = "p"\n',
+        "route method 'TRACE'",
+    ),
+    (
+        '[[server.route]]\npath = "/a"\nstatus = 99\n[[probe]]\nname = "p"\n',
+        "server.route[0].status:",
+    ),
+    (
+        '[[server.route]]\npath = "/a"\nheaders = [["X"]]\n[[probe]]\nname = "p"\n',
+        "expected [name, value]",
+    ),
+    (
+        '[[server.route]]\npath = "/a"\nheaders = [["X-A", "a\\r\\nb"]]\n[[probe]]\nname = "p"\n',
+        "CR, LF and NUL cannot be sent",
+    ),
+    (
+        '[[server.route]]\npath = "/a"\nheaders = [["X-A", "é€"]]\n[[probe]]\nname = "p"\n',
+        "is not Latin-1",
+    ),
+    (
+        '[[server.route]]\npath = "/a"\nheaders = [["Location", "{nope}/b"]]\n[[probe]]\n'
+        'name = "p"\n',
+        "unknown placeholder {nope}",
+    ),
+    (
+        '[[server.route]]\npath = "/a/"\n[[probe]]\nname = "p"\npath = "/b"\n',
+        "probe[p].path: unknown endpoint '/b'",
+    ),
 ]
 
 
@@ -106,3 +137,12 @@ def test_env_origins_and_allow_origins_are_exclusive(write_scenario):
     )
     with pytest.raises(ScenarioError, match="not both"):
         load_scenario(write_scenario(text))
+
+
+def test_route_paths_and_their_slash_twins_are_probe_paths(tmp_path):
+    text = ('[[server.route]]\npath = "/items/"\n[[probe]]\nname = "a"\npath = "/items"\n'
+            '[[probe]]\nname = "b"\npath = "/items/?x=1"\n')  # fmt: skip
+    (tmp_path / "test_r.toml").write_text(text)
+    scenario = load_scenario(tmp_path / "test_r.toml")
+    assert [p.path for p in scenario.probes] == ["/items", "/items/?x=1"]
+    assert scenario.server.route_table()[0]["method"] == "*"
