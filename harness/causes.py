@@ -318,7 +318,6 @@ class _Explainer:
                 return self.intended("preflight-redirect", f"the preflight got a {status} redirect")
             return Cause(
                 "preflight-redirect",
-                "invalid-allow-list",
                 f"the preflight was answered with a {status} "
                 "redirect; browsers never follow a redirect for a preflight",
                 fix=self.add_cors() if self.model is None else None,
