@@ -21,11 +21,9 @@ from .engines import EnginePool
 from .engines.base import EngineError, EngineUnavailable
 from .origins import api_origins, substitute_all
 from .probe import PageCache, observe, readable, run_cell
-from .results import ResultsWriter
+from .results import ARTIFACTS, ResultsWriter
 from .scenario import RECONFIGURABLE_SHAPE, Probe, Scenario, theme_of
 from .starlette_model import CORSMiddlewareModel
-
-ARTIFACTS = "test-results"
 
 
 class Cell:

@@ -9,12 +9,13 @@ from pathlib import Path
 from .engines.base import BROWSERS, COOKIE_POLICIES, DEFAULT_COOKIE_POLICY
 from .flake import run as flake_run
 from .report import write_junit, write_report
+from .results import ARTIFACTS
 from .shards import ShardError, merge_shards
 
 
 def _report(args: argparse.Namespace) -> int:
     try:
-        view = write_report(args.results, args.output, args.baseline)
+        view = write_report(args.results, args.output, args.baseline, args.artifacts_root)
     except FileNotFoundError as exc:
         print(f"harness report: {exc}", file=sys.stderr)
         return 2
@@ -156,6 +157,9 @@ def main(argv: list[str] | None = None) -> int:
     report.add_argument("-o", "--output", type=Path, default=Path("report"))
     report.add_argument("--baseline", nargs="+", type=Path, help="a previous run's results files")
     report.add_argument("--junit", type=Path, help="also write JUnit XML here")
+    report.add_argument("--artifacts-root", type=Path, default=Path(ARTIFACTS),
+                        help="the run's artifact folder: only screenshots inside it are copied "
+                        f"into the report (default ./{ARTIFACTS})")  # fmt: skip
     report.add_argument(
         "--fail-on-new-divergence",
         action="store_true",

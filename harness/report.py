@@ -20,7 +20,7 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 
 from . import oracle
 from .probe import readable
-from .results import read_records
+from .results import ARTIFACTS, read_records
 
 Key = tuple[str, str, str, str]  # scenario, probe, browser, cookie policy
 SPEC_LINKS = {
@@ -334,16 +334,34 @@ def build_view(merged: Merged, baseline: Merged | None = None) -> dict[str, Any]
     }
 
 
-def _copy_artifacts(view: dict[str, Any], out: Path) -> None:
-    """Screenshots become part of the static site (the report must work when moved)."""
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+
+
+def _copy_artifacts(view: dict[str, Any], out: Path, root: Path) -> None:
+    """Screenshots become part of the static site (the report must work when moved). Only a
+    PNG that really lies in the run's artifact folder is copied: a record (a poisoned shard in
+    the nightly merge) may name any file, e.g. /proc/self/environ, and the report is
+    published."""
+    root = root.resolve()
     for detail in view["details"]:
         artifacts = detail["record"].get("artifacts") or {}
         shot = artifacts.get("screenshot")
-        if shot and Path(shot).is_file():
-            target = out / "artifacts" / f"{detail['anchor']}.png"
-            target.parent.mkdir(parents=True, exist_ok=True)
-            shutil.copyfile(shot, target)
-            detail["screenshot"] = f"artifacts/{target.name}"
+        if not shot:
+            continue
+        source = Path(shot).resolve()  # symlinks followed
+        if not source.is_relative_to(root) or not source.is_file():
+            view["problems"].append(f"{detail['anchor']}: screenshot {shot!r} is not in the "
+                                    f"artifact folder {root}; not copied")  # fmt: skip
+            continue
+        with open(source, "rb") as fh:
+            if fh.read(len(PNG_SIGNATURE)) != PNG_SIGNATURE:
+                view["problems"].append(f"{detail['anchor']}: screenshot {shot!r} is not a "
+                                        "PNG; not copied")  # fmt: skip
+                continue
+        target = out / "artifacts" / f"{detail['anchor']}.png"
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(source, target)
+        detail["screenshot"] = f"artifacts/{target.name}"
 
 
 def render(view: dict[str, Any]) -> str:
@@ -361,15 +379,19 @@ def _pretty(value: Any) -> str:
 
 
 def write_report(
-    paths: list[Path], out: Path, baseline: list[Path] | None = None
+    paths: list[Path],
+    out: Path,
+    baseline: list[Path] | None = None,
+    artifacts_root: Path = Path(ARTIFACTS),
 ) -> dict[str, Any]:
-    """Merge, render and write `out/index.html` (plus artifacts); return the view."""
+    """Merge, render and write `out/index.html` (plus the screenshots found under
+    `artifacts_root`, the run's artifact folder); return the view."""
     missing = [str(p) for p in [*paths, *(baseline or [])] if not p.is_file()]
     if missing:
         raise FileNotFoundError(f"results file not found: {', '.join(missing)}")
     view = build_view(merge(paths), merge(baseline) if baseline else None)
     out.mkdir(parents=True, exist_ok=True)
-    _copy_artifacts(view, out)
+    _copy_artifacts(view, out, artifacts_root)
     tmp = out / "index.html.tmp"
     tmp.write_text(render(view), encoding="utf-8")
     tmp.replace(out / "index.html")

@@ -17,6 +17,7 @@ SCHEMA = 1
 REQUIRED = ("scenario", "probe", "browser", "browser_version", "page_origin", "url", "observed",
             "expected", "verdict", "reason")  # fmt: skip
 VERDICTS = ("match", "diverge", "not-run")
+ARTIFACTS = "test-results"  # the run's artifact folder (screenshots), under pytest's rootdir
 
 
 class ResultsWriter:

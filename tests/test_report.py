@@ -202,3 +202,30 @@ def test_report_renders_in_other_engines(engines, report_url, name):
     finally:
         page.close()
     assert counts["cells"] == len(RECORDS) and counts["diverge"] == 1
+
+
+def test_only_pngs_inside_the_artifact_folder_are_copied(tmp_path):
+    """A poisoned shard may name any file as its screenshot; the report is published."""
+    artifacts = tmp_path / "test-results"
+    (artifacts / "cell").mkdir(parents=True)
+    good = artifacts / "cell" / "page-chromium.png"
+    good.write_bytes(b"\x89PNG\r\n\x1a\n" + b"0" * 16)
+    fake = artifacts / "cell" / "page-firefox.png"
+    fake.write_bytes(b"SECRET=1\n")  # in the folder, but no PNG
+    link = artifacts / "cell" / "page-webkit.png"
+    link.symlink_to("/proc/self/environ")  # in the folder by name, outside it in fact
+    rows = [
+        record(probe="good", verdict="diverge"),
+        record(probe="outside", verdict="diverge"),
+        record(probe="fake", verdict="diverge"),
+        record(probe="link", verdict="diverge"),
+    ]
+    for row, shot in zip(rows, (good, "/proc/self/environ", fake, link), strict=True):
+        row["artifacts"] = {"screenshot": str(shot)}
+    out = tmp_path / "report"
+    view = write_report([write(tmp_path / "r.jsonl", rows)], out, artifacts_root=artifacts)
+    copied = sorted(p.name for p in (out / "artifacts").iterdir())
+    assert len(copied) == 1 and (out / "artifacts" / copied[0]).read_bytes() == good.read_bytes()
+    refused = [p for p in view["problems"] if "not copied" in p]
+    assert len(refused) == 3, view["problems"]
+    assert "SECRET" not in (out / "index.html").read_text()
