@@ -23,7 +23,7 @@ from .engines.base import BROWSERS, COOKIE_POLICIES, DEFAULT_COOKIE_POLICY
 from .engines.remote import parse_remotes
 from .origins import Origin
 from .probe import PageCache
-from .results import ResultsWriter, read_records
+from .results import ResultsInUse, ResultsWriter, read_records, results_lock
 from .scenario import ScenarioError, load_scenario
 from .servers import HostError, host_spec, start_host
 from .starlette_model import STARLETTE_VERSION
@@ -301,13 +301,31 @@ def _worker_id(config: pytest.Config) -> str | None:
 
 
 def pytest_sessionstart(session: pytest.Session) -> None:
-    """The results file is rewritten per run: emptied once, before any worker appends to it."""
+    """One run at a time per results file: the controller holds a lock on it for the run, and
+    a second run on the same path is refused, naming the first."""
     config = session.config
     if _worker_id(config) is None and not config.option.collectonly:
         path = _results_path(config)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text("")
+        try:
+            config.stash[_RESULTS_LOCK] = results_lock(path)
+        except ResultsInUse as exc:
+            raise pytest.UsageError(str(exc)) from None
         config.stash[_RESULTS_PATH] = path
+
+
+def _empty_results_once(config: pytest.Config) -> None:
+    """The results file is rewritten per run, but only once the run has a cell to write: a
+    run that runs nothing (a bad file, an empty shard, a usage error) keeps the last one."""
+    if not config.stash.get(_RESULTS_EMPTIED, False):
+        config.stash[_RESULTS_EMPTIED] = True
+        _results_path(config).write_text("")
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_node_collection_finished(node, ids) -> None:
+    """pytest-xdist: the controller empties the file before it hands any worker a cell."""
+    if ids:
+        _empty_results_once(node.config)
 
 
 @pytest.fixture
@@ -339,12 +357,16 @@ def cors_pages(cors_engines):
 def cors_results(request):
     """Appends one line per cell; under pytest-xdist every worker appends to the same file,
     each line in a single write (see ResultsWriter)."""
+    if _worker_id(request.config) is None:  # a plain run; under xdist the controller did it
+        _empty_results_once(request.config)
     writer = ResultsWriter(_results_path(request.config))
     yield writer
     writer.close()
 
 
 _RESULTS_PATH = pytest.StashKey[Path]()
+_RESULTS_LOCK = pytest.StashKey[object]()
+_RESULTS_EMPTIED = pytest.StashKey[bool]()
 
 
 def pytest_terminal_summary(terminalreporter, exitstatus, config: pytest.Config) -> None:

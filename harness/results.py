@@ -20,6 +20,34 @@ VERDICTS = ("match", "diverge", "not-run")
 ARTIFACTS = "test-results"  # the run's artifact folder (screenshots), under pytest's rootdir
 
 
+class ResultsInUse(Exception):
+    """Another run holds the lock on this results file."""
+
+
+def results_lock(path: Path):
+    """Hold `<results>.lock` for this process's lifetime (released when it exits, however it
+    exits); raise ResultsInUse naming the other run's pid if it is held."""
+    import fcntl
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    lock = open(path.with_name(path.name + ".lock"), "a+")  # noqa: SIM115 - held until exit
+    try:
+        fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        lock.seek(0)
+        other = lock.read().strip() or "unknown"
+        lock.close()
+        raise ResultsInUse(
+            f"results file {path} is in use by another run (pid {other}); "
+            "wait for it or give --cors-results another path"
+        ) from None
+    lock.seek(0)
+    lock.truncate()
+    lock.write(str(os.getpid()))
+    lock.flush()
+    return lock
+
+
 class ResultsWriter:
     """Appends records to a JSONL file; safe to share between cells of one process."""
 

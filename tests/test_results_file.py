@@ -1,0 +1,66 @@
+"""The results file is never lost: a run that runs nothing keeps it, and a second run on the
+same path at the same time is refused with one line naming the first (real pytest runs)."""
+
+import json
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+GOOD = '[server]\nallow_origins = ["{app}"]\n[[probe]]\nname = "p"\n'
+OLD = '{"schema": 1, "scenario": "earlier", "probe": "run"}\n'
+
+
+def run(folder: Path, results: Path, *extra: str, wait: bool = True):
+    argv = [sys.executable, "-m", "pytest", str(folder), "-q", "-p", "no:cacheprovider",
+            "--browser", "chromium", "--cors-results", str(results), *extra]  # fmt: skip
+    if not wait:
+        return subprocess.Popen(argv, cwd=folder, stdout=subprocess.PIPE,
+                                stderr=subprocess.STDOUT, text=True)  # fmt: skip
+    return subprocess.run(argv, cwd=folder, capture_output=True, text=True, timeout=300)
+
+
+@pytest.mark.parametrize(
+    "files,extra",
+    [
+        ({"test_bad.toml": '[[probe]]\nname = "p"\nmethod = "CONNECT"\n'}, ()),
+        ({"test_a.toml": GOOD}, ("--shard", "3/2")),
+        ({"test_a.toml": GOOD, "sub/test_a.toml": GOOD}, ()),  # duplicate scenario names
+        ({"test_a.toml": GOOD}, ("-k", "nothing-matches-this")),
+    ],
+    ids=["bad-file", "bad-shard", "duplicate-names", "nothing-selected"],
+)
+def test_a_run_that_runs_nothing_keeps_the_results_file(tmp_path, files, extra):
+    for name, text in files.items():
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_text(text)
+    results = tmp_path / "out" / "run.jsonl"
+    results.parent.mkdir()
+    results.write_text(OLD)
+    done = run(tmp_path, results, *extra)
+    assert done.returncode != 0 or "deselected" in done.stdout, done.stdout
+    assert results.read_text() == OLD
+
+
+def test_a_second_run_on_the_same_results_path_is_refused_and_the_first_keeps_every_line(
+    tmp_path,
+):
+    probes = "".join(f'[[probe]]\nname = "p{i}"\ndelay_ms = 300\nrepeat = 2\n' for i in range(6))
+    (tmp_path / "test_slow.toml").write_text('[server]\nallow_origins = ["{app}"]\n' + probes)
+    results = tmp_path / "run.jsonl"
+    first = run(tmp_path, results, wait=False)
+    lock = results.with_name("run.jsonl.lock")
+    deadline = time.monotonic() + 60
+    while not (lock.exists() and lock.read_text().strip()) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    second = run(tmp_path, results)
+    out, _ = first.communicate(timeout=300)
+    assert first.returncode == 0, out
+    assert second.returncode == 4, second.stdout + second.stderr
+    said = [line for line in (second.stdout + second.stderr).splitlines() if "in use" in line]
+    assert said and f"pid {first.pid}" in said[0], second.stdout + second.stderr
+    records = [json.loads(line) for line in results.read_text().splitlines()]
+    assert sorted(r["probe"] for r in records) == [f"p{i}" for i in range(6)]
