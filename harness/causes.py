@@ -33,6 +33,7 @@ CODES = (
     "preflight-status",
     "preflight-redirect",
     "invalid-allow-list",
+    "redirect-mode-error",
     "exception-escaped-cors",
     "header-not-exposed",
     "cookie-samesite",
@@ -184,6 +185,12 @@ class _Explainer:
                 "mode 'no-cors' allows only safelisted methods and "
                 "headers: the browser refuses the request",
                 fix_note="use mode 'cors'",
+            )
+        if text.startswith("redirect mode 'error'"):
+            return Cause(
+                "redirect-mode-error",
+                "the request was made with redirect: 'error', and the server answered a redirect",
+                fix_note="call the final URL, or fetch with redirect: 'follow'",
             )
         if text == "too many redirects":
             return Cause(

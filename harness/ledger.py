@@ -72,6 +72,7 @@ class LedgerMiddleware:
             "content_type": headers.get("content-type"),
             "sec_fetch_mode": headers.get("sec-fetch-mode"),
             "sec_fetch_site": headers.get("sec-fetch-site"),
+            "referer": headers.get("referer"),
             "status": None,
             "response_headers": {},
             "at": time.time(),

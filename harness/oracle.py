@@ -504,6 +504,14 @@ class _Model:
                 self.finish_error(failure)
                 return
             if answer.status in (301, 302, 303, 307, 308) and answer.get("location"):
+                # HTTP fetch: the CORS check above comes first, then the redirect mode
+                if probe.redirect == "error":
+                    self.finish_error(f"redirect mode 'error': the {answer.status} is a network "
+                                      "error")  # fmt: skip
+                    return
+                if probe.redirect == "manual":  # an opaque-redirect filtered response
+                    self.finish("opaque", 0, {})
+                    return
                 # https://fetch.spec.whatwg.org/#http-redirect-fetch
                 target = urlsplit(urljoin(url, answer.headers["location"][0]))
                 if target.username or target.password:

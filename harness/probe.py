@@ -80,6 +80,9 @@ def fetch_spec_of(probe: Probe, url: str) -> dict[str, Any]:
         "credentials": probe.credentials,
         "mode": probe.mode,
         "cache": probe.cache,
+        "redirect": probe.redirect,
+        "referrer": probe.referrer,
+        "referrerPolicy": probe.referrer_policy,
         "readHeaders": probe.read_headers,
     }
 

@@ -201,6 +201,18 @@ CORS_KWARGS = (
 )  # fmt: skip
 
 
+REFERRER_POLICIES = Literal[
+    "no-referrer",
+    "no-referrer-when-downgrade",
+    "same-origin",
+    "origin",
+    "strict-origin",
+    "origin-when-cross-origin",
+    "strict-origin-when-cross-origin",
+    "unsafe-url",
+]  # https://w3c.github.io/webappsec-referrer-policy/#referrer-policies
+
+
 class CookieSpec(_Strict):
     name: str
     value: str = "v1"
@@ -235,6 +247,9 @@ class Probe(_Strict):
     credentials: Literal["omit", "same-origin", "include"] = "same-origin"
     mode: Literal["cors", "no-cors"] = "cors"
     cache: Literal["default", "no-store", "reload", "no-cache", "force-cache"] = "default"
+    redirect: Literal["follow", "error", "manual"] = "follow"
+    referrer: str | None = Field(None, description="fetch's referrer: '' for none, or a URL")
+    referrer_policy: REFERRER_POLICIES | None = None
     headers: dict[str, str] = {}
     body: str | None = None
     repeat: int = Field(1, ge=1, le=10)

@@ -480,3 +480,15 @@ def test_a_redirect_to_a_303_turns_a_post_into_a_get_without_its_body_headers():
                headers={"Content-Type": "application/json"})  # fmt: skip
     # the POST with a JSON body needs a preflight at /a; the GET to /b none
     assert (p.outcome, p.preflights, p.requests) == ("ok", 1, 2)
+
+
+MODES = [("follow", "ok", 200), ("error", "cors-error", None), ("manual", "opaque", 0)]
+
+
+@pytest.mark.parametrize("mode,outcome,status", MODES)
+def test_the_redirect_mode_applies_after_the_redirects_cors_check(mode, outcome, status):
+    p = routed([hop("/a", "/b"), end("/b", APP)], path="/a", redirect=mode)
+    assert (p.outcome, p.status, p.requests) == (outcome, status, 2 if mode == "follow" else 1)
+    blocked = routed([{**hop("/a", "/b"), "headers": [["Location", "/b"]]}, end("/b", APP)],
+                     path="/a", redirect=mode)  # fmt: skip
+    assert blocked.outcome == "cors-error"  # no CORS headers on the redirect: fails first

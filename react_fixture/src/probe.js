@@ -12,6 +12,8 @@ export async function runProbe(spec) {
     redirect: spec.redirect || "follow",
     cache: spec.cache || "default",
   };
+  if (spec.referrer !== undefined && spec.referrer !== null) init.referrer = spec.referrer;
+  if (spec.referrerPolicy) init.referrerPolicy = spec.referrerPolicy;
   if (spec.body !== undefined && spec.body !== null) init.body = spec.body;
   const started = performance.now();
   const seen = {
