@@ -29,6 +29,9 @@ SAFELISTED_RESPONSE_HEADERS = frozenset(
     {"cache-control", "content-language", "content-length", "content-type", "expires",
      "last-modified", "pragma"}
 )  # fmt: skip
+# https://fetch.spec.whatwg.org/#forbidden-response-header-name: never readable by a page,
+# whatever Access-Control-Expose-Headers says
+FORBIDDEN_RESPONSE_HEADERS = frozenset({"set-cookie", "set-cookie2"})
 SAFELISTED_CONTENT_TYPES = frozenset(
     {"application/x-www-form-urlencoded", "multipart/form-data", "text/plain"}
 )

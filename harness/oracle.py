@@ -568,9 +568,9 @@ class _Model:
         for name in self.probe.read_headers:
             lower = name.lower()
             value = answer.get(lower)
-            visible = outcome != "opaque" and (
-                lower in fetch_spec.SAFELISTED_RESPONSE_HEADERS or lower in exposed or wildcard
-            )
+            visible = (outcome != "opaque" and lower not in fetch_spec.FORBIDDEN_RESPONSE_HEADERS
+                       and (lower in fetch_spec.SAFELISTED_RESPONSE_HEADERS or lower in exposed
+                            or wildcard))  # fmt: skip
             readable[name] = value if visible else None
             if value is not None and not visible and outcome != "opaque":
                 self.p.reasons.append(

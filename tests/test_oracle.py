@@ -492,3 +492,11 @@ def test_the_redirect_mode_applies_after_the_redirects_cors_check(mode, outcome,
     blocked = routed([{**hop("/a", "/b"), "headers": [["Location", "/b"]]}, end("/b", APP)],
                      path="/a", redirect=mode)  # fmt: skip
     assert blocked.outcome == "cors-error"  # no CORS headers on the redirect: fails first
+
+
+def test_set_cookie_is_never_readable_even_when_exposed():
+    route = {"path": "/c", "method": "*", "status": 200, "body": "", "headers": [
+        ["Access-Control-Allow-Origin", "*"], ["Access-Control-Expose-Headers", "*, Set-Cookie"],
+        ["Set-Cookie", "a=1"], ["Test", "X"]]}  # fmt: skip
+    p = routed([route], path="/c", read_headers=["Set-Cookie", "Test"])
+    assert p.headers == {"Set-Cookie": None, "Test": "X"}
