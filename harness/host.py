@@ -30,7 +30,7 @@ from starlette.staticfiles import StaticFiles
 
 from .api_app import build_app
 from .ledger import LedgerMiddleware, LedgerStore
-from .origins import API_HOST, PAGE_HOSTS, api_origins, substitute_all
+from .origins import API_HOST, PAGE_HOSTS, SAME_ORIGIN_PAGE, api_origins, substitute_all
 from .scenario import RECONFIGURABLE_SHAPE
 
 READY_LINE = "cors-matrix host ready"
@@ -51,15 +51,27 @@ def bind_socket() -> socket.socket:
 
 
 class PortDispatcher:
-    """ASGI app that hands each request to the app owning the local port it arrived on."""
+    """ASGI app that hands each request to the app owning the local port it arrived on; on an
+    API port, paths under /__cm_page go to the probe page (a same-origin page, page = "api"),
+    outside the ledger like every page load."""
 
-    def __init__(self, apps: dict[int, Any]) -> None:
+    def __init__(self, apps: dict[int, Any], pages_app: Any = None,
+                 api_ports: set[int] = frozenset()) -> None:  # fmt: skip
         self.apps = apps
+        self.pages_app = pages_app
+        self.api_ports = api_ports
 
     async def __call__(self, scope, receive, send) -> None:
         if scope["type"] == "lifespan":
             return
         port = scope["server"][1]
+        path = scope.get("path", "")
+        if port in self.api_ports and (path == SAME_ORIGIN_PAGE or path.startswith(
+                SAME_ORIGIN_PAGE + "/")):  # fmt: skip
+            inner = path[len(SAME_ORIGIN_PAGE) :] or "/"
+            scope = {**scope, "path": inner, "raw_path": inner.encode()}
+            await self.pages_app(scope, receive, send)
+            return
         await self.apps[port](scope, receive, send)
 
 
@@ -117,9 +129,9 @@ def make_certificates(directory: Path) -> dict[str, str]:
 
 def build(
     spec: dict[str, Any], tls_dir: Path | None = None
-) -> tuple[dict[str, Any], dict[int, Any], list[socket.socket], list[socket.socket]]:
-    """Bind every socket, build every app; return (manifest, port->app, plain sockets, TLS
-    sockets). TLS sockets exist only when a scenario asks for tls."""
+) -> tuple[dict[str, Any], PortDispatcher, list[socket.socket], list[socket.socket]]:
+    """Bind every socket, build every app; return (manifest, the dispatcher over them, plain
+    sockets, TLS sockets). TLS sockets exist only when a scenario asks for tls."""
     fixture_dir = Path(spec["fixture_dir"])
     if not (fixture_dir / "index.html").is_file():
         raise SystemExit(f"missing React build: {fixture_dir}/index.html; run `make fixture`")
@@ -174,7 +186,8 @@ def build(
     control_port = port_for(None)
     manifest["control"] = f"http://{BIND_ADDRESS}:{control_port}"
     apps[control_port] = control_app(store, manifest, install)
-    return manifest, apps, sockets, tls_sockets
+    dispatcher = PortDispatcher(apps, pages_app, set(ports.values()))
+    return manifest, dispatcher, sockets, tls_sockets
 
 
 def _exit_when_orphaned(parent: int) -> None:
@@ -189,12 +202,12 @@ def _exit_when_orphaned(parent: int) -> None:
 def main(argv: list[str]) -> int:
     spec_path, manifest_path = Path(argv[0]), Path(argv[1])
     spec = json.loads(spec_path.read_text())
-    manifest, apps, sockets, tls_sockets = build(spec, manifest_path.parent / "tls")
+    manifest, dispatcher, sockets, tls_sockets = build(spec, manifest_path.parent / "tls")
     tmp = manifest_path.with_suffix(".tmp")
     tmp.write_text(json.dumps(manifest, indent=2))
     tmp.replace(manifest_path)
     threading.Thread(target=_exit_when_orphaned, args=(os.getppid(),), daemon=True).start()
-    dispatcher = PortDispatcher(apps)
+
     common = {"lifespan": "off", "log_level": "warning", "access_log": False}
     servers = [(uvicorn.Server(uvicorn.Config(dispatcher, **common)), sockets)]
     if tls_sockets:  # uvicorn's TLS is per server: a second one on the same loop

@@ -19,7 +19,7 @@ from typing import Any
 from urllib.parse import urljoin, urlsplit
 
 from . import endpoints, fetch_spec, nginx
-from .origins import Origin, api_origins, same_site, substitute_all
+from .origins import Origin, api_origins, same_site, split_target, substitute_all
 from .scenario import CookieSpec, Probe
 from .starlette_model import CORSMiddlewareModel, ServerAnswer
 
@@ -347,8 +347,10 @@ class _Model:
                 # in HTTP-network fetch, before (and regardless of) the CORS check.
                 self.store_cookie(spec, top_level=False)
 
-    def cookies_to_send(self, credentials: str) -> list[str]:
-        if credentials != "include":  # the API is always cross-origin to the page here
+    def cookies_to_send(self, credentials: str, same_origin: bool = False) -> list[str]:
+        """Fetch's includeCredentials: mode include, or same-origin for a same-origin request
+        (response tainting basic)."""
+        if not (credentials == "include" or credentials == "same-origin" and same_origin):
             return []
         if not self.page_is_same_site and self.ctx.cookie_policy == "block-third-party":
             if self.jar:
@@ -474,14 +476,20 @@ class _Model:
             if method not in fetch_spec.SAFELISTED_METHODS or unsafe:
                 self.finish_error("no-cors allows only safelisted methods and headers (TypeError)")
                 return
-        path = probe.path
+        server, path = split_target(probe.path)
+        self.host = api_origins(self.ctx.api_origin)[server]
         tainted = False
+        # response tainting: "basic" while the request stays on the page's own origin (page =
+        # "api"), "cors" from the first cross-origin URL on (https://fetch.spec.whatwg.org/#main-fetch)
+        cors = self.host != self.ctx.page_origin
         for _hop in range(21):
             url = f"{self.host}{path.split('?')[0]}"
             sent = "null" if tainted else self.ctx.page_origin  # the Origin header's value
             unsafe = fetch_spec.unsafe_request_header_names(headers)
-            needs_preflight = probe.mode == "cors" and (
-                method not in fetch_spec.SAFELISTED_METHODS or bool(unsafe)
+            needs_preflight = (
+                cors
+                and probe.mode == "cors"
+                and (method not in fetch_spec.SAFELISTED_METHODS or bool(unsafe))
             )
             if needs_preflight and not self.cache_match(probe, url, credentials, method, unsafe):
                 failure = self.preflight(url, path, method, unsafe, credentials, sent)
@@ -494,12 +502,12 @@ class _Model:
             if self.reached_api:
                 self.p.requests += 1
                 if self.host == self.ctx.api_origin:  # the jar holds cookies for that host only
-                    self.cookies_seen.update(self.cookies_to_send(probe.credentials))
+                    self.cookies_seen.update(self.cookies_to_send(probe.credentials, not cors))
                 self.p.authorization_received |= has_auth
-            if probe.mode == "no-cors":
+            if probe.mode == "no-cors" and cors:
                 self.finish("opaque", 0, {})
                 return
-            failure = self.cors_check(answer, credentials, sent)
+            failure = self.cors_check(answer, credentials, sent) if cors else None
             if failure:
                 self.finish_error(failure)
                 return
@@ -514,11 +522,12 @@ class _Model:
                     return
                 # https://fetch.spec.whatwg.org/#http-redirect-fetch
                 target = urlsplit(urljoin(url, answer.headers["location"][0]))
-                if target.username or target.password:
+                where = f"{target.scheme}://{target.hostname}:{target.port}"
+                if (target.username or target.password) and (cors or where != self.ctx.page_origin):
+                    # a CORS response, or a cross-origin target (HTTP-redirect fetch)
                     self.finish_error("redirect to a URL with credentials (user:password@), a "
                                       "network error for a CORS request")  # fmt: skip
                     return
-                where = f"{target.scheme}://{target.netloc}"
                 if where not in self.api_names:
                     raise NotModelled(f"a redirect to {where}, which the model does not serve")
                 if where != self.host:
@@ -527,6 +536,7 @@ class _Model:
                     tainted = tainted or self.ctx.page_origin != self.host
                     headers = {k: v for k, v in headers.items() if k.lower() != "authorization"}
                     self.host = where
+                    cors = cors or where != self.ctx.page_origin
                 path = target.path + (f"?{target.query}" if target.query else "")
                 if (
                     answer.status == 303
@@ -542,6 +552,7 @@ class _Model:
                 answer.status,
                 answer.headers,
                 credentials,
+                basic=not cors,
             )
             return
         self.finish_error("too many redirects")
@@ -553,8 +564,15 @@ class _Model:
         self.p.attempts.append("cors-error")
 
     def finish(
-        self, outcome: str, status: int, headers: dict[str, list[str]], credentials: bool = False
+        self,
+        outcome: str,
+        status: int,
+        headers: dict[str, list[str]],
+        credentials: bool = False,
+        basic: bool = False,
     ) -> None:
+        """`basic`: a same-origin response (basic filtered): every header but the forbidden
+        ones is readable, no exposure needed."""
         self.p.outcome, self.p.status = outcome, status
         answer = ServerAnswer(status, headers)
         try:  # a list that does not parse exposes nothing (CORS filtered response)
@@ -569,8 +587,8 @@ class _Model:
             lower = name.lower()
             value = answer.get(lower)
             visible = (outcome != "opaque" and lower not in fetch_spec.FORBIDDEN_RESPONSE_HEADERS
-                       and (lower in fetch_spec.SAFELISTED_RESPONSE_HEADERS or lower in exposed
-                            or wildcard))  # fmt: skip
+                       and (basic or lower in fetch_spec.SAFELISTED_RESPONSE_HEADERS
+                            or lower in exposed or wildcard))  # fmt: skip
             readable[name] = value if visible else None
             if value is not None and not visible and outcome != "opaque":
                 self.p.reasons.append(

@@ -37,10 +37,24 @@ def unknown_placeholders(value: str) -> list[str]:
     return [m for m in _PLACEHOLDER.findall(value) if m not in PLACEHOLDERS]
 
 
+SAME_ORIGIN_PAGE = "/__cm_page"
+"""Where the API's own origin serves the probe page (page = "api": a same-origin page)."""
+
+
 def api_origins(api: str) -> dict[str, str]:
     """{api} and {api_other} for one API origin (same scheme and port, the other host)."""
     parts = urlsplit(api)
     return {"api": api, "api_other": f"{parts.scheme}://{API_OTHER_HOST}:{parts.port}"}
+
+
+OTHER_API_PREFIX = "{api_other}"
+
+
+def split_target(path: str) -> tuple[str, str]:
+    """A probe path names its server: "/x" is on {api}, "{api_other}/x" on {api_other}."""
+    if path.startswith(OTHER_API_PREFIX):
+        return "api_other", path[len(OTHER_API_PREFIX) :]
+    return "api", path
 
 
 def with_ports(origins: dict[str, str]) -> dict[str, str]:

@@ -18,6 +18,7 @@ from urllib.parse import urlencode
 from .endpoints import TOKEN_PARAM
 from .engines.base import Engine, EnginePage
 from .interrupts import cleanup_unless_interrupted
+from .origins import SAME_ORIGIN_PAGE, api_origins, split_target
 from .scenario import Probe, Scenario
 
 # One evaluate runs all of a probe's fetches back to back (with delay_ms between), so the later
@@ -51,6 +52,11 @@ async (arg) => {
   return attempts;
 }
 """
+
+
+def page_url(name: str, origin: str) -> str:
+    """The probe page's URL on a page origin."""
+    return origin + (SAME_ORIGIN_PAGE + "/" if name == "api" else "/")
 
 
 def new_token(scenario: str, probe: str, browser: str) -> str:
@@ -181,7 +187,8 @@ def run_cell(
     started = time.monotonic()
     token = new_token(scenario.name, probe.name, engine.info.name)
     setup_token = token + ".setup"
-    url = with_token(f"{api}{probe.path}", token)
+    server, path = split_target(probe.path)
+    url = with_token(api_origins(api)[server] + path, token)
     origin = pages[probe.page]
     cache = page_cache or _Fresh()
     page, ready = cache.open(engine, origin)
@@ -212,7 +219,7 @@ def run_cell(
                 page.goto(cookie_url(api, cookie, setup_token))
                 at = None
         if at != origin:
-            page.goto(origin + "/")
+            page.goto(page_url(probe.page, origin))
             at = origin
             seen_before = 0 if page.messages() is None else len(page.messages())
         for cookie in probe.set_cookies:

@@ -14,9 +14,9 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from . import endpoints, fetch_spec
-from .origins import PLACEHOLDERS, unknown_placeholders
+from .origins import PLACEHOLDERS, split_target, unknown_placeholders
 
-PageName = Literal["app", "cross_site", "attacker"]
+PageName = Literal["app", "cross_site", "attacker", "api"]  # api: the API's own origin
 
 
 class ScenarioError(Exception):
@@ -168,11 +168,11 @@ class ServerConfig(_Strict):
     def knows_path(self, path: str) -> bool:
         """A probe path this server answers: an endpoint, a route, or (redirect_slashes) a
         route's path with or without its trailing slash."""
-        bare = path.split("?", 1)[0]
+        bare = split_target(path)[1].split("?", 1)[0]
         paths = {r.path for r in self.route}
         if self.redirect_slashes:
             paths |= {p.rstrip("/") if p.endswith("/") else p + "/" for p in paths if p != "/"}
-        return endpoints.find(path) is not None or bare in paths
+        return endpoints.find(bare) is not None or bare in paths
 
     def app_shape(self) -> dict[str, Any]:
         """How the app around CORSMiddleware is built (the oracle models the same shape)."""
@@ -278,8 +278,8 @@ class Probe(_Strict):
     @field_validator("path")
     @classmethod
     def _path(cls, v: str) -> str:
-        if not v.startswith("/"):
-            raise ValueError(f"path {v!r} must start with /")
+        if not split_target(v)[1].startswith("/"):
+            raise ValueError(f"path {v!r} must start with / (or {{api_other}}/)")
         return v
 
     @field_validator("headers")

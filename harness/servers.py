@@ -68,10 +68,11 @@ class Host:
         return self.manifest["pages"]
 
     def pages_for(self, scenario: str) -> dict[str, str]:
-        """The page origins a scenario's probes run on: https ones for a tls scenario."""
-        if self.manifest["apis"][scenario].startswith("https:"):
-            return self.manifest["pages_tls"]
-        return self.manifest["pages"]
+        """The page origins a scenario's probes run on: https ones for a tls scenario, and
+        `api`, the scenario's API origin itself (a same-origin page)."""
+        api = self.manifest["apis"][scenario]
+        pages = self.manifest["pages_tls"] if api.startswith("https:") else self.manifest["pages"]
+        return {**pages, "api": api}
 
     def api(self, scenario: str) -> str:
         return self.manifest["apis"][scenario]

@@ -500,3 +500,25 @@ def test_set_cookie_is_never_readable_even_when_exposed():
         ["Set-Cookie", "a=1"], ["Test", "X"]]}  # fmt: skip
     p = routed([route], path="/c", read_headers=["Set-Cookie", "Test"])
     assert p.headers == {"Set-Cookie": None, "Test": "X"}
+
+
+# --- a same-origin page (page = "api") ---------------------------------------------------------
+def same_origin(routes, **probe):
+    ctx = Context(API, API, {}, cors=False, routes=routes)
+    return predict(Probe(name="p", page="api", **probe), ctx)
+
+
+def test_a_same_origin_fetch_needs_no_cors_and_reads_every_header():
+    plain = {"path": "/l", "method": "*", "status": 200, "body": "", "headers": [["X-L", "1"]]}
+    p = same_origin([plain], path="/l", method="PUT", headers={"X-Custom": "1"},
+                    read_headers=["X-L"])  # fmt: skip
+    assert (p.outcome, p.preflights, p.headers) == ("ok", 0, {"X-L": "1"})
+
+
+def test_leaving_the_page_origin_is_cors_with_the_pages_origin_and_coming_back_is_tainted():
+    out = {"path": "/out", "method": "*", "status": 307, "body": "",
+           "headers": [["Location", f"{OTHER}/r"]]}  # fmt: skip
+    assert same_origin([out, end("/r", API)], path="/out").outcome == "ok"
+    back = hop("/back", f"{API}/l", allow=API)
+    assert same_origin([back, end("/l", "null")], path="{api_other}/back").outcome == "ok"
+    assert same_origin([back, end("/l", API)], path="{api_other}/back").outcome == "cors-error"
