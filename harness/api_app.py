@@ -97,9 +97,6 @@ class RequireAuthorization:
         await self.app(scope, receive, send)
 
 
-ALL_ROUTE_METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
-
-
 def with_cell_token(location: str, request: Request) -> str:
     """A Location on this same server (a path, or this server under either of its names)
     gets the cell's token, so that the ledger sees the next hop as the same cell's."""
@@ -113,19 +110,23 @@ def with_cell_token(location: str, request: Request) -> str:
     return urlunsplit(parts._replace(query=query + urlencode({TOKEN_PARAM: token})))
 
 
-def raw_handler(route: dict[str, Any]):
+class RawAnswer:
     """Answers exactly as the route says: its status, its header fields in order (repeated
-    ones too), its body."""
+    ones too), its body. An ASGI app, not a function: Starlette gives a function endpoint GET
+    only when no methods are named, an app every method (SUPER, or * itself)."""
 
-    async def answer(request: Request) -> Response:
-        response = Response(content=route["body"].encode(), status_code=route["status"])
+    def __init__(self, route: dict[str, Any]) -> None:
+        self.route = route
+
+    async def __call__(self, scope, receive, send) -> None:
+        request = Request(scope, receive)
+        response = Response(content=self.route["body"].encode(), status_code=self.route["status"])
         fields = [(name.lower().encode("latin-1"),
                    (with_cell_token(value, request) if name.lower() == "location"
-                    else value).encode("latin-1")) for name, value in route["headers"]]  # fmt: skip
+                    else value).encode("latin-1"))
+                  for name, value in self.route["headers"]]  # fmt: skip
         response.raw_headers = [*fields, *response.raw_headers]
-        return response
-
-    return answer
+        await response(scope, receive, send)
 
 
 def build_app(
@@ -145,8 +146,9 @@ def build_app(
     app = FastAPI(openapi_url=None, docs_url=None, redoc_url=None,
                   redirect_slashes=redirect_slashes)  # fmt: skip
     for route in routes:  # before the endpoints: a route may shadow one
-        methods = ALL_ROUTE_METHODS if route["method"] == "*" else [route["method"]]
-        app.add_api_route(route["path"], raw_handler(route), methods=methods)
+        # a Starlette route without methods takes every method, also ones like SUPER
+        methods = None if route["method"] == "*" else [route["method"]]
+        app.router.add_route(route["path"], RawAnswer(route), methods=methods)
     for path, endpoint in ENDPOINTS.items():
         app.add_api_route(path, _HANDLERS[path], methods=list(endpoint.methods))
     if cors and not cors_outermost:
