@@ -24,7 +24,8 @@ from .scenario import Probe, Scenario
 # One evaluate runs all of a probe's fetches back to back (with delay_ms between), so the later
 # ones can hit the preflight cache.
 # Every fetch races a timer (`timeoutMs`, default 10 s): a server that never answers becomes an
-# error naming the request, not a hang (Playwright's evaluate itself has no timeout).
+# error naming the request, not a hang (Playwright's evaluate itself has no timeout); with
+# `timeoutIsOutcome` (check) it becomes a "timeout" attempt instead, and the series stops.
 RUN_SERIES_JS = """
 async (arg) => {
   const deadline = Date.now() + 10000;
@@ -38,16 +39,21 @@ async (arg) => {
     if (i > 0 && arg.delayMs) await new Promise((r) => setTimeout(r, arg.delayMs));
     const limit = arg.timeoutMs || 10000;
     let timer;
-    const timeout = new Promise((_, reject) => {
-      timer = setTimeout(() => reject(new Error(
-        `probe timed out after ${limit} ms waiting for ${arg.specs[i].method || "GET"} ` +
-        `${arg.specs[i].url} (the server never answered)`)), limit);
+    const timeout = new Promise((resolve, reject) => {
+      timer = setTimeout(() => {
+        const what = `${arg.specs[i].method || "GET"} ${arg.specs[i].url}`;
+        const why = `probe timed out after ${limit} ms waiting for ${what} (no answer)`;
+        if (!arg.timeoutIsOutcome) reject(new Error(why));
+        resolve({outcome: "timeout", status: null, headers: {}, body: null,
+                 errorName: "Timeout", errorMessage: why});
+      }, limit);
     });
     try {
       attempts.push(await Promise.race([window.corsProbe(arg.specs[i]), timeout]));
     } finally {
       clearTimeout(timer);
     }
+    if (attempts[attempts.length - 1].outcome === "timeout") break;
   }
   return attempts;
 }

@@ -24,13 +24,25 @@ class ResultsInUse(Exception):
     """Another run holds the lock on this results file."""
 
 
+def lock_path(path: Path) -> Path:
+    """Where the lock of a results file lives: a temp folder, keyed by the file's real path,
+    so nothing lands beside the results (the nightly uploads that folder)."""
+    import hashlib
+    import tempfile
+
+    key = hashlib.sha256(str(path.resolve()).encode()).hexdigest()[:20]
+    return Path(tempfile.gettempdir()) / f"cors-matrix-locks-{os.getuid()}" / f"{key}.lock"
+
+
 def results_lock(path: Path):
-    """Hold `<results>.lock` for this process's lifetime (released when it exits, however it
-    exits); raise ResultsInUse naming the other run's pid if it is held."""
+    """Hold the results file's lock for this process's lifetime (released when it exits,
+    however it exits); raise ResultsInUse naming the other run's pid if it is held."""
     import fcntl
 
     path.parent.mkdir(parents=True, exist_ok=True)
-    lock = open(path.with_name(path.name + ".lock"), "a+")  # noqa: SIM115 - held until exit
+    where = lock_path(path)
+    where.parent.mkdir(parents=True, exist_ok=True)
+    lock = open(where, "a+")  # noqa: SIM115 - held until the process exits
     try:
         fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except BlockingIOError:

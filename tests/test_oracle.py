@@ -402,6 +402,19 @@ def end(path, allow):
             "headers": [["Access-Control-Allow-Origin", allow]]}  # fmt: skip
 
 
+def preflight_route(path, allow, headers):
+    return {
+        "path": path,
+        "method": "OPTIONS",
+        "status": 204,
+        "body": "",
+        "headers": [
+            ["Access-Control-Allow-Origin", allow],
+            ["Access-Control-Allow-Headers", headers],
+        ],
+    }
+
+
 def routed(routes, **probe):
     ctx = Context(APP, API, {}, cors=False, routes=routes)
     return predict(Probe(name="p", **probe), ctx)
@@ -424,16 +437,7 @@ def test_a_redirect_must_pass_the_cors_check_before_it_is_followed():
 
 
 def test_a_cross_origin_hop_drops_authorization_so_the_next_hop_needs_no_preflight():
-    preflight = {
-        "path": "/a",
-        "method": "OPTIONS",
-        "status": 204,
-        "body": "",
-        "headers": [
-            ["Access-Control-Allow-Origin", APP],
-            ["Access-Control-Allow-Headers", "Authorization"],
-        ],
-    }
+    preflight = preflight_route("/a", APP, "Authorization")
     routes = [preflight, {**hop("/a", f"{OTHER}/b"), "method": "GET"}, end("/b", "*")]
     p = routed(routes, path="/a", headers={"Authorization": "Bearer t"})
     assert (p.outcome, p.preflights, p.requests) == ("ok", 1, 2)
@@ -464,16 +468,7 @@ def test_redirect_slashes_answers_307_inside_cors_middleware():
 
 
 def test_a_redirect_to_a_303_turns_a_post_into_a_get_without_its_body_headers():
-    preflight = {
-        "path": "/a",
-        "method": "OPTIONS",
-        "status": 204,
-        "body": "",
-        "headers": [
-            ["Access-Control-Allow-Origin", "*"],
-            ["Access-Control-Allow-Headers", "Content-Type"],
-        ],
-    }
+    preflight = preflight_route("/a", "*", "Content-Type")
     routes = [preflight, {**hop("/a", "/b", status=303, allow="*"), "method": "POST"},
               end("/b", "*")]  # fmt: skip
     p = routed(routes, path="/a", method="POST", body="x",

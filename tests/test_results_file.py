@@ -9,6 +9,8 @@ from pathlib import Path
 
 import pytest
 
+from harness.results import lock_path
+
 ROOT = Path(__file__).resolve().parent.parent
 GOOD = '[server]\nallow_origins = ["{app}"]\n[[probe]]\nname = "p"\n'
 OLD = '{"schema": 1, "scenario": "earlier", "probe": "run"}\n'
@@ -52,7 +54,7 @@ def test_a_second_run_on_the_same_results_path_is_refused_and_the_first_keeps_ev
     (tmp_path / "test_slow.toml").write_text('[server]\nallow_origins = ["{app}"]\n' + probes)
     results = tmp_path / "run.jsonl"
     first = run(tmp_path, results, wait=False)
-    lock = results.with_name("run.jsonl.lock")
+    lock = lock_path(results)
     deadline = time.monotonic() + 60
     while not (lock.exists() and lock.read_text().strip()) and time.monotonic() < deadline:
         time.sleep(0.1)
@@ -64,3 +66,4 @@ def test_a_second_run_on_the_same_results_path_is_refused_and_the_first_keeps_ev
     assert said and f"pid {first.pid}" in said[0], second.stdout + second.stderr
     records = [json.loads(line) for line in results.read_text().splitlines()]
     assert sorted(r["probe"] for r in records) == [f"p{i}" for i in range(6)]
+    assert not list(tmp_path.glob("*.lock"))  # nothing beside the results

@@ -14,36 +14,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..interrupts import cleanup_unless_interrupted
-from ..probe import CellRun, engine_messages, observe, readable, with_token
+from ..probe import RUN_SERIES_JS, CellRun, engine_messages, observe, readable, with_token
 from .app_server import AppDied
 from .battery import Auth, Request
 from .explain import unread_headers, why_unread, why_unreadable
 from .options import Endpoint, body_content_type
-
-SERIES_JS = """
-async (arg) => {
-  const deadline = Date.now() + 10000;
-  while (!window.corsProbe) {
-    if (Date.now() > deadline) throw new Error("window.corsProbe missing: fixture did not start");
-    await new Promise((r) => setTimeout(r, 20));
-  }
-  if (window.corsProbeClear) window.corsProbeClear();
-  const attempts = [];
-  for (const spec of arg.specs) {
-    let timer;
-    const late = new Promise((resolve) => { timer = setTimeout(() => resolve({
-      outcome: "timeout", status: null, headers: {}, body: null, errorName: "Timeout",
-      errorMessage: `no answer within ${arg.timeoutMs} ms`}), arg.timeoutMs); });
-    try {
-      attempts.push(await Promise.race([window.corsProbe(spec), late]));
-    } finally {
-      clearTimeout(timer);
-    }
-    if (attempts[attempts.length - 1].outcome === "timeout") break;
-  }
-  return attempts;
-}
-"""
 
 NULL_ORIGIN_JS = """
 async (arg) => {
@@ -158,8 +133,15 @@ def _run_one(cell: Cell, page, engine, plan: Plan, store) -> None:
     if cell.page_origin == "null":
         attempts = page.run(NULL_ORIGIN_JS, {"spec": spec, "timeoutMs": timeout_ms})
     else:
-        attempts = page.run(SERIES_JS, {"specs": [spec] * cell.request.repeat,
-                                        "timeoutMs": timeout_ms})  # fmt: skip
+        attempts = page.run(
+            RUN_SERIES_JS,
+            {
+                "specs": [spec] * cell.request.repeat,
+                "clear": True,
+                "timeoutMs": timeout_ms,
+                "timeoutIsOutcome": True,
+            },
+        )
     messages = engine_messages(page, seen_before, token, attempts)
     ledger = store.get(token)
     observed = observe(CellRun(url, token, attempts, ledger, [], 0.0))
