@@ -34,6 +34,7 @@ CODES = (
     "preflight-redirect",
     "invalid-allow-list",
     "redirect-mode-error",
+    "mixed-content-redirect",
     "exception-escaped-cors",
     "header-not-exposed",
     "cookie-samesite",
@@ -185,6 +186,15 @@ class _Explainer:
                 "mode 'no-cors' allows only safelisted methods and "
                 "headers: the browser refuses the request",
                 fix_note="use mode 'cors'",
+            )
+        if text.startswith("mixed content: the"):
+            return Cause(
+                "mixed-content-redirect",
+                "the server redirected the https page's request to an http:// URL, which the "
+                "browser blocks as mixed content (e.g. a TLS proxy in front of uvicorn without "
+                "--proxy-headers: redirect_slashes builds the Location from http)",
+                fix_note="run uvicorn with --proxy-headers (and --forwarded-allow-ips) so the "
+                "app sees https, or call the URL the app expects (with its trailing slash)",
             )
         if text.startswith("redirect mode 'error'"):
             return Cause(

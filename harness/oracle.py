@@ -523,6 +523,12 @@ class _Model:
                 # https://fetch.spec.whatwg.org/#http-redirect-fetch
                 target = urlsplit(urljoin(url, answer.headers["location"][0]))
                 where = f"{target.scheme}://{target.hostname}:{target.port}"
+                if target.scheme == "http" and self.ctx.page_origin.startswith("https:"):
+                    # https://w3c.github.io/webappsec-mixed-content/#should-block-fetch: a
+                    # fetch from an https page to an http URL is blocked, also after a redirect
+                    self.finish_error(f"mixed content: the {answer.status} redirects an https "
+                                      f"page's request to {where}")  # fmt: skip
+                    return
                 if (target.username or target.password) and (cors or where != self.ctx.page_origin):
                     # a CORS response, or a cross-origin target (HTTP-redirect fetch)
                     self.finish_error("redirect to a URL with credentials (user:password@), a "

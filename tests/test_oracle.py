@@ -517,3 +517,13 @@ def test_leaving_the_page_origin_is_cors_with_the_pages_origin_and_coming_back_i
     back = hop("/back", f"{API}/l", allow=API)
     assert same_origin([back, end("/l", "null")], path="{api_other}/back").outcome == "ok"
     assert same_origin([back, end("/l", API)], path="{api_other}/back").outcome == "cors-error"
+
+
+def test_a_redirect_from_an_https_page_to_http_is_blocked_as_mixed_content():
+    https_api, https_app = "https://localhost:8000", "https://localhost:3000"
+    routes = [hop("/items", "http://localhost:8000/items/", allow=https_app),
+              end("/items/", https_app)]  # fmt: skip
+    ctx = Context(https_app, https_api, {}, cors=False, routes=routes)
+    p = predict(Probe(name="p", path="/items"), ctx)
+    assert (p.outcome, p.requests) == ("cors-error", 1)
+    assert p.reasons[-1].startswith("mixed content")
