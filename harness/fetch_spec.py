@@ -61,9 +61,23 @@ def is_forbidden_method(method: str) -> bool:
     return method.upper() in FORBIDDEN_METHODS
 
 
-def is_forbidden_request_header(name: str) -> bool:
+# https://fetch.spec.whatwg.org/#forbidden-request-header: these are forbidden when their value
+# names a forbidden method (a page may not smuggle CONNECT/TRACE/TRACK past the method check)
+METHOD_OVERRIDE_HEADERS = frozenset(
+    {"x-http-method", "x-http-method-override", "x-method-override"}
+)
+
+
+def is_forbidden_request_header(name: str, value: str = "") -> bool:
     lower = name.lower()
+    if lower in METHOD_OVERRIDE_HEADERS:
+        return any(is_forbidden_method(v.strip()) for v in value.split(","))
     return lower in FORBIDDEN_REQUEST_HEADERS or lower.startswith(FORBIDDEN_REQUEST_HEADER_PREFIXES)
+
+
+def is_byte_string(value: str) -> bool:
+    """Header values are byte strings: a character above U+00FF cannot be sent (TypeError)."""
+    return all(ord(c) <= 0xFF for c in value)
 
 
 def is_valid_header_value(value: str) -> bool:

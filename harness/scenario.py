@@ -148,6 +148,21 @@ class ServerConfig(_Strict):
                     f"unknown placeholder {{{bad[0]}}} in {value!r}; known: "
                     + ", ".join(f"{{{n}}}" for n in PLACEHOLDERS)
                 )
+        if self.allow_origin_regex is not None:  # Starlette compiles it at start-up
+            try:
+                re.compile(re.sub(r"\{[a-z_]+\}", "x", self.allow_origin_regex))
+            except re.error as exc:
+                raise ValueError(
+                    f"allow_origin_regex {self.allow_origin_regex!r} is not a "
+                    f"valid regular expression: {exc}"
+                ) from None
+        for key in ("allow_origins", "allow_methods", "allow_headers", "expose_headers"):
+            for value in getattr(self, key):  # they become header values
+                if any(c in value for c in "\r\n\x00") or not fetch_spec.is_byte_string(value):
+                    raise ValueError(
+                        f"{key} entry {value!r} cannot be sent in a header (CR, LF, "
+                        "NUL or a character above U+00FF)"
+                    )
         return self
 
     def middleware_kwargs(self) -> dict[str, Any]:
@@ -278,8 +293,12 @@ class Probe(_Strict):
     @field_validator("path")
     @classmethod
     def _path(cls, v: str) -> str:
-        if not split_target(v)[1].startswith("/"):
+        bare = split_target(v)[1]
+        if not bare.startswith("/"):
             raise ValueError(f"path {v!r} must start with / (or {{api_other}}/)")
+        code = endpoints.query_value(bare, "code") if bare.startswith("/status") else None
+        if code is not None and not (code.isdigit() and 200 <= int(code) <= 599):
+            raise ValueError(f"path {v!r}: code {code!r} must be an HTTP status from 200 to 599")
         return v
 
     @field_validator("headers")
@@ -288,12 +307,21 @@ class Probe(_Strict):
         for name, value in v.items():
             if not fetch_spec.is_token(name):
                 raise ValueError(f"header name {name!r} is not a valid token")
-            if fetch_spec.is_forbidden_request_header(name):
+            if fetch_spec.is_forbidden_request_header(name, value):
                 raise ValueError(
-                    f"header {name!r} is a forbidden request header: a page can never set it"
+                    f"header {name!r} (value {value!r}) is a forbidden request header: a page "
+                    "can never set it"
                 )
-            if not fetch_spec.is_valid_header_value(value):
+            if not fetch_spec.is_valid_header_value(value) or not fetch_spec.is_byte_string(value):
                 raise ValueError(f"header {name!r} has an invalid value {value!r}")
+        return v
+
+    @field_validator("read_headers")
+    @classmethod
+    def _read_headers(cls, v: list[str]) -> list[str]:
+        for name in v:
+            if not fetch_spec.is_token(name):
+                raise ValueError(f"read_headers name {name!r} is not a valid header name")
         return v
 
     @model_validator(mode="after")
@@ -384,11 +412,21 @@ def parse_scenario(data: dict[str, Any], source: str, default_name: str) -> Scen
         msg = err["msg"].removeprefix("Value error, ")
         if err["type"] == "extra_forbidden":
             msg = "unknown key"
+        given = err.get("input")
+        if err["type"] != "extra_forbidden" and isinstance(given, (str, int, float, bool)):
+            if repr(given) not in msg:
+                msg += f" (got {given!r})"
         more = f" (+{len(exc.errors()) - 1} more)" if len(exc.errors()) > 1 else ""
         where = "" if loc == "(file)" and msg.startswith("probe[") else f"{loc}: "
         line = f"{source}: {where}{msg}{more}".replace("\r", "\\r").replace("\n", "\\n")
         raise ScenarioError(line) from None
     if scenario.scenario.name is None:
+        if not NAME.fullmatch(default_name):
+            raise ScenarioError(
+                f"{source}: the file name gives the scenario name "
+                f"{default_name!r}, which may only use letters, digits, '.', "
+                "'_' and '-': rename the file or set [scenario] name"
+            )
         meta = scenario.scenario.model_copy(update={"name": default_name})
         scenario = scenario.model_copy(update={"scenario": meta})
     return scenario

@@ -72,6 +72,25 @@ BAD = [
     ('[[probe]]\nname = "a\\nb"\n', "probe[a\\nb].name: name 'a\\nb' may only use letters"),
     ('[scenario]\nname = "a b"\n[[probe]]\nname = "p"\n', "scenario.name: name 'a b'"),
     ('[server]\ntls = true\nproxy = "pass"\n[[probe]]\nname = "p"\n', "tls with a proxy"),
+    # issue 20: validated at load, each naming the value given
+    (
+        '[server]\nallow_origin_regex = "https://(a"\n[[probe]]\nname = "p"\n',
+        "allow_origin_regex 'https://(a' is not a valid regular expression",
+    ),
+    ('[[probe]]\nname = "p"\npath = "/status?code=abc"\n', "code 'abc' must be an HTTP status"),
+    ('[[probe]]\nname = "p"\npath = "/status?code=999"\n', "code '999' must be an HTTP status"),
+    (
+        '[[probe]]\nname = "p"\nmethod = "POST"\nheaders = { X-HTTP-Method-Override = "TRACE" }\n',
+        "header 'X-HTTP-Method-Override' (value 'TRACE') is a forbidden request header",
+    ),
+    ('[[probe]]\nname = "p"\nheaders = { X-A = "€" }\n', "header 'X-A' has an invalid value"),
+    ('[[probe]]\nname = "p"\nread_headers = ["X Total"]\n', "read_headers name 'X Total'"),
+    (
+        '[server]\nexpose_headers = ["X-A\\r\\nX-B: 1"]\n[[probe]]\nname = "p"\n',
+        "expose_headers entry 'X-A\\r\\nX-B: 1' cannot be sent",
+    ),
+    ('[[probe]]\nname = "p"\npage = "evil"\n', "(got 'evil')"),
+    ('[[probe]]\nname = "p"\nrepeat = -1\n', "(got -1)"),
     # raw routes (issue 16)
     ('[[server.route]]\npath = "x"\n[[probe]]\nname = "p"\n', "route path 'x' must start"),
     (
@@ -146,3 +165,13 @@ def test_route_paths_and_their_slash_twins_are_probe_paths(tmp_path):
     scenario = load_scenario(tmp_path / "test_r.toml")
     assert [p.path for p in scenario.probes] == ["/items", "/items/?x=1"]
     assert scenario.server.route_table()[0]["method"] == "*"
+
+
+@pytest.mark.parametrize("stem", ["test_with space", "test_caf\u00e9"])
+def test_a_file_name_that_cannot_be_a_scenario_name_says_so(tmp_path, stem):
+    path = tmp_path / f"{stem}.toml"
+    path.write_text('[[probe]]\nname = "p"\n')
+    with pytest.raises(ScenarioError, match="rename the file or set \\[scenario\\] name"):
+        load_scenario(path)
+    path.write_text('[scenario]\nname = "fine"\n[[probe]]\nname = "p"\n')
+    assert load_scenario(path).name == "fine"
