@@ -23,6 +23,10 @@ def _report(args: argparse.Namespace) -> int:
         write_junit(view, args.junit)
     for problem in view["problems"]:
         print(f"warning: {problem}", file=sys.stderr)
+    if view["total_cells"] == 0:  # an empty report is no verdict
+        print(f"harness report: no valid record in {', '.join(map(str, args.results))}",
+              file=sys.stderr)  # fmt: skip
+        return 1
     print(
         f"report: {args.output / 'index.html'} — {view['total_passed']}/{view['total_cells']} "
         f"cells as expected, {view['totals'].get('diverge', 0)} diverge, "

@@ -68,7 +68,9 @@ class ForwardProxy:
         method, target, version = (lines[0].split(" ") + ["", ""])[:3]
         if method == "CONNECT":
             host, _, port = target.rpartition(":")
-            local = self.routes.get(("https", host.lower().strip("[]"), int(port or 443)))
+            if not port.isdigit():  # a malformed CONNECT: refused like any unknown target
+                return await self._refuse(writer, target)
+            local = self.routes.get(("https", host.lower().strip("[]"), int(port)))
             if local is None:
                 return await self._refuse(writer, target)
             upstream = await asyncio.open_connection(BIND_ADDRESS, local)
@@ -76,8 +78,11 @@ class ForwardProxy:
             await writer.drain()
             await _pipe_both(reader, writer, *upstream)
             return
-        url = urlsplit(target)
-        port = url.port or (443 if url.scheme == "https" else 80)
+        try:
+            url = urlsplit(target)
+            port = url.port or (443 if url.scheme == "https" else 80)
+        except ValueError:  # a malformed target
+            return await self._refuse(writer, target)
         local = self.routes.get((url.scheme, (url.hostname or "").lower(), port))
         if local is None:
             return await self._refuse(writer, target)

@@ -21,6 +21,7 @@ import threading
 import time
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import uvicorn
 from starlette.applications import Starlette
@@ -75,7 +76,7 @@ class PortDispatcher:
         await self.apps[port](scope, receive, send)
 
 
-def control_app(store: LedgerStore, manifest: dict[str, Any], reconfigure) -> Starlette:
+def control_app(store: LedgerStore, manifest: dict[str, Any], reconfigure):
     async def health(request):
         return PlainTextResponse("ok")
 
@@ -98,7 +99,7 @@ def control_app(store: LedgerStore, manifest: dict[str, Any], reconfigure) -> St
         reconfigure(request.path_params["name"], await request.json())
         return PlainTextResponse("ok")
 
-    return Starlette(
+    app = Starlette(
         routes=[
             Route("/health", health),
             Route("/ledger/{token:path}", ledger),
@@ -106,6 +107,19 @@ def control_app(store: LedgerStore, manifest: dict[str, Any], reconfigure) -> St
             Route("/reconfigure/{name}", configure, methods=["POST"]),
         ]
     )
+    own_host = urlsplit(manifest["control"]).netloc.encode()
+
+    async def only_own_host(scope, receive, send):
+        """Any other Host header is the shape of a DNS-rebinding read: refused."""
+        host = dict(scope.get("headers", [])).get(b"host") if scope["type"] == "http" else own_host
+        if host != own_host:
+            await PlainTextResponse("control port: wrong Host", status_code=421)(
+                scope, receive, send
+            )
+            return
+        await app(scope, receive, send)
+
+    return only_own_host
 
 
 def build_pages_app(fixture_dir: Path) -> Starlette:

@@ -306,10 +306,18 @@ def pytest_sessionstart(session: pytest.Session) -> None:
     config = session.config
     if _worker_id(config) is None and not config.option.collectonly:
         path = _results_path(config)
+        if path.is_dir():
+            raise pytest.UsageError(f"--cors-results {path} is a directory; give a file path")
         try:
             config.stash[_RESULTS_LOCK] = results_lock(path)
+            with open(path, "a"):  # writable, before any cell runs
+                pass
         except ResultsInUse as exc:
             raise pytest.UsageError(str(exc)) from None
+        except OSError as exc:
+            raise pytest.UsageError(
+                f"--cors-results {path}: cannot write: {exc.strerror}"
+            ) from None
         config.stash[_RESULTS_PATH] = path
 
 

@@ -92,8 +92,13 @@ def _schema_of(record: object) -> object:
 
 def read_records(path: Path) -> Iterator[tuple[int, dict[str, Any] | None, str | None]]:
     """Yield (line number, record or None, problem or None) for every non-empty line."""
-    with open(path, encoding="utf-8") as fh:
-        for number, line in enumerate(fh, 1):
+    with open(path, "rb") as fh:
+        for number, raw in enumerate(fh, 1):
+            try:
+                line = raw.decode("utf-8")
+            except UnicodeDecodeError:
+                yield number, None, f"{path}:{number}: not UTF-8 text; line skipped"
+                continue
             if not line.strip():
                 continue
             try:

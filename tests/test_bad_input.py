@@ -37,3 +37,34 @@ def test_missing_engine_is_not_run_with_the_fix_or_a_failure_when_required(pytes
     required = pytester.runpytest_subprocess(*args, "--require-browsers")
     required.assert_outcomes(failed=1)
     required.stdout.fnmatch_lines(["*firefox required but not available: /nonexistent/firefox*"])
+
+
+def test_report_and_flake_check_without_anything_to_judge_exit_non_zero(tmp_path):
+    import subprocess
+    import sys
+
+    def harness(*args):
+        return subprocess.run([sys.executable, "-m", "harness", *args], capture_output=True,
+                              text=True, timeout=120, cwd=tmp_path)  # fmt: skip
+
+    empty, binary = tmp_path / "empty.jsonl", tmp_path / "binary.jsonl"
+    empty.write_text("")
+    binary.write_bytes(b"\x89PNG\r\n\x1a\n\xff\xfe{not json\n")
+    for path in (empty, binary):
+        run = harness("report", str(path), "-o", str(tmp_path / "out"))
+        assert run.returncode == 1 and "no valid record" in run.stderr, run.stderr
+        assert "Traceback" not in run.stderr
+    run = harness("flake-check", "--runs", "0")
+    assert run.returncode == 2 and "at least 2 runs" in run.stderr
+    (tmp_path / "none").mkdir()
+    nothing = str(tmp_path / "none")
+    run = harness("flake-check", "--runs", "2", "-o", str(tmp_path / "f"), "--", nothing)
+    assert run.returncode == 2 and "no cell ran" in run.stderr, run.stdout + run.stderr
+
+
+def test_a_results_path_that_is_a_directory_is_one_line(pytester):
+    pytester.makefile(".toml", test_one=SCENARIO.format(name="one"))
+    folder = pytester.mkdir("results-dir")
+    run = pytester.runpytest_subprocess("--cors-results", str(folder), "-p", "no:cacheprovider")
+    assert run.ret == pytest.ExitCode.USAGE_ERROR
+    run.stderr.fnmatch_lines([f"*--cors-results {folder} is a directory; give a file path*"])

@@ -85,3 +85,32 @@ def test_a_server_that_never_answers_is_a_named_timeout_not_a_hang(host):
     finally:
         pool.close()
         silent.close()
+
+
+@pytest.mark.parametrize("name", ["attacker.example", "localhost", "127.0.0.2"])
+def test_the_control_port_answers_only_its_own_host(host, name):
+    """A DNS-rebinding page reaches the port under another name: refused before any route."""
+    import http.client
+
+    port = int(host.manifest["control"].rsplit(":", 1)[1])
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
+    connection.request("GET", "/manifest", headers={"Host": f"{name}:{port}"})
+    refused = connection.getresponse()
+    assert refused.status == 421 and b"pid" not in refused.read()
+    with urllib.request.urlopen(host.manifest["control"] + "/health", timeout=5) as ok:
+        assert ok.status == 200  # its own name still works
+
+
+def test_a_malformed_connect_is_refused_not_a_traceback():
+    import socket
+
+    from harness.forward_proxy import ForwardProxy
+
+    proxy = ForwardProxy({}).start()
+    try:
+        with socket.create_connection(("127.0.0.1", proxy.port), timeout=5) as sock:
+            sock.sendall(b"CONNECT example.test:notaport HTTP/1.1\r\n\r\n")
+            assert sock.recv(64).startswith(b"HTTP/1.1 403")
+    finally:
+        proxy.stop()
+    assert proxy.refused == ["example.test:notaport"]
