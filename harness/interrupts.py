@@ -1,4 +1,5 @@
-"""Ctrl-C delivered where Playwright's sync API can recover from it.
+"""Ctrl-C (and SIGTERM, a CI runner's cancel) delivered where Playwright's sync API can
+recover from it.
 
 Playwright's sync API runs its asyncio loop in a second greenlet (the dispatcher). Python's
 default SIGINT handler raises KeyboardInterrupt in whatever code runs when the signal lands.
@@ -40,9 +41,14 @@ def _on_sigint(signum, frame) -> None:
 
 def install() -> bool:
     """Replace Python's default SIGINT handler (only that one, and only in the main thread:
-    a handler someone else installed stays theirs). Returns whether it was installed."""
+    a handler someone else installed stays theirs), and SIGTERM's default too: a CI runner's
+    cancel sends SIGTERM, whose default ends Python at once, without a single teardown (nginx,
+    Xvfb and the WebKit processes were left running every time). With this handler it stops
+    the run as Ctrl-C does. Returns whether the SIGINT handler was installed."""
     if threading.current_thread() is not threading.main_thread():
         return False
+    if signal.getsignal(signal.SIGTERM) == signal.SIG_DFL:
+        signal.signal(signal.SIGTERM, _on_sigint)
     if signal.getsignal(signal.SIGINT) is not signal.default_int_handler:
         return False
     signal.signal(signal.SIGINT, _on_sigint)
@@ -52,6 +58,8 @@ def install() -> bool:
 def uninstall() -> None:
     if signal.getsignal(signal.SIGINT) is _on_sigint:
         signal.signal(signal.SIGINT, signal.default_int_handler)
+    if signal.getsignal(signal.SIGTERM) is _on_sigint:
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
 
 
 @contextmanager

@@ -195,3 +195,20 @@ def test_ctrl_c_in_a_terminal_reaches_every_process_and_leaves_none(tmp_path):
     lines = lines_of(results)
     assert len(lines) >= 3
     assert all(r["verdict"] in ("match", "diverge", "not-run") for r in lines)
+
+
+def test_sigterm_mid_run_with_webkit_and_nginx_leaves_no_process(tmp_path):
+    """What a CI runner's cancel sends: before, nginx, Xvfb, WebKitWebDriver, MiniBrowser and
+    WebKit's helpers outlived the run every time (Python's default SIGTERM runs no teardown)."""
+    results = tmp_path / "run.jsonl"
+    watched = Watched([str(ROOT / "scenarios" / "proxy"), str(ROOT / "scenarios" / "origins"),
+                       "--browser", "chromium", "--browser", "webkit",
+                       "--cors-results", str(results)], tmp_path)  # fmt: skip
+    watched.wait_until(lambda: results.exists() and results.read_text().count("\n") >= 4
+                       and any("nginx" in n for n in watched.names())
+                       and any("WebKit" in n or "MiniBrowser" in n for n in watched.names()),
+                       90)  # fmt: skip
+    watched.run.send_signal(signal.SIGTERM)
+    output = watched.finish(timeout=60)
+    assert watched.run.returncode == 2, output[-2000:]
+    assert all(r["verdict"] in ("match", "diverge", "not-run") for r in lines_of(results))
