@@ -18,13 +18,14 @@ import json
 import os
 import re
 import signal
-import socket
 import subprocess
 import threading
 import time
 from pathlib import Path
 from typing import Any
 
+from ..nginx import free_port
+from ..servers import answers
 from .options import UsageError
 
 RUNNER = Path(__file__).resolve().parent / "serve_app.py"
@@ -48,23 +49,6 @@ def _last_line(log: Path) -> str:
     # the exception's own line says more than the server's "Application startup failed"
     errors = [line for line in lines if EXCEPTION_LINE.match(line)]
     return (errors or lines or [""])[-1]
-
-
-def answers_http(port: int, timeout: float = 1.0) -> bool:
-    """Whether something speaks HTTP on 127.0.0.1:port (any status)."""
-    try:
-        with socket.create_connection(("127.0.0.1", port), timeout=timeout) as sock:
-            sock.settimeout(timeout)
-            sock.sendall(b"GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n")
-            return sock.recv(5) == b"HTTP/"
-    except OSError:
-        return False
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 class AppProcess:
@@ -118,7 +102,7 @@ class AppProcess:
             if self._info_path is not None and not self.info and self._info_path.exists():
                 self.info = json.loads(self._info_path.read_text())
                 self.port = self.info["port"]
-            if self.port and answers_http(self.port):
+            if self.port and answers(f"http://127.0.0.1:{self.port}/"):  # any status counts
                 return self
             if time.monotonic() > deadline:
                 self.stop()

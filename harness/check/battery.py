@@ -32,13 +32,16 @@ class Auth:
     mode: str  # cookie | bearer | none
     token: str | None = None
 
+    @property
+    def authorization(self) -> str | None:
+        """The Authorization header the frontend sends (bearer mode), else None."""
+        return f"Bearer {self.token}" if self.mode == "bearer" and self.token else None
+
     def shape(self, spec: dict[str, Any]) -> dict[str, Any]:
         headers = dict(spec.get("headers") or {})
-        credentials = "same-origin"
-        if self.mode == "cookie":
-            credentials = "include"
-        elif self.mode == "bearer" and self.token:
-            headers["Authorization"] = f"Bearer {self.token}"
+        if self.authorization:
+            headers["Authorization"] = self.authorization
+        credentials = "include" if self.mode == "cookie" else "same-origin"
         return {**spec, "headers": headers, "credentials": credentials}
 
 

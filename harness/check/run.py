@@ -145,8 +145,7 @@ def _check(args: Namespace, options: dict[str, Any], run_dir: Path) -> int:
             targets = found.endpoints[:40] or [Endpoint("GET", MISSING_PATH)]
             declared = [corpus_mod.Candidate(f, "declared frontend", f) for f in frontends]
             prescan = run_prescan(app.port, api_origin, targets, declared + candidates,
-                                  args.timeout, auth.shape({}).get("headers", {}).get(
-                                      "Authorization"), jar)  # fmt: skip
+                                  args.timeout, auth.authorization, jar)  # fmt: skip
             if not app.alive():
                 raise UsageError(f"{app.death()} (during the HTTP pre-scan, before any browser "
                                  "ran: an endpoint that ends the process?)")  # fmt: skip
