@@ -34,7 +34,10 @@ CODES = (
     "preflight-redirect",
     "invalid-allow-list",
     "redirect-mode-error",
+    "mixed-content",
     "mixed-content-redirect",
+    "redirect-to-other-scheme",
+    "keepalive-quota",
     "exception-escaped-cors",
     "header-not-exposed",
     "cookie-samesite",
@@ -69,8 +72,11 @@ class _Explainer:
         self.probe, self.ctx, self.page = probe, ctx, page
         self.kwargs = dict(ctx.server_kwargs)
         self.model = CORSMiddlewareModel.from_kwargs(self.kwargs) if ctx.cors else None
-        self.names = {origin: name for name, origin in ctx.origins.items()}
-        self.attacker = page == "attacker"
+        # the first name of an origin wins: {app} before {app_https} (they can be one origin)
+        self.names = {origin: name for name, origin in reversed(ctx.origins.items())}
+        # pages that should be refused: the attacker, and an opaque origin (Origin: null), which
+        # any site can take on with a sandboxed iframe
+        self.attacker = page in ("attacker", "sandboxed")
 
     # --- helpers --------------------------------------------------------------------------
     def placeholder(self, origin: str) -> str:
@@ -103,7 +109,12 @@ class _Explainer:
     def intended(self, code: str, sentence: str) -> Cause:
         return Cause(
             code,
-            sentence + "; the attacker page is refused, as it should be",
+            sentence
+            + (
+                "; the sandboxed page's Origin: null is refused, as it should be"
+                if self.page == "sandboxed"
+                else "; the attacker page is refused, as it should be"
+            ),
             fix_note="intended: do not allow this origin",
         )
 
@@ -193,6 +204,29 @@ class _Explainer:
                 "the server redirected the https page's request to an http:// URL, which the "
                 "browser blocks as mixed content (e.g. a TLS proxy in front of uvicorn without "
                 "--proxy-headers: redirect_slashes builds the Location from http)",
+                fix_note="run uvicorn with --proxy-headers (and --forwarded-allow-ips) so the "
+                "app sees https, or call the URL the app expects (with its trailing slash)",
+            )
+        if text.startswith("mixed content: an https page"):
+            return Cause(
+                "mixed-content",
+                "the https page calls an http:// API, which the browser blocks as mixed content "
+                "before sending anything (WebKit even for http://localhost)",
+                fix_note="serve the API over https (or, in development, the page over http)",
+            )
+        if text.startswith("keepalive:"):
+            return Cause(
+                "keepalive-quota",
+                text.removeprefix("keepalive: ") + ": the browser refuses the fetch before "
+                "sending it (all keepalive bodies in flight share 64 KiB)",
+                fix_note="send large bodies without keepalive, or in parts under 64 KiB",
+            )
+        if "a port that speaks" in text:
+            return Cause(
+                "redirect-to-other-scheme",
+                "the server redirected to its own host and port under the other scheme (an "
+                "http:// Location from an app behind TLS): the connection fails; on a real host "
+                "name an https page would block it as mixed content first",
                 fix_note="run uvicorn with --proxy-headers (and --forwarded-allow-ips) so the "
                 "app sees https, or call the URL the app expects (with its trailing slash)",
             )

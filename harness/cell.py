@@ -19,7 +19,7 @@ from . import causes as causes_mod
 from . import interrupts, oracle
 from .engines import EnginePool
 from .engines.base import EngineError, EngineUnavailable
-from .origins import api_origins, substitute_all
+from .origins import api_origins, page_key, substitute_all
 from .probe import PageCache, observe, readable, run_cell
 from .results import ARTIFACTS, ResultsWriter
 from .scenario import RECONFIGURABLE_SHAPE, Probe, Scenario, theme_of
@@ -71,7 +71,7 @@ def run_item(
 ) -> None:
     """The body of a cell's test function; pytest.skip/fail say how it went."""
     pages = host.pages_for(cell.scenario.name)
-    page_origin = pages[cell.probe.page]
+    page_origin = pages[page_key(cell.probe.page, cell.probe.page_scheme)]
     api = host.api(cell.scenario.name)
     record = base_record(cell, page_origin)
 
@@ -97,7 +97,8 @@ def run_item(
     record.update({k: v for k, v in engine.info.as_record().items() if k != "name"})
     record["browser_version"] = record.pop("version")
 
-    origins = {**pages, **api_origins(api)}
+    origins = {**{k: v for k, v in pages.items() if not k.startswith("sandboxed")},
+               **api_origins(api)}  # fmt: skip
     ctx = oracle.Context(
         page_origin=page_origin,
         api_origin=api,
@@ -106,6 +107,7 @@ def run_item(
         origins=origins,
         routes=substitute_all(cell.scenario.server.route_table(), origins),
         redirect_slashes=cell.scenario.server.redirect_slashes,
+        opaque_initiator=cell.probe.page == "sandboxed",
         **cell.scenario.server.app_shape(),
     )
     try:

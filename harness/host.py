@@ -31,7 +31,14 @@ from starlette.staticfiles import StaticFiles
 
 from .api_app import build_app
 from .ledger import LedgerMiddleware, LedgerStore
-from .origins import API_HOST, PAGE_HOSTS, SAME_ORIGIN_PAGE, api_origins, substitute_all
+from .origins import (
+    API_HOST,
+    PAGE_HOSTS,
+    SAME_ORIGIN_PAGE,
+    api_origins,
+    page_origins,
+    substitute_all,
+)
 from .scenario import RECONFIGURABLE_SHAPE
 
 READY_LINE = "cors-matrix host ready"
@@ -163,7 +170,9 @@ def build(
     store = LedgerStore()
     pages_app = build_pages_app(fixture_dir)
     pages = {name: f"http://{host}:{port_for(pages_app)}" for name, host in PAGE_HOSTS.items()}
-    wants_tls = any(server.get("tls") for server in spec["servers"].values())
+    wants_tls = any(
+        server.get("tls") or server.get("tls_pages") for server in spec["servers"].values()
+    )
     pages_tls = {
         name: f"https://{host}:{port_for(pages_app, tls=True)}"
         for name, host in (PAGE_HOSTS.items() if wants_tls else [])
@@ -178,8 +187,7 @@ def build(
         shape = {k: server[k] for k in RECONFIGURABLE_SHAPE if k in server}
         shape.update({k: changes.pop(k) for k in RECONFIGURABLE_SHAPE if k in changes})
         raw = {**server["kwargs"], **changes}
-        own_pages = pages_tls if server.get("tls") else pages
-        origins = {**own_pages, **api_origins(apis[name])}
+        origins = {**page_origins(pages, pages_tls, server.get("tls")), **api_origins(apis[name])}
         kwargs = substitute_all(raw, origins)
         routes = substitute_all(server.get("routes", []), origins)
         apps[port] = LedgerMiddleware(

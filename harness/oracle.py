@@ -11,6 +11,7 @@ spec's, and the engine-adjusted one a cell is judged against.
 
 from __future__ import annotations
 
+import ipaddress
 import tomllib
 from dataclasses import dataclass, field, replace
 from functools import cache
@@ -47,6 +48,7 @@ class Profile:
     secure_cookies_on_loopback_http: bool
     preflight_cache_bypass_modes: tuple[str, ...] = ()
     credentialed_entry_serves_uncredentialed: bool = True
+    mixed_content_exempts_loopback: bool = True
     applied: tuple[str, ...] = ()  # ids of the differences that shaped this profile
 
 
@@ -104,6 +106,21 @@ def engine_profile(engine: str) -> Profile:
     return profile
 
 
+def is_loopback(host: str) -> bool:
+    """localhost names and loopback addresses: potentially trustworthy over plain http."""
+    host = host.strip("[]").lower()
+    if host in ("localhost", "localhost.") or host.endswith((".localhost", ".localhost.")):
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+KEEPALIVE_QUOTA = 64 * 1024
+"""Bytes of request bodies a fetch group may have in flight with keepalive (Fetch standard)."""
+
+
 @dataclass(frozen=True)
 class Context:
     """Where a probe runs: the page's and API's real origins and the server's resolved config."""
@@ -121,6 +138,9 @@ class Context:
     # raw routes ([[server.route]], placeholders substituted) and FastAPI's redirect_slashes
     routes: list[dict[str, Any]] = field(default_factory=list)
     redirect_slashes: bool = True
+    # page = "sandboxed": the fetch's client has an opaque origin (a sandboxed iframe), so every
+    # request carries Origin: null and is cross-origin and cross-site to everything
+    opaque_initiator: bool = False
 
 
 @dataclass
@@ -211,7 +231,9 @@ class _Model:
         self.cookies_seen: set[str] = set()
         self.now = 0.0
         self.reached_api = True
-        self.page_is_same_site = same_site(ctx.page_origin, ctx.api_origin)
+        self.page_is_same_site = not ctx.opaque_initiator and same_site(
+            ctx.page_origin, ctx.api_origin
+        )
         self.host = ctx.api_origin  # the name the API is reached under ({api} or {api_other})
         self.api_names = set(api_origins(ctx.api_origin).values())
 
@@ -367,6 +389,15 @@ class _Model:
             sent.append(cookie.name)
         return sorted(sent)
 
+    def mixed_content(self, scheme: str, host: str) -> bool:
+        """https://w3c.github.io/webappsec-mixed-content/#should-block-fetch : an https page's
+        fetch of an http URL is blocked (also after a redirect), unless the URL is potentially
+        trustworthy (a loopback host; https://w3c.github.io/webappsec-secure-contexts/
+        #is-url-trustworthy) and the engine honours that."""
+        if scheme != "http" or not self.ctx.page_origin.startswith("https:"):
+            return False
+        return not (is_loopback(host) and self.profile.mixed_content_exempts_loopback)
+
     # --- CORS algorithms ---------------------------------------------------------------------
     def cors_check(self, answer: ServerAnswer, credentials: bool, sent: str) -> str | None:
         """https://fetch.spec.whatwg.org/#concept-cors-check against the Origin the request
@@ -469,7 +500,8 @@ class _Model:
         method = fetch_spec.normalize_method(probe.method)
         credentials = probe.credentials == "include"
         headers = dict(probe.headers)
-        if probe.body is not None and not any(k.lower() == "content-type" for k in headers):
+        body = probe.request_body
+        if body is not None and not any(k.lower() == "content-type" for k in headers):
             headers["Content-Type"] = "text/plain;charset=UTF-8"
         unsafe = fetch_spec.unsafe_request_header_names(headers)
         if probe.mode == "no-cors":
@@ -481,10 +513,14 @@ class _Model:
         tainted = False
         # response tainting: "basic" while the request stays on the page's own origin (page =
         # "api"), "cors" from the first cross-origin URL on (https://fetch.spec.whatwg.org/#main-fetch)
-        cors = self.host != self.ctx.page_origin
+        if self.mixed_content(urlsplit(self.host).scheme, urlsplit(self.host).hostname or ""):
+            self.finish_error(f"mixed content: an https page's fetch of {self.host} is blocked")
+            return
+        opaque = self.ctx.opaque_initiator  # an opaque origin is same-origin with no URL
+        cors = opaque or self.host != self.ctx.page_origin
         for _hop in range(21):
             url = f"{self.host}{path.split('?')[0]}"
-            sent = "null" if tainted else self.ctx.page_origin  # the Origin header's value
+            sent = "null" if tainted or opaque else self.ctx.page_origin  # the Origin header
             unsafe = fetch_spec.unsafe_request_header_names(headers)
             needs_preflight = (
                 cors
@@ -496,6 +532,13 @@ class _Model:
                 if failure:
                     self.finish_error(failure)
                     return
+            if probe.keepalive and body is not None and len(body.encode()) > KEEPALIVE_QUOTA:
+                # HTTP-network-or-cache fetch: keepalive bodies in flight may total 64 KiB; the
+                # check comes after the CORS-preflight fetch (https://fetch.spec.whatwg.org/
+                # #http-network-or-cache-fetch, "inflightKeepaliveBytes")
+                self.finish_error(f"keepalive: a {len(body.encode())}-byte body is over the "
+                                  f"{KEEPALIVE_QUOTA}-byte keepalive quota")  # fmt: skip
+                return
             # the request itself is sent (and reaches the API unless a proxy answers it)
             has_auth = any(k.lower() == "authorization" for k in headers)
             answer = self.server(method, path, sent, authorization=has_auth)
@@ -523,9 +566,7 @@ class _Model:
                 # https://fetch.spec.whatwg.org/#http-redirect-fetch
                 target = urlsplit(urljoin(url, answer.headers["location"][0]))
                 where = f"{target.scheme}://{target.hostname}:{target.port}"
-                if target.scheme == "http" and self.ctx.page_origin.startswith("https:"):
-                    # https://w3c.github.io/webappsec-mixed-content/#should-block-fetch: a
-                    # fetch from an https page to an http URL is blocked, also after a redirect
+                if self.mixed_content(target.scheme, target.hostname or ""):
                     self.finish_error(f"mixed content: the {answer.status} redirects an https "
                                       f"page's request to {where}")  # fmt: skip
                     return
@@ -533,6 +574,15 @@ class _Model:
                     # a CORS response, or a cross-origin target (HTTP-redirect fetch)
                     self.finish_error("redirect to a URL with credentials (user:password@), a "
                                       "network error for a CORS request")  # fmt: skip
+                    return
+                other_scheme = where.replace(target.scheme, "https" if target.scheme == "http"
+                                             else "http", 1)  # fmt: skip
+                if where not in self.api_names and other_scheme in self.api_names:
+                    # the API's port under the other scheme: plain http to a TLS port (or the
+                    # reverse) fails at the connection, before any request
+                    self.finish_error(f"the {answer.status} redirects to {where}, a port that "
+                                      f"speaks {urlsplit(other_scheme).scheme}: the connection "
+                                      "fails")  # fmt: skip
                     return
                 if where not in self.api_names:
                     raise NotModelled(f"a redirect to {where}, which the model does not serve")

@@ -21,7 +21,12 @@ API_HOST = "localhost"
 # The same API server reached under another host name: another origin and another site, for
 # cross-origin redirect hops without a second server (like WPT's REMOTE_ORIGIN).
 API_OTHER_HOST = "127.0.0.1"
-ORIGIN_NAMES = (*PAGE_HOSTS, "api", "api_other")
+# Each page also under a fixed scheme, for mixed-scheme probes (`page_scheme`): {app_http} is
+# the http app page and {app_https} the https one, whatever the scenario's own scheme.
+SCHEMED_PAGE_NAMES = tuple(
+    f"{page}_{scheme}" for page in PAGE_HOSTS for scheme in ("http", "https")
+)
+ORIGIN_NAMES = (*PAGE_HOSTS, "api", "api_other", *SCHEMED_PAGE_NAMES)
 # {app} is the whole origin; {app_port} its port alone, for near-misses like "https://localhost:{app_port}"
 PLACEHOLDERS = (*ORIGIN_NAMES, *(f"{name}_port" for name in ORIGIN_NAMES))
 
@@ -39,6 +44,21 @@ def unknown_placeholders(value: str) -> list[str]:
 
 SAME_ORIGIN_PAGE = "/__cm_page"
 """Where the API's own origin serves the probe page (page = "api": a same-origin page)."""
+
+
+def page_origins(pages: dict[str, str], pages_tls: dict[str, str], tls: bool) -> dict[str, str]:
+    """Every page origin a scenario can name: {app} etc. in the scenario's own scheme first,
+    then {app_http}/{app_https} etc. (the https ones only where the host serves https pages)."""
+    own = pages_tls if tls else pages
+    schemed = {f"{name}_http": origin for name, origin in pages.items()}
+    schemed.update({f"{name}_https": origin for name, origin in pages_tls.items()})
+    return {**own, **schemed}
+
+
+def page_key(page: str, page_scheme: str | None) -> str:
+    """The origin name a probe's page runs on: `page`, or `page_<scheme>` for a mixed-scheme
+    probe (page_scheme given)."""
+    return f"{page}_{page_scheme}" if page_scheme else page
 
 
 def api_origins(api: str) -> dict[str, str]:

@@ -18,7 +18,7 @@ from urllib.parse import urlencode
 from .endpoints import TOKEN_PARAM
 from .engines.base import Engine, EnginePage
 from .interrupts import cleanup_unless_interrupted
-from .origins import SAME_ORIGIN_PAGE, api_origins, split_target
+from .origins import SAME_ORIGIN_PAGE, api_origins, page_key, split_target
 from .scenario import Probe, Scenario
 
 # One evaluate runs all of a probe's fetches back to back (with delay_ms between), so the later
@@ -62,7 +62,7 @@ async (arg) => {
 
 def page_url(name: str, origin: str) -> str:
     """The probe page's URL on a page origin."""
-    return origin + (SAME_ORIGIN_PAGE + "/" if name == "api" else "/")
+    return origin + (SAME_ORIGIN_PAGE + "/" if name == "api" else "/")  # sandboxed: {cross_site}
 
 
 def new_token(scenario: str, probe: str, browser: str) -> str:
@@ -88,7 +88,8 @@ def fetch_spec_of(probe: Probe, url: str) -> dict[str, Any]:
         "url": url,
         "method": probe.method,
         "headers": probe.headers,
-        "body": probe.body,
+        "body": probe.request_body,
+        "keepalive": probe.keepalive,
         "credentials": probe.credentials,
         "mode": probe.mode,
         "cache": probe.cache,
@@ -96,6 +97,7 @@ def fetch_spec_of(probe: Probe, url: str) -> dict[str, Any]:
         "referrer": probe.referrer,
         "referrerPolicy": probe.referrer_policy,
         "readHeaders": probe.read_headers,
+        **({"initiator": "sandboxed-iframe"} if probe.page == "sandboxed" else {}),
     }
 
 
@@ -195,7 +197,7 @@ def run_cell(
     setup_token = token + ".setup"
     server, path = split_target(probe.path)
     url = with_token(api_origins(api)[server] + path, token)
-    origin = pages[probe.page]
+    origin = pages[page_key(probe.page, probe.page_scheme)]
     cache = page_cache or _Fresh()
     page, ready = cache.open(engine, origin)
     at: str | None = origin if ready else None

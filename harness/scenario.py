@@ -16,7 +16,8 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from . import endpoints, fetch_spec
 from .origins import PLACEHOLDERS, split_target, unknown_placeholders
 
-PageName = Literal["app", "cross_site", "attacker", "api"]  # api: the API's own origin
+PageName = Literal["app", "cross_site", "attacker", "api", "sandboxed"]
+"""api: the API's own origin; sandboxed: an opaque-origin iframe (Origin: null) in {cross_site}."""
 
 
 class ScenarioError(Exception):
@@ -257,6 +258,9 @@ class Probe(_Strict):
     name: str
     description: str = ""
     page: PageName = "app"
+    page_scheme: Literal["http", "https"] | None = Field(
+        None, description="run the page over this scheme, whatever the API's (mixed scheme)"
+    )
     method: str = "GET"
     path: str = "/data"
     credentials: Literal["omit", "same-origin", "include"] = "same-origin"
@@ -267,6 +271,10 @@ class Probe(_Strict):
     referrer_policy: REFERRER_POLICIES | None = None
     headers: dict[str, str] = {}
     body: str | None = None
+    body_size: int | None = Field(
+        None, ge=0, le=1_000_000, description="a body of this many bytes ('x'), for size limits"
+    )
+    keepalive: bool = False
     repeat: int = Field(1, ge=1, le=10)
     delay_ms: int = Field(0, ge=0, le=10_000)
     then: list[ProbeStep] = []
@@ -327,7 +335,11 @@ class Probe(_Strict):
     @model_validator(mode="after")
     def _body_allowed(self) -> Probe:
         method = fetch_spec.normalize_method(self.method)
-        if self.body is not None and method in ("GET", "HEAD"):
+        if self.page_scheme is not None and self.page == "api":
+            raise ValueError("page_scheme cannot change the scheme of page = 'api' (the API's own)")
+        if self.body is not None and self.body_size is not None:
+            raise ValueError("use either body or body_size, not both")
+        if self.request_body is not None and method in ("GET", "HEAD"):
             raise ValueError(f"a {method} request cannot have a body")
         if self.then and self.repeat != 1:
             raise ValueError("use either repeat or then, not both")
@@ -343,6 +355,11 @@ class Probe(_Strict):
                 )
             ServerConfig.model_validate(self.reconfigure)  # types checked like [server]
         return self
+
+    @property
+    def request_body(self) -> str | None:
+        """The body the fetch sends: `body`, or `body_size` bytes of "x"."""
+        return "x" * self.body_size if self.body_size is not None else self.body
 
     def step_data(self, step: ProbeStep) -> dict[str, Any]:
         data = self.model_dump(exclude={"then", "repeat"})

@@ -23,6 +23,7 @@ from typing import Any
 from xprocess import ProcessStarter
 
 from .host import READY_LINE
+from .origins import page_origins
 from .scenario import Scenario
 
 STARTUP_TIMEOUT_S = 30
@@ -41,6 +42,7 @@ def host_spec(scenarios: list[Scenario], fixture_dir: Path) -> dict[str, Any]:
             s.name: {
                 **s.server.app_shape(),
                 "tls": s.server.tls,
+                "tls_pages": s.server.tls or any(p.page_scheme == "https" for p in s.probe),
                 "routes": s.server.route_table(),
                 "redirect_slashes": s.server.redirect_slashes,
                 "kwargs": s.server.middleware_kwargs(),
@@ -69,10 +71,14 @@ class Host:
 
     def pages_for(self, scenario: str) -> dict[str, str]:
         """The page origins a scenario's probes run on: https ones for a tls scenario, and
-        `api`, the scenario's API origin itself (a same-origin page)."""
+        `api`, the scenario's API origin itself (a same-origin page); `sandboxed` is the
+        {cross_site} page, whose fetches run in an opaque-origin iframe."""
         api = self.manifest["apis"][scenario]
-        pages = self.manifest["pages_tls"] if api.startswith("https:") else self.manifest["pages"]
-        return {**pages, "api": api}
+        tls = api.startswith("https:")
+        pages = page_origins(self.manifest["pages"], self.manifest.get("pages_tls", {}), tls)
+        sandboxed = {"sandboxed" + k[len("cross_site") :]: v for k, v in pages.items()
+                     if k.startswith("cross_site")}  # fmt: skip
+        return {**pages, "api": api, **sandboxed}
 
     def api(self, scenario: str) -> str:
         return self.manifest["apis"][scenario]

@@ -519,11 +519,74 @@ def test_leaving_the_page_origin_is_cors_with_the_pages_origin_and_coming_back_i
     assert same_origin([back, end("/l", API)], path="{api_other}/back").outcome == "cors-error"
 
 
+HTTPS_API, HTTPS_APP = "https://localhost:8000", "https://localhost:3000"
+
+
 def test_a_redirect_from_an_https_page_to_http_is_blocked_as_mixed_content():
-    https_api, https_app = "https://localhost:8000", "https://localhost:3000"
-    routes = [hop("/items", "http://localhost:8000/items/", allow=https_app),
-              end("/items/", https_app)]  # fmt: skip
-    ctx = Context(https_app, https_api, {}, cors=False, routes=routes)
+    routes = [hop("/items", "http://api.example.com/items/", allow=HTTPS_APP)]
+    ctx = Context(HTTPS_APP, HTTPS_API, {}, cors=False, routes=routes)
     p = predict(Probe(name="p", path="/items"), ctx)
     assert (p.outcome, p.requests) == ("cors-error", 1)
     assert p.reasons[-1].startswith("mixed content")
+
+
+def test_a_loopback_http_url_is_not_mixed_content_by_the_spec_but_is_in_webkit():
+    # redirect_slashes behind TLS on loopback: the spec lets http://localhost through, and the
+    # plain-http request to the TLS port fails; WebKit blocks it as mixed content first
+    routes = [hop("/items", "http://localhost:8000/items/", allow=HTTPS_APP),
+              end("/items/", HTTPS_APP)]  # fmt: skip
+    ctx = Context(HTTPS_APP, HTTPS_API, {}, cors=False, routes=routes)
+    p = predict(Probe(name="p", path="/items"), ctx)
+    assert (p.outcome, p.requests) == ("cors-error", 1)
+    assert "a port that speaks https" in p.reasons[-1]
+    webkit = predict(Probe(name="p", path="/items"), ctx, engine_profile("webkit"))
+    assert webkit.reasons[-1].startswith("mixed content")
+
+
+def test_an_https_page_may_call_a_loopback_http_api_except_in_webkit():
+    ctx = Context(HTTPS_APP, API, EXACT | {"allow_origins": [HTTPS_APP]})
+    assert predict(Probe(name="p"), ctx).outcome == "ok"
+    webkit = predict(Probe(name="p"), ctx, engine_profile("webkit"))
+    assert (webkit.outcome, webkit.requests) == ("cors-error", 0)
+    _, expected = expectations(Probe(name="p"), ctx, "webkit")
+    assert expected.differences == ["webkit-mixed-content-blocks-loopback"]
+    # an http page calling an https API is not mixed content
+    back = Context(APP, HTTPS_API, EXACT)
+    assert predict(Probe(name="p"), back, engine_profile("webkit")).outcome == "ok"
+
+
+# --- an opaque-origin initiator (page = "sandboxed") and keepalive ------------------------------
+def sandboxed(server, **probe):
+    ctx = Context(CROSS, API, server, opaque_initiator=True)
+    return predict(Probe(name="p", page="sandboxed", **probe), ctx)
+
+
+def test_an_opaque_origin_sends_null_and_matches_only_null_or_star():
+    assert sandboxed({"allow_origins": [CROSS]}).outcome == "cors-error"
+    assert sandboxed({"allow_origins": ["null"]}).outcome == "ok"
+    assert sandboxed({"allow_origins": ["*"]}).outcome == "ok"
+    # Starlette mirrors the listed "null" with credentials: any site's sandboxed iframe reads
+    creds = sandboxed({"allow_origins": ["null"], "allow_credentials": True},
+                      credentials="include")  # fmt: skip
+    assert creds.outcome == "ok"
+
+
+def test_an_opaque_origin_is_cross_origin_even_to_its_embedding_pages_server():
+    same = Context(API, API, {}, cors=False, opaque_initiator=True,
+                   routes=[{"path": "/l", "method": "*", "status": 200, "body": "",
+                            "headers": []}])  # fmt: skip
+    p = predict(Probe(name="p", page="sandboxed", path="/l"), same)
+    assert (p.outcome, p.requests) == ("cors-error", 1)
+
+
+@pytest.mark.parametrize("size, keepalive, outcome, requests", [
+    (65536, True, "ok", 1), (65537, True, "cors-error", 0), (65537, False, "ok", 1),
+])  # fmt: skip
+def test_keepalive_bodies_are_limited_to_64_kib(size, keepalive, outcome, requests):
+    p = run(EXACT, method="POST", body_size=size, keepalive=keepalive)
+    assert (p.outcome, p.requests) == (outcome, requests)
+
+
+def test_the_keepalive_quota_is_checked_after_the_preflight():
+    p = run(EXACT, method="PUT", body_size=70_000, keepalive=True)
+    assert (p.outcome, p.preflights, p.requests) == ("cors-error", 1, 0)

@@ -1,11 +1,14 @@
 import { createRoot } from "react-dom/client";
 import { runProbe } from "./probe.js";
+import { runInSandbox } from "./sandbox.js";
 import { clear, record } from "./log.js";
 import App from "./App.jsx";
 
 // The harness calls window.corsProbe(spec) through the engine driver.
 window.corsProbe = async (spec) => {
-  const result = await runProbe(spec);
+  // page = "sandboxed": the fetch runs in an opaque-origin iframe (Origin: null)
+  const run = spec.initiator === "sandboxed-iframe" ? runInSandbox : runProbe;
+  const result = await run(spec);
   record(spec, result);
   return result;
 };

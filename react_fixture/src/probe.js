@@ -15,6 +15,7 @@ export async function runProbe(spec) {
   if (spec.referrer !== undefined && spec.referrer !== null) init.referrer = spec.referrer;
   if (spec.referrerPolicy) init.referrerPolicy = spec.referrerPolicy;
   if (spec.body !== undefined && spec.body !== null) init.body = spec.body;
+  if (spec.keepalive) init.keepalive = true;
   const started = performance.now();
   const seen = {
     outcome: null,
