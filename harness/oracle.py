@@ -225,15 +225,12 @@ class _Model:
         self.origins = {"api": ctx.api_origin, **ctx.origins}
         self.profile = profile
         self.cors = CORSMiddlewareModel.from_kwargs(ctx.server_kwargs) if ctx.cors else None
-        self.jar: dict[str, _Cookie] = {}
+        self.jar: dict[tuple[str, str], _Cookie] = {}  # (host, name): cookies are per host
         self.cache: list[_CacheEntry] = []
         self.p = Prediction(differences=list(profile.applied))
         self.cookies_seen: set[str] = set()
         self.now = 0.0
         self.reached_api = True
-        self.page_is_same_site = not ctx.opaque_initiator and same_site(
-            ctx.page_origin, ctx.api_origin
-        )
         self.host = ctx.api_origin  # the name the API is reached under ({api} or {api_other})
         self.api_names = set(api_origins(ctx.api_origin).values())
 
@@ -331,8 +328,12 @@ class _Model:
             return "Lax" if self.profile.lax_by_default else "None"
         return cookie.samesite
 
+    def same_site_as_page(self, origin: str) -> bool:
+        return not self.ctx.opaque_initiator and same_site(self.ctx.page_origin, origin)
+
     def store_cookie(self, spec: CookieSpec, top_level: bool) -> None:
-        same = top_level or self.page_is_same_site
+        where = api_origins(self.ctx.api_origin)[spec.server]
+        same = top_level or self.same_site_as_page(where)
         samesite = self.effective_samesite(spec)
         if (
             spec.samesite == "None"
@@ -358,7 +359,9 @@ class _Model:
                     f"cookie {spec.name} not stored: SameSite={samesite} set by a cross-site fetch"
                 )
                 return
-        self.jar[spec.name] = _Cookie(spec.name, spec.samesite, spec.secure)
+        self.jar[(Origin.parse(where).host, spec.name)] = _Cookie(
+            spec.name, spec.samesite, spec.secure
+        )
 
     def set_cookies(self) -> None:
         for spec in self.probe.set_cookies:
@@ -369,19 +372,22 @@ class _Model:
                 # in HTTP-network fetch, before (and regardless of) the CORS check.
                 self.store_cookie(spec, top_level=False)
 
-    def cookies_to_send(self, credentials: str, same_origin: bool = False) -> list[str]:
-        """Fetch's includeCredentials: mode include, or same-origin for a same-origin request
-        (response tainting basic)."""
+    def cookies_to_send(self, credentials: str, same_origin: bool, origin: str) -> list[str]:
+        """Fetch's includeCredentials (mode include, or same-origin for a same-origin request:
+        response tainting basic), then the jar's cookies for `origin`'s host."""
         if not (credentials == "include" or credentials == "same-origin" and same_origin):
             return []
-        if not self.page_is_same_site and self.ctx.cookie_policy == "block-third-party":
-            if self.jar:
+        host = Origin.parse(origin).host
+        jar = [cookie for (where, _), cookie in self.jar.items() if where == host]
+        same = self.same_site_as_page(origin)
+        if not same and self.ctx.cookie_policy == "block-third-party":
+            if jar:
                 self.p.reasons.append("cookies withheld: third-party cookies blocked")
             return []
         sent = []
-        for cookie in self.jar.values():
+        for cookie in jar:
             samesite = self.effective_samesite(cookie)
-            if samesite in ("Strict", "Lax") and not self.page_is_same_site:
+            if samesite in ("Strict", "Lax") and not same:
                 self.p.reasons.append(
                     f"cookie {cookie.name} withheld: SameSite={samesite}, cross-site page"
                 )
@@ -544,8 +550,8 @@ class _Model:
             answer = self.server(method, path, sent, authorization=has_auth)
             if self.reached_api:
                 self.p.requests += 1
-                if self.host == self.ctx.api_origin:  # the jar holds cookies for that host only
-                    self.cookies_seen.update(self.cookies_to_send(probe.credentials, not cors))
+                self.cookies_seen.update(self.cookies_to_send(probe.credentials, not cors,
+                                                              self.host))  # fmt: skip
                 self.p.authorization_received |= has_auth
             if probe.mode == "no-cors" and cors:
                 self.finish("opaque", 0, {})

@@ -212,7 +212,7 @@ def run_cell(
             # of /cookies/set, a login route): none may reach a later cell on this host
             entries = ledger if ledger is not None else ledger_reader(token)
             if probe.set_cookies or set_a_cookie(entries):
-                page.clear_cookies([api])
+                page.clear_cookies(list(api_origins(api).values()))  # both host names
                 if engine.single_window:  # WebDriver clears cookies by visiting the API
                     at = None
         except Exception:
@@ -224,7 +224,7 @@ def run_cell(
     with cleanup_unless_interrupted(end_cell):
         for cookie in probe.set_cookies:
             if cookie.via == "navigation":
-                page.goto(cookie_url(api, cookie, setup_token))
+                page.goto(cookie_url(api_origins(api)[cookie.server], cookie, setup_token))
                 at = None
         if at != origin:
             page.goto(page_url(probe.page, origin))
@@ -232,7 +232,8 @@ def run_cell(
             seen_before = 0 if page.messages() is None else len(page.messages())
         for cookie in probe.set_cookies:
             if cookie.via == "fetch":
-                spec = {"url": cookie_url(api, cookie, setup_token), "credentials": "include"}
+                where = api_origins(api)[cookie.server]
+                spec = {"url": cookie_url(where, cookie, setup_token), "credentials": "include"}
                 page.run(RUN_SERIES_JS, {"specs": [spec], "delayMs": 0, "clear": True})
         fetch_cookies = any(c.via == "fetch" for c in probe.set_cookies)
         specs = [fetch_spec_of(step, url) for step in probe.attempts()]

@@ -235,6 +235,7 @@ class CookieSpec(_Strict):
     samesite: Literal["Strict", "Lax", "None"] | None = None
     secure: bool = False
     via: Literal["navigation", "fetch"] = "navigation"
+    server: Literal["api", "api_other"] = "api"  # which name of the API sets it (another host)
 
     @field_validator("name")
     @classmethod

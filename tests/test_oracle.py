@@ -392,14 +392,16 @@ def test_the_servers_own_server_and_date_headers_are_readable_when_exposed():
 OTHER = "http://127.0.0.1:8000"  # {api_other}: the same server under another host
 
 
-def hop(path, location, status=307, allow=APP):
+def hop(path, location, status=307, allow=APP, creds=False):
     headers = [["Location", location], ["Access-Control-Allow-Origin", allow]]
+    headers += [["Access-Control-Allow-Credentials", "true"]] if creds else []
     return {"path": path, "method": "*", "status": status, "body": "", "headers": headers}
 
 
-def end(path, allow):
-    return {"path": path, "method": "*", "status": 200, "body": "",
-            "headers": [["Access-Control-Allow-Origin", allow]]}  # fmt: skip
+def end(path, allow, creds=False):
+    headers = [["Access-Control-Allow-Origin", allow]]
+    headers += [["Access-Control-Allow-Credentials", "true"]] if creds else []
+    return {"path": path, "method": "*", "status": 200, "body": "", "headers": headers}
 
 
 def preflight_route(path, allow, headers):
@@ -590,3 +592,16 @@ def test_keepalive_bodies_are_limited_to_64_kib(size, keepalive, outcome, reques
 def test_the_keepalive_quota_is_checked_after_the_preflight():
     p = run(EXACT, method="PUT", body_size=70_000, keepalive=True)
     assert (p.outcome, p.preflights, p.requests) == ("cors-error", 1, 0)
+
+
+def test_cookies_are_per_host_and_each_redirect_hop_sends_its_own():
+    other = "http://127.0.0.1:8000"
+    routes = [hop("/hop", f"{other}/end", allow=APP, creds=True), end("/end", "null", creds=True)]
+    ctx = Context(APP, API, {}, cors=False, cookie_policy="allow-third-party", routes=routes)
+    cookies = [{"name": "a", "samesite": "None", "secure": True, "server": "api_other"},
+               {"name": "b"}]  # fmt: skip
+    p = predict(Probe(name="p", path="/hop", credentials="include", set_cookies=cookies), ctx)
+    assert (p.outcome, p.cookies_received) == ("ok", ["a", "b"])
+    blocked = Context(APP, API, {}, cors=False, routes=routes)
+    p = predict(Probe(name="p", path="/hop", credentials="include", set_cookies=cookies), blocked)
+    assert p.cookies_received == ["b"]  # a is on another site: a third-party cookie
