@@ -17,6 +17,7 @@ from harness.oracle import (
     predict,
     spec_profile,
 )
+from harness.oracle import headers_match as compare_headers
 from harness.scenario import Probe
 
 APP, CROSS, ATTACKER, API = ("http://localhost:3000", "http://127.0.0.1:4000",
@@ -384,8 +385,23 @@ def test_a_malformed_expose_list_exposes_nothing():
 def test_the_servers_own_server_and_date_headers_are_readable_when_exposed():
     p = run({"allow_origins": [APP], "expose_headers": ["Server", "Date"]},
             read_headers=["Server", "Date"])  # fmt: skip
-    assert p.headers == {"Server": ANY_VALUE, "Date": ANY_VALUE}
+    assert p.headers == {"Server": "uvicorn", "Date": ANY_VALUE}
     assert run({"allow_origins": [APP]}, read_headers=["Server"]).headers == {"Server": None}
+
+
+def test_uvicorn_puts_its_server_header_before_a_routes_own():
+    route = {"path": "/s", "method": "*", "status": 200, "body": "",
+             "headers": [["Server", "wptServe"], ["Access-Control-Allow-Origin", "*"],
+                         ["Access-Control-Expose-Headers", "Server"]]}  # fmt: skip
+    ctx = Context(APP, API, {}, cors=False, routes=[route])
+    assert predict(Probe(name="p", path="/s", read_headers=["Server"]), ctx).headers == {
+        "Server": "uvicorn, wptServe"
+    }
+
+
+def test_any_value_matches_inside_a_combined_value():
+    assert compare_headers({"Date": "<any>, x"}, {"Date": "Tue, 1 Dec, x"})
+    assert not compare_headers({"Date": "<any>, x"}, {"Date": "x"})
 
 
 # --- raw routes and redirects (issue 16) ---------------------------------------------------------
