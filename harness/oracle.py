@@ -50,6 +50,8 @@ class Profile:
     preflight_cache_bypass_modes: tuple[str, ...] = ()
     credentialed_entry_serves_uncredentialed: bool = True
     mixed_content_exempts_loopback: bool = True
+    preflight_origin_tainted: bool = True
+    preflight_cache_serves_ip_hosts: bool = True
     applied: tuple[str, ...] = ()  # ids of the differences that shaped this profile
 
 
@@ -116,6 +118,14 @@ def is_loopback(host: str) -> bool:
         return ipaddress.ip_address(host).is_loopback
     except ValueError:
         return False
+
+
+def _is_ip(host: str) -> bool:
+    try:
+        ipaddress.ip_address(host.strip("[]"))
+    except ValueError:
+        return False
+    return True
 
 
 KEEPALIVE_QUOTA = 64 * 1024
@@ -438,6 +448,9 @@ class _Model:
     ) -> bool:
         if req.cache in self.profile.preflight_cache_bypass_modes:
             return False
+        host = urlsplit(url).hostname or ""
+        if not self.profile.preflight_cache_serves_ip_hosts and _is_ip(host):
+            return False
 
         def covers(entry: _CacheEntry) -> bool:
             method_ok = (
@@ -464,13 +477,20 @@ class _Model:
         )
 
     def preflight(
-        self, url: str, path: str, method: str, unsafe: list[str], credentials: bool, sent: str
+        self,
+        url: str,
+        path: str,
+        method: str,
+        unsafe: list[str],
+        credentials: bool,
+        sent: str,
+        check_cors: bool = True,
     ) -> str | None:
         """https://fetch.spec.whatwg.org/#cors-preflight-fetch ; None on success."""
         acrh = ",".join(unsafe) if unsafe else None
         answer = self.server(method, path, sent, acrh, preflight=True)
         self.p.preflights += int(self.reached_api)
-        failure = self.cors_check(answer, credentials, sent)
+        failure = self.cors_check(answer, credentials, sent) if check_cors else None
         if failure:
             return f"preflight answered {answer.status} with {failure}"
         if not 200 <= answer.status <= 299:
@@ -545,7 +565,15 @@ class _Model:
                 and (method not in fetch_spec.SAFELISTED_METHODS or bool(unsafe))
             )
             if needs_preflight and not self.cache_match(probe, url, credentials, method, unsafe):
-                failure = self.preflight(url, path, method, unsafe, credentials, sent)
+                # the preflight carries the request's (tainted) origin, unless the engine makes
+                # it a fresh CORS request from the page (profile): the page's Origin, and no
+                # CORS check at all when it goes to the page's own origin
+                fresh = not (self.profile.preflight_origin_tainted or opaque)
+                failure = self.preflight(
+                    url, path, method, unsafe, credentials,
+                    self.ctx.page_origin if fresh else sent,
+                    check_cors=not (fresh and self.host == self.ctx.page_origin),
+                )  # fmt: skip
                 if failure:
                     self.finish_error(failure)
                     return

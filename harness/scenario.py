@@ -218,6 +218,7 @@ CORS_KWARGS = (
 
 
 REFERRER_POLICIES = Literal[
+    "",  # the empty policy: the default (strict-origin-when-cross-origin)
     "no-referrer",
     "no-referrer-when-downgrade",
     "same-origin",

@@ -621,3 +621,33 @@ def test_cookies_are_per_host_and_each_redirect_hop_sends_its_own():
     blocked = Context(APP, API, {}, cors=False, routes=routes)
     p = predict(Probe(name="p", path="/hop", credentials="include", set_cookies=cookies), blocked)
     assert p.cookies_received == ["b"]  # a is on another site: a third-party cookie
+
+
+def test_firefox_preflights_after_a_redirect_as_the_page_and_not_as_null():
+    # {api_other}/r (allows the page) redirects to {api}/p, which allows only null: the spec's
+    # second preflight says Origin: null and passes; Firefox's says the page's origin and fails
+    r = [{"path": "/r", "method": "OPTIONS", "status": 200, "body": "",
+          "headers": [["Access-Control-Allow-Origin", APP],
+                      ["Access-Control-Allow-Headers", "x-w3c"]]},
+         {"path": "/r", "method": "GET", "status": 307, "body": "",
+          "headers": [["Location", f"{API}/p"], ["Access-Control-Allow-Origin", APP]]},
+         {"path": "/p", "method": "*", "status": 200, "body": "",
+          "headers": [["Access-Control-Allow-Origin", "null"],
+                      ["Access-Control-Allow-Headers", "x-w3c"]]}]  # fmt: skip
+    ctx = Context(APP, API, {}, cors=False, routes=r)
+    probe = Probe(name="p", path="{api_other}/r", headers={"x-w3c": "t"})
+    assert predict(probe, ctx).outcome == "ok"
+    firefox = predict(probe, ctx, engine_profile("firefox"))
+    assert (firefox.outcome, firefox.preflights) == ("cors-error", 2)
+
+
+def test_firefox_keeps_no_preflight_cache_for_an_ip_literal_host():
+    route = [{"path": "/c", "method": "*", "status": 200, "body": "",
+              "headers": [["Access-Control-Allow-Origin", APP],
+                          ["Access-Control-Allow-Headers", "x-t"],
+                          ["Access-Control-Max-Age", "600"]]}]  # fmt: skip
+    ctx = Context(APP, API, {}, cors=False, routes=route)
+    for path, firefox_preflights in (("/c", 1), ("{api_other}/c", 2)):
+        probe = Probe(name="p", path=path, headers={"x-t": "1"}, repeat=2)
+        assert predict(probe, ctx).preflights == 1
+        assert predict(probe, ctx, engine_profile("firefox")).preflights == firefox_preflights
