@@ -37,14 +37,16 @@ def _report(args: argparse.Namespace) -> int:
 
 
 def _check(args: argparse.Namespace) -> int:
-    from . import interrupts
+    from . import interrupts, reaper
     from .check import run_check  # imports uvicorn, trustme and the engines: only when used
 
+    stop_watching = reaper.start()  # the app, the engines and the relay end with check
     interrupts.install()  # Ctrl-C must not kill Playwright's loop mid-task
     try:
         return run_check(args)
     finally:
         interrupts.uninstall()
+        stop_watching()
 
 
 def _merge(args: argparse.Namespace) -> int:

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 from xprocess import XProcess
 
-from . import interrupts, nginx, shards
+from . import interrupts, nginx, reaper, shards
 from .cell import Cell, run_item
 from .engines import DRIVERS, EnginePool
 from .engines.base import BROWSERS, COOKIE_POLICIES, DEFAULT_COOKIE_POLICY
@@ -111,6 +111,9 @@ def pytest_configure(config: pytest.Config) -> None:
             f"installed; run `make setup` (or pip install starlette=={STARLETTE_VERSION})"
         )
     config.stash[_COUNTS] = Counter()
+    if _worker_id(config) is None:  # the controller: xdist workers carry its mark already
+        stop_watching = reaper.start()  # before any process starts: a SIGKILL orphans none
+        config.add_cleanup(stop_watching)
     if interrupts.install():  # Ctrl-C must not kill Playwright's loop mid-task
         config.add_cleanup(interrupts.uninstall)
     try:

@@ -212,3 +212,36 @@ def test_sigterm_mid_run_with_webkit_and_nginx_leaves_no_process(tmp_path):
     output = watched.finish(timeout=60)
     assert watched.run.returncode == 2, output[-2000:]
     assert all(r["verdict"] in ("match", "diverge", "not-run") for r in lines_of(results))
+
+
+def test_sigkill_mid_run_with_webkit_and_nginx_leaves_no_process(tmp_path):
+    """A SIGKILLed pytest runs no teardown: its children must notice on their own. Before the
+    reaper, nginx, Xvfb, WebKitWebDriver, MiniBrowser, WebKit's helpers and the host stayed."""
+    results = tmp_path / "run.jsonl"
+    watched = Watched([str(ROOT / "scenarios" / "proxy"), str(ROOT / "scenarios" / "origins"),
+                       "--browser", "chromium", "--browser", "webkit",
+                       "--cors-results", str(results)], tmp_path)  # fmt: skip
+    watched.wait_until(lambda: results.exists() and results.read_text().count("\n") >= 4
+                       and any("nginx" in n for n in watched.names())
+                       and any("WebKit" in n or "MiniBrowser" in n for n in watched.names()),
+                       90)  # fmt: skip
+    started = len(watched.seen)
+    watched.run.kill()
+    watched.finish(timeout=30)  # asserts that none of the run's processes is left
+    assert started >= 8, watched.names()  # host, nginx, Xvfb, the engines and their helpers
+    assert all(r["verdict"] in ("match", "diverge", "not-run") for r in lines_of(results))
+
+
+def test_a_second_ctrl_c_stops_at_once_with_exit_2_and_no_traceback(tmp_path):
+    results = tmp_path / "run.jsonl"
+    watched = Watched([str(ROOT / "scenarios" / "origins"), "--browser", "chromium",
+                       "--browser", "webkit", "--cors-results", str(results)],
+                      tmp_path, own_group=True)  # fmt: skip
+    watched.wait_until(lambda: results.exists() and results.read_text().count("\n") >= 4, 60)
+    os.killpg(watched.run.pid, signal.SIGINT)
+    time.sleep(0.3)
+    os.killpg(watched.run.pid, signal.SIGINT)
+    output = watched.finish(timeout=30)
+    assert watched.run.returncode == 2, output[-2000:]
+    assert "Traceback" not in output, output[-2000:]
+    assert all(r["verdict"] in ("match", "diverge", "not-run") for r in lines_of(results))

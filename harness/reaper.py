@@ -1,0 +1,109 @@
+"""Every process a run starts ends when the run ends, however it ends (also SIGKILL).
+
+A SIGKILLed pytest runs no teardown, and its children do not notice: nginx, Xvfb,
+WebKitWebDriver, MiniBrowser and WebKit's helpers, the host, a `check --serve` app stayed
+alive for minutes (issue 20). So the run marks its environment with a variable of its own
+before it starts anything (every process it starts, and theirs, inherit it), and starts this
+watcher, which holds the read end of a pipe whose write end only the run has. When the run
+ends, the kernel closes that end, the watcher reads EOF and ends every process that still
+carries the run's mark: SIGTERM, then SIGKILL after a grace period.
+
+The watcher lives in its own session and ignores SIGINT and SIGTERM: a terminal's Ctrl-C or a
+runner's cancel reaches the run's process group, and the watcher must outlive them to clean up.
+Linux only (it reads /proc); elsewhere `start` does nothing.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+MARK_PREFIX = "CORS_MATRIX_RUN_"
+GRACE_S = 3.0
+
+
+def marked(mark: str, exclude: set[int]) -> list[int]:
+    """Pids of live processes whose environment carries `mark` (=1), except `exclude`."""
+    needle = f"{mark}=1".encode()
+    pids = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit() or int(entry.name) in exclude:
+            continue
+        try:
+            environ = (entry / "environ").read_bytes()
+            state = (entry / "stat").read_text().rsplit(")", 1)[1].split()[0]
+        except OSError:  # gone meanwhile, or not ours to read
+            continue
+        if state != "Z" and needle in environ.split(b"\0"):
+            pids.append(int(entry.name))
+    return pids
+
+
+def end_marked(mark: str, exclude: set[int], grace_s: float = GRACE_S) -> list[int]:
+    """SIGTERM every marked process, SIGKILL those still there after `grace_s`; returns the
+    pids that were found."""
+    found: set[int] = set()
+    deadline = time.monotonic() + grace_s
+    sig = signal.SIGTERM
+    while True:
+        pids = marked(mark, exclude)
+        if not pids:
+            return sorted(found)
+        found.update(pids)
+        for pid in pids:
+            try:
+                os.kill(pid, sig)
+            except OSError:
+                pass
+        if time.monotonic() > deadline:
+            sig = signal.SIGKILL
+        time.sleep(0.1)
+
+
+def start() -> Callable[[], None]:
+    """Mark this process's environment and start the watcher (before any process is started).
+    Returns `stop`: the run's end, for a run that ends without its process ending (pytest in
+    process): the watcher ends what is left with the mark, and the mark is removed. Where
+    /proc is missing (not Linux) nothing is started."""
+    if not Path("/proc/self/environ").exists():
+        return lambda: None
+    mark = MARK_PREFIX + secrets.token_hex(6)
+    read_end, write_end = os.pipe()
+    subprocess.Popen(  # noqa: S603
+        [sys.executable, "-m", "harness.reaper", str(read_end), mark, str(os.getpid())],
+        pass_fds=(read_end,),
+        start_new_session=True,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        cwd=str(Path(__file__).resolve().parent.parent),  # harness importable, whatever the cwd
+    )
+    os.close(read_end)  # the write end is not inheritable (os.pipe): only this process holds it
+    os.environ[mark] = "1"  # after the watcher started: it must not carry the mark itself
+
+    def stop() -> None:
+        os.environ.pop(mark, None)
+        try:
+            os.close(write_end)
+        except OSError:
+            pass
+
+    return stop
+
+
+def _watch(fd: int, mark: str, run_pid: int) -> None:
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    while os.read(fd, 4096):  # nothing is ever written: this returns b"" when the run ends
+        pass
+    end_marked(mark, exclude={os.getpid(), run_pid})
+
+
+if __name__ == "__main__":
+    _watch(int(sys.argv[1]), sys.argv[2], int(sys.argv[3]))
