@@ -81,6 +81,10 @@ def run_item(
         results.write(record)
         counts["not-run"] += 1
 
+    dead = host.dead()
+    if dead:  # nothing can run any more: say so in a moment, for every remaining cell
+        not_run(dead)
+        pytest.fail(f"not run: {dead}", pytrace=False)
     if cell.scenario.server.proxy != "none" and "proxy_unavailable" in host.manifest:
         not_run(host.manifest["proxy_unavailable"])
         pytest.skip(f"not run: {host.manifest['proxy_unavailable']}")
@@ -146,6 +150,10 @@ def run_item(
         )  # fmt: skip
     except Exception as exc:
         page_cache.forget(engine)
+        dead = host.dead()
+        if dead:  # the cell failed because the host died: not an engine's doing
+            not_run(dead)
+            pytest.fail(f"not run: {dead}", pytrace=False)
         engines.discard(cell.browser, cell.policy)
         record.update(
             observed=None,

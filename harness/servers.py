@@ -30,6 +30,16 @@ STARTUP_TIMEOUT_S = 30
 LEDGER_TIMEOUT_S = 5
 
 
+def _alive_elsewhere(pid: int) -> str:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return "gone"
+    except PermissionError:
+        pass
+    return "running"
+
+
 class HostError(RuntimeError):
     """The host process could not be started or did not answer."""
 
@@ -68,6 +78,22 @@ class Host:
     @property
     def pages(self) -> dict[str, str]:
         return self.manifest["pages"]
+
+    def dead(self) -> str | None:
+        """Why the host cannot serve any more (None while it runs): checked before each cell,
+        so a host that died ends the run in a moment, every later cell not run with this."""
+        pid = self.manifest.get("pid")
+        if pid is None:
+            return None
+        try:
+            state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+        except OSError:
+            state = "gone" if Path("/proc").is_dir() else _alive_elsewhere(pid)
+        if state not in ("Z", "X", "gone"):
+            return None
+        last = self.log_tail(5).strip().splitlines()
+        return f"the host server (pid {pid}) exited" + (f"; its log ends: {last[-1]}" if last
+                                                        else "")  # fmt: skip
 
     def pages_for(self, scenario: str) -> dict[str, str]:
         """The page origins a scenario's probes run on: https ones for a tls scenario, and

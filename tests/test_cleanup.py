@@ -9,6 +9,7 @@ import signal
 import subprocess
 import sys
 import time
+import tomllib
 from pathlib import Path
 
 import psutil
@@ -245,3 +246,60 @@ def test_a_second_ctrl_c_stops_at_once_with_exit_2_and_no_traceback(tmp_path):
     assert watched.run.returncode == 2, output[-2000:]
     assert "Traceback" not in output, output[-2000:]
     assert all(r["verdict"] in ("match", "diverge", "not-run") for r in lines_of(results))
+
+
+def test_a_host_that_dies_mid_run_ends_the_run_quickly_with_the_rest_not_run(tmp_path):
+    """Before, with three engines the run never finished (WebKit cells waited ~120 s each)."""
+    results = tmp_path / "run.jsonl"
+    origins = ROOT / "scenarios" / "origins"
+    watched = Watched([str(origins), "--browser", "chromium", "--browser", "firefox",
+                       "--browser", "webkit", "--cors-results", str(results)], tmp_path)  # fmt: skip
+    watched.wait_until(lambda: results.exists() and results.read_text().count("\n") >= 4, 90)
+    host = next(p for p in watched.poll_children() if "harness.host" in " ".join(_cmdline(p)))
+    host.kill()
+    killed_at = time.monotonic()
+    output = watched.finish(timeout=120)
+    took = time.monotonic() - killed_at
+    assert watched.run.returncode == 1, output[-2000:]
+    records = lines_of(results)
+    cells = 3 * sum(len(tomllib.loads(f.read_text())["probe"]) for f in origins.glob("test_*.toml"))
+    assert len(records) == cells, (len(records), cells)  # every cell has its record
+    not_run = [r for r in records if r["verdict"] == "not-run"]
+    assert not_run and all("host server" in r["reason"] and "exited" in r["reason"]
+                           for r in not_run), not_run[:2]  # fmt: skip
+    assert took < 60, took
+
+
+def _cmdline(process: psutil.Process) -> list[str]:
+    try:
+        return process.cmdline()
+    except psutil.Error:
+        return []
+
+
+def test_an_engine_that_crashes_while_launching_is_relaunched_and_its_cells_run(tmp_path):
+    """Before, the launch failure was remembered: all of that engine's cells were lost."""
+    marker = tmp_path / "crashed-once"
+    wrapper = tmp_path / "chromium-crashing-once"
+    # a real browser executable that dies the first time it is started, as a crash would
+    wrapper.write_text(f"#!/bin/sh\nif [ ! -e {marker} ]; then touch {marker}; kill -SEGV $$; fi\n"
+                       f'exec /usr/lib/chromium/chromium "$@"\n')  # fmt: skip
+    wrapper.chmod(0o755)
+    results = tmp_path / "run.jsonl"
+    origins = ROOT / "scenarios" / "origins"
+    env_before = os.environ.get("CORS_MATRIX_CHROMIUM")
+    os.environ["CORS_MATRIX_CHROMIUM"] = str(wrapper)
+    try:
+        watched = Watched([str(origins), "--browser", "chromium", "--cors-results", str(results)],
+                          tmp_path)  # fmt: skip
+    finally:
+        if env_before is None:
+            os.environ.pop("CORS_MATRIX_CHROMIUM")
+        else:
+            os.environ["CORS_MATRIX_CHROMIUM"] = env_before
+    output = watched.finish(timeout=120)
+    assert marker.exists(), "the first launch did not crash"
+    assert watched.run.returncode == 0, output[-2000:]
+    records = lines_of(results)
+    cells = sum(len(tomllib.loads(f.read_text())["probe"]) for f in origins.glob("test_*.toml"))
+    assert len(records) == cells and all(r["verdict"] == "match" for r in records), output[-2000:]

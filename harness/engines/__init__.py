@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -23,6 +24,8 @@ from .base import (
 )
 
 SYSTEM_CHROMIUM = "/usr/lib/chromium/chromium"
+LAUNCH_ATTEMPTS = 3  # an engine that crashes while starting is tried again, this many times
+LAUNCH_PAUSE_S = 0.5  # times the attempt number, between attempts
 SYSTEM_FIREFOX = "/usr/bin/firefox-esr"
 DRIVERS = ("auto", "playwright", "webdriver")
 
@@ -107,6 +110,7 @@ class EnginePool:
         self._playwright = None
         self._engines: dict[tuple[str, str], Engine] = {}
         self._failures: dict[tuple[str, str], Exception] = {}
+        self.launch_retries = 0  # launches that crashed and were tried again
 
     def _pw(self):
         if self._playwright is None:
@@ -124,12 +128,30 @@ class EnginePool:
         if key in self._failures:
             raise self._failures[key]
         if key not in self._engines:
+            self._engines[key] = self._launch_with_retries(name, cookie_policy)
+        return self._engines[key]
+
+    def _launch_with_retries(self, name: str, cookie_policy: str) -> Engine:
+        """A launch that crashes is tried again (LAUNCH_ATTEMPTS in all, a short pause
+        between): an engine that dies once while starting (a busy CI machine, a flaky
+        helper) must not cost all its cells. A missing engine is not retried; a failure
+        after the last attempt is remembered for the rest of the run."""
+        key = (name, cookie_policy)
+        for attempt in range(1, LAUNCH_ATTEMPTS + 1):
             try:
-                self._engines[key] = self._launch(name, cookie_policy)
-            except (EngineUnavailable, EngineError) as exc:
+                return self._launch(name, cookie_policy)
+            except EngineUnavailable as exc:
                 self._failures[key] = exc
                 raise
-        return self._engines[key]
+            except Exception as exc:  # EngineError, or the engine died right after starting
+                if attempt == LAUNCH_ATTEMPTS:
+                    why = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+                    failure = EngineError(f"{why} (launch failed {attempt} times)")
+                    self._failures[key] = failure
+                    raise failure from exc
+                self.launch_retries += 1
+                time.sleep(LAUNCH_PAUSE_S * attempt)
+        raise AssertionError("unreachable")
 
     def _launch(self, name: str, cookie_policy: str) -> Engine:
         if name in self.remotes:
