@@ -204,4 +204,20 @@ class EnginePool:
             self._playwright_cm = self._playwright = None
 
 
-__all__ = ["EnginePool", "EngineUnavailable", "EngineError", "discover", "BROWSERS", "DRIVERS"]
+def is_engine_failure(exc: BaseException) -> bool:
+    """An error raised by an engine or its driver (a crashed page or session), as opposed to
+    one of the harness's own."""
+    return isinstance(exc, EngineError) or type(exc).__module__.startswith(
+        ("selenium.", "playwright.")
+    )
+
+
+__all__ = [
+    "EnginePool",
+    "is_engine_failure",
+    "EngineUnavailable",
+    "EngineError",
+    "discover",
+    "BROWSERS",
+    "DRIVERS",
+]
