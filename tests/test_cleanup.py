@@ -252,8 +252,8 @@ def test_a_host_that_dies_mid_run_ends_the_run_quickly_with_the_rest_not_run(tmp
     """Before, with three engines the run never finished (WebKit cells waited ~120 s each)."""
     results = tmp_path / "run.jsonl"
     origins = ROOT / "scenarios" / "origins"
-    watched = Watched([str(origins), "--browser", "chromium", "--browser", "firefox",
-                       "--browser", "webkit", "--cors-results", str(results)], tmp_path)  # fmt: skip
+    engines = ["--browser", "chromium", "--browser", "firefox", "--browser", "webkit"]
+    watched = Watched([str(origins), *engines, "--cors-results", str(results)], tmp_path)
     watched.wait_until(lambda: results.exists() and results.read_text().count("\n") >= 4, 90)
     host = next(p for p in watched.poll_children() if "harness.host" in " ".join(_cmdline(p)))
     host.kill()
