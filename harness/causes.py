@@ -194,8 +194,8 @@ class _Explainer:
         if text.startswith("no-cors"):
             return Cause(
                 "no-cors-forbidden",
-                "mode 'no-cors' allows only safelisted methods and "
-                "headers: the browser refuses the request",
+                "mode 'no-cors' allows only GET, HEAD and POST: the page's Request constructor "
+                "throws before anything is sent (other headers are dropped without an error)",
                 fix_note="use mode 'cors'",
             )
         if text.startswith("mixed content: the"):

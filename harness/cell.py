@@ -158,11 +158,11 @@ def run_item(
         record.update(
             observed=None,
             expected=expected.compared() if expected else None,
-            verdict="diverge",
+            verdict="error",  # the run failed, not the engine's answer: no divergence
             reason=f"cell failed to run: {exc}".splitlines()[0],
         )
         results.write(record)
-        counts["diverge"] += 1
+        counts["error"] += 1
         pytest.fail(
             f"cell failed to run in {cell.browser}: {exc}\nhost log:\n{host.log_tail()}",
             pytrace=False,

@@ -27,10 +27,12 @@ def _report(args: argparse.Namespace) -> int:
         print(f"harness report: no valid record in {', '.join(map(str, args.results))}",
               file=sys.stderr)  # fmt: skip
         return 1
+    errors = view["totals"].get("error", 0)
     print(
         f"report: {args.output / 'index.html'} — {view['total_passed']}/{view['total_cells']} "
         f"cells as expected, {view['totals'].get('diverge', 0)} diverge, "
-        f"{len(view['findings'])} security findings"
+        + (f"{errors} failed to run, " if errors else "")
+        + f"{len(view['findings'])} security findings"
     )
     new = [c for c in view["changes"] or [] if c["kind"] == "new divergence"]
     return 1 if args.fail_on_new_divergence and new else 0

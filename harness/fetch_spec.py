@@ -106,6 +106,15 @@ def is_safelisted_request_header(name: str, value: str) -> bool:
     return False
 
 
+NO_CORS_SAFELISTED_NAMES = {"accept", "accept-language", "content-language", "content-type"}
+
+
+def is_no_cors_safelisted(name: str, value: str) -> bool:
+    """https://fetch.spec.whatwg.org/#no-cors-safelisted-request-header : what a no-cors
+    request keeps (its headers' guard drops every other header without an error)."""
+    return name.lower() in NO_CORS_SAFELISTED_NAMES and is_safelisted_request_header(name, value)
+
+
 def unsafe_request_header_names(headers: dict[str, str]) -> list[str]:
     """https://fetch.spec.whatwg.org/#cors-unsafe-request-header-names: sorted, lower-case,
     the names a preflight must announce in Access-Control-Request-Headers."""

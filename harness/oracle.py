@@ -537,14 +537,20 @@ class _Model:
         method = fetch_spec.normalize_method(probe.method)
         credentials = probe.credentials == "include"
         headers = dict(probe.headers)
+        if probe.mode == "no-cors":
+            if method not in fetch_spec.SAFELISTED_METHODS:
+                # new Request(): "If mode is "no-cors" and method is not a CORS-safelisted
+                # method, throw a TypeError" - nothing is sent (https://fetch.spec.whatwg.org/#dom-request)
+                self.finish_invalid(f"no-cors allows only GET, HEAD and POST: the Request "
+                                    f"constructor throws for {method} (TypeError)")  # fmt: skip
+                return
+            # the headers' guard is "request-no-cors": other headers are silently not set
+            # (https://fetch.spec.whatwg.org/#concept-headers-append)
+            headers = {k: v for k, v in headers.items() if fetch_spec.is_no_cors_safelisted(k, v)}
         body = probe.request_body
         if body is not None and not any(k.lower() == "content-type" for k in headers):
             headers["Content-Type"] = "text/plain;charset=UTF-8"
         unsafe = fetch_spec.unsafe_request_header_names(headers)
-        if probe.mode == "no-cors":
-            if method not in fetch_spec.SAFELISTED_METHODS or unsafe:
-                self.finish_error("no-cors allows only safelisted methods and headers (TypeError)")
-                return
         server, path = split_target(probe.path)
         self.host = api_origins(self.ctx.api_origin)[server]
         tainted = False
@@ -657,6 +663,12 @@ class _Model:
             )
             return
         self.finish_error("too many redirects")
+
+    def finish_invalid(self, why: str) -> None:
+        """The page's Request constructor threw: no request at all, and no CORS check."""
+        self.finish_error(why)
+        self.p.outcome = "invalid-request"
+        self.p.attempts[-1] = "invalid-request"
 
     def finish_error(self, why: str) -> None:
         self.p.outcome, self.p.status = "cors-error", None

@@ -390,6 +390,7 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config: pytest.Config)
     terminalreporter.section("cors-matrix")
     terminalreporter.write_line(
         f"cells: {counts['match']} match, {counts['diverge']} diverge, {counts['not-run']} not run"
+        + (f", {counts['error']} error (failed to run)" if counts["error"] else "")
     )
     if path is not None:
         terminalreporter.write_line(f"results: {path}")

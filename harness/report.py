@@ -43,9 +43,9 @@ def key_of(record: dict[str, Any]) -> Key:
 
 def bucket(record: dict[str, Any]) -> str:
     """Colour bucket: spec (matches the spec itself), engine (matches an engine-adjusted
-    expectation that departs from the spec), diverge, not-run."""
-    if record["verdict"] == "not-run":
-        return "not-run"
+    expectation that departs from the spec), diverge, not-run, error (failed to run)."""
+    if record["verdict"] in ("not-run", "error"):
+        return record["verdict"]
     if record["verdict"] == "diverge":
         return "diverge"
     return "spec" if record.get("spec_agrees_with_expected", True) else "engine"
@@ -56,10 +56,15 @@ OUTCOME_LABELS = {
     "http-error": "readable (HTTP error)",
     "cors-error": "CORS error",
     "opaque": "opaque",
+    "invalid-request": "refused by the page (invalid request, nothing sent)",
+    "error": "page error (not CORS)",
+    "timeout": "timed out",
 }
 
 
 def outcome_label(record: dict[str, Any]) -> str:
+    if record["verdict"] == "error":
+        return "failed to run"
     if record["verdict"] == "not-run" or not record.get("observed"):
         return "not run"
     return OUTCOME_LABELS.get(record["observed"]["outcome"], record["observed"]["outcome"])
@@ -169,6 +174,11 @@ def diff_baseline(
             changes.append(
                 {"rank": rank, "kind": "new", "cell": label, "text": f"new cell: {b['verdict']}"}
             )
+        elif b["verdict"] == "error" and a["verdict"] != "error":
+            changes.append(
+                {"rank": 1, "kind": "new error", "cell": label,
+                 "text": f"was {a['verdict']}, now failed to run: {b['reason']}"}
+            )  # fmt: skip
         elif b["verdict"] == "diverge" and a["verdict"] != "diverge":
             changes.append(
                 {
@@ -399,7 +409,8 @@ def write_report(
 
 
 def write_junit(view: dict[str, Any], path: Path) -> None:
-    """One testcase per cell: divergences are failures, not-run cells are skipped."""
+    """One testcase per cell: divergences are failures, not-run cells are skipped, cells that
+    failed to run are errors."""
     suites = ET.Element("testsuites", name="cors-matrix")
     by_column: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for d in view["details"]:
@@ -413,6 +424,7 @@ def write_junit(view: dict[str, Any], path: Path) -> None:
             tests=str(len(details)),
             failures=str(sum(d["bucket"] == "diverge" for d in details)),
             skipped=str(sum(d["bucket"] == "not-run" for d in details)),
+            errors=str(sum(d["bucket"] == "error" for d in details)),
         )
         for d in details:
             r = d["record"]
@@ -429,5 +441,7 @@ def write_junit(view: dict[str, Any], path: Path) -> None:
                 )
             elif d["bucket"] == "not-run":
                 ET.SubElement(case, "skipped", message=r["reason"])
+            elif d["bucket"] == "error":
+                ET.SubElement(case, "error", message=r["reason"])
     path.parent.mkdir(parents=True, exist_ok=True)
     ET.ElementTree(suites).write(path, encoding="utf-8", xml_declaration=True)

@@ -16,7 +16,8 @@ from typing import Any
 SCHEMA = 1
 REQUIRED = ("scenario", "probe", "browser", "browser_version", "page_origin", "url", "observed",
             "expected", "verdict", "reason")  # fmt: skip
-VERDICTS = ("match", "diverge", "not-run")
+VERDICTS = ("match", "diverge", "not-run", "error")
+"""error: the cell could not finish (its page, engine or the harness failed): no observation."""
 ARTIFACTS = "test-results"  # the run's artifact folder (screenshots), under pytest's rootdir
 
 

@@ -143,8 +143,16 @@ def test_no_cors_is_opaque_and_still_reaches_server():
 
 
 def test_no_cors_rejects_non_simple_method_without_sending():
+    # the Request constructor throws: no CORS check happened, and nothing was sent
     p = run(EXACT, mode="no-cors", method="PUT")
-    assert (p.outcome, p.requests, p.preflights) == ("cors-error", 0, 0)
+    assert (p.outcome, p.requests, p.preflights) == ("invalid-request", 0, 0)
+
+
+def test_no_cors_drops_headers_that_are_not_no_cors_safelisted():
+    p = run(EXACT, mode="no-cors", method="POST", body="x", headers={
+        "Authorization": "Bearer t", "X-Custom": "1", "Accept-Language": "fr"})  # fmt: skip
+    assert (p.outcome, p.requests, p.preflights, p.authorization_received) == (
+        "opaque", 1, 0, False)  # fmt: skip
 
 
 def test_without_cors_middleware_preflight_gets_405():

@@ -149,6 +149,25 @@ def test_cli_writes_junit_and_fails_on_new_divergence(tmp_path, capsys):
     assert cli(["report", str(tmp_path / "absent.jsonl"), "-o", str(tmp_path / "r")]) == 2
 
 
+def test_a_cell_that_failed_to_run_is_an_error_not_a_divergence(tmp_path, capsys):
+    crashed = {**record("exact", "get", "firefox", verdict="error"), "observed": None,
+               "reason": "cell failed to run: the page crashed"}  # fmt: skip
+    now = write(tmp_path / "now.jsonl", [record("exact", "get", "chromium"), crashed])
+    before = write(tmp_path / "before.jsonl", [record("exact", "get", "chromium"),
+                                               record("exact", "get", "firefox")])  # fmt: skip
+    junit = tmp_path / "junit.xml"
+    code = cli(["report", str(now), "-o", str(tmp_path / "r"), "--junit", str(junit),
+                "--baseline", str(before), "--fail-on-new-divergence"])  # fmt: skip
+    out = capsys.readouterr().out
+    assert code == 0, out  # a harness failure is no new divergence of an engine
+    assert "1/2 cells as expected, 0 diverge, 1 failed to run" in out
+    suites = ET.parse(junit).getroot()
+    assert sum(int(s.get("errors")) for s in suites) == 1
+    assert sum(int(s.get("failures")) for s in suites) == 0
+    html = (tmp_path / "r" / "index.html").read_text()
+    assert 'data-bucket="error"' in html and "failed to run" in html
+
+
 @pytest.fixture(scope="module")
 def engines():
     pool = EnginePool()

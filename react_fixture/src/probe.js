@@ -27,8 +27,21 @@ export async function runProbe(spec) {
     errorMessage: null,
     elapsedMs: null,
   };
+  let request;
   try {
-    const response = await fetch(spec.url, init);
+    // the Request constructor's own TypeErrors (no-cors with PUT, say) are no CORS check:
+    // nothing was sent
+    request = new Request(spec.url, init);
+  } catch (err) {
+    seen.outcome = "invalid-request";
+    seen.errorName = err ? err.name : "Error";
+    seen.errorMessage = err ? String(err.message) : "unknown";
+    for (const name of spec.readHeaders || []) seen.headers[name] = null;
+    seen.elapsedMs = Math.round((performance.now() - started) * 10) / 10;
+    return seen;
+  }
+  try {
+    const response = await fetch(request);
     seen.type = response.type;
     seen.status = response.status;
     if (response.type === "opaque" || response.type === "opaqueredirect") {
