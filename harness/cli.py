@@ -43,7 +43,7 @@ def _check(args: argparse.Namespace) -> int:
     from .check import run_check  # imports uvicorn, trustme and the engines: only when used
 
     stop_watching = reaper.start()  # the app, the engines and the relay end with check
-    interrupts.install()  # Ctrl-C must not kill Playwright's loop mid-task
+    interrupts.install(first_ends_run=True)  # Ctrl-C must not kill Playwright's loop mid-task
     try:
         return run_check(args)
     finally:

@@ -33,17 +33,24 @@ def _root(current: greenlet.greenlet) -> greenlet.greenlet:
 
 
 _INTERRUPTED_EXIT = 2  # pytest's exit code for an interrupted run; check's "no verdict"
-_seen = {"count": 0}
+_state = {"stopping": False, "first_ends_run": False}
+
+
+def stopping() -> None:
+    """The run is ending because of an interrupt (pytest's keyboard-interrupt hook, check's
+    handler): one more Ctrl-C or SIGTERM ends it at once."""
+    _state["stopping"] = True
 
 
 def _on_sigint(signum, frame) -> None:
-    _seen["count"] += 1
-    if _seen["count"] > 1:
+    if _state["stopping"]:
         # a second Ctrl-C while the first one's teardown runs: stop now, without a traceback.
         # The reaper (harness/reaper.py) ends every process the run started; the results file
         # holds every finished cell already (one flushed line each).
         os.write(2, b"\ninterrupted again: stopping now; the run's processes are being ended\n")
         os._exit(_INTERRUPTED_EXIT)
+    if _state["first_ends_run"]:
+        _state["stopping"] = True
     current = greenlet.getcurrent()
     if current.parent is None:  # pytest's own code: interrupt it as Python always does
         raise KeyboardInterrupt
@@ -51,7 +58,7 @@ def _on_sigint(signum, frame) -> None:
     _root(current).throw(KeyboardInterrupt)
 
 
-def install() -> bool:
+def install(first_ends_run: bool = False) -> bool:
     """Replace Python's default SIGINT handler (only that one, and only in the main thread:
     a handler someone else installed stays theirs), and SIGTERM's default too: a CI runner's
     cancel sends SIGTERM, whose default ends Python at once, without a single teardown (nginx,
@@ -59,6 +66,7 @@ def install() -> bool:
     the run as Ctrl-C does. Returns whether the SIGINT handler was installed."""
     if threading.current_thread() is not threading.main_thread():
         return False
+    _state["first_ends_run"] = first_ends_run  # check: any interrupt ends it (pytest: its hook)
     if signal.getsignal(signal.SIGTERM) == signal.SIG_DFL:
         signal.signal(signal.SIGTERM, _on_sigint)
     if signal.getsignal(signal.SIGINT) is not signal.default_int_handler:
@@ -68,7 +76,7 @@ def install() -> bool:
 
 
 def uninstall() -> None:
-    _seen["count"] = 0
+    _state.update(stopping=False, first_ends_run=False)
     if signal.getsignal(signal.SIGINT) is _on_sigint:
         signal.signal(signal.SIGINT, signal.default_int_handler)
     if signal.getsignal(signal.SIGTERM) is _on_sigint:

@@ -114,12 +114,17 @@ def pytest_configure(config: pytest.Config) -> None:
     if _worker_id(config) is None:  # the controller: xdist workers carry its mark already
         stop_watching = reaper.start()  # before any process starts: a SIGKILL orphans none
         config.add_cleanup(stop_watching)
-    if interrupts.install():  # Ctrl-C must not kill Playwright's loop mid-task
+    if interrupts.install(first_ends_run=True):  # Ctrl-C must not kill Playwright's loop mid-task
         config.add_cleanup(interrupts.uninstall)
     try:
         config.stash[_REMOTES] = parse_remotes(config.getoption("--cors-remote", default=[]))
     except ValueError as exc:
         raise pytest.UsageError(str(exc)) from None
+
+
+def pytest_keyboard_interrupt(excinfo) -> None:
+    """Ctrl-C (or SIGTERM) stops the run; teardown follows. Another one now stops at once."""
+    interrupts.stopping()
 
 
 _COUNTS = pytest.StashKey[Counter]()
