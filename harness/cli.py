@@ -15,7 +15,8 @@ from .shards import ShardError, merge_shards
 
 def _report(args: argparse.Namespace) -> int:
     try:
-        view = write_report(args.results, args.output, args.baseline, args.artifacts_root)
+        view = write_report(args.results, args.output, artifacts_root=args.artifacts_root,
+                            history=args.baseline)  # fmt: skip
     except FileNotFoundError as exc:
         print(f"harness report: {exc}", file=sys.stderr)
         return 2
@@ -163,7 +164,11 @@ def main(argv: list[str] | None = None) -> int:
     report = sub.add_parser("report", help="render results files into an HTML report")
     report.add_argument("results", nargs="+", type=Path, help="JSON Lines results files")
     report.add_argument("-o", "--output", type=Path, default=Path("report"))
-    report.add_argument("--baseline", nargs="+", type=Path, help="a previous run's results files")
+    report.add_argument(
+        "--baseline", nargs="+", type=Path, action="append",
+        help="a previous run's results files (its shards); repeat for several runs, oldest "
+        "first: changes are against the last, and the report shows a per-engine trend",
+    )  # fmt: skip
     report.add_argument("--junit", type=Path, help="also write JUnit XML here")
     report.add_argument("--artifacts-root", type=Path, default=Path(ARTIFACTS),
                         help="the run's artifact folder: only screenshots inside it are copied "

@@ -19,6 +19,7 @@ from xml.etree import ElementTree as ET
 from jinja2 import Environment, PackageLoader, select_autoescape
 
 from . import oracle
+from .claims import FAILS, NOT_RUN, check_claims
 from .probe import readable
 from .results import ARTIFACTS, read_records
 
@@ -68,6 +69,34 @@ def outcome_label(record: dict[str, Any]) -> str:
     if record["verdict"] == "not-run" or not record.get("observed"):
         return "not run"
     return OUTCOME_LABELS.get(record["observed"]["outcome"], record["observed"]["outcome"])
+
+
+def server_marks(record: dict[str, Any]) -> dict[str, Any] | None:
+    """What the server saw, as short text marks beside the page's outcome (readable without
+    colour): R n requests reached the server, P n preflights, C:name cookies that arrived, A
+    Authorization arrived; `ran_blocked` when the page could not read the answer yet the
+    request ran on the server (what users most often get wrong). None for a cell that did not
+    run."""
+    observed = record.get("observed")
+    if record["verdict"] in ("not-run", "error") or not observed:
+        return None
+    requests, preflights = observed.get("requests") or 0, observed.get("preflights") or 0
+    cookies = observed.get("cookies_received") or []
+    marks = [{"text": f"R{requests}", "title": f"the request reached the server {requests}x"
+              if requests else "the request never reached the server"}]  # fmt: skip
+    if preflights:
+        marks.append({"text": f"P{preflights}", "title": f"{preflights} preflight(s) reached it"})
+    if cookies:
+        more = f"+{len(cookies) - 1}" if len(cookies) > 1 else ""
+        marks.append({"text": f"C:{cookies[0]}{more}",
+                      "title": "cookies that arrived: " + ", ".join(cookies)})  # fmt: skip
+    if observed.get("authorization_received"):
+        marks.append({"text": "A", "title": "the Authorization header arrived"})
+    ran_blocked = requests > 0 and observed.get("outcome") not in ("ok", "http-error")
+    if ran_blocked:
+        marks.insert(0, {"text": "\u26a0 ran", "title": "the page could not read the answer, "
+                         "but the request ran on the server"})  # fmt: skip
+    return {"marks": marks, "ran_blocked": ran_blocked}
 
 
 def _reason_source(reason: str) -> str:
@@ -236,7 +265,61 @@ def fixes_verified(records) -> dict[tuple[str, str, str], dict[str, list[str]]]:
     return out
 
 
-def build_view(merged: Merged, baseline: Merged | None = None) -> dict[str, Any]:
+def claims_view(merged: Merged) -> list[dict[str, Any]]:
+    """The guide's claims, each judged per engine, with links to the cells that decide it."""
+    engines = sorted({k[2] for k in merged.cells}, key=lambda b: _column_order((b, "")))
+    rows = []
+    for result in check_claims(list(merged.cells.values())):
+        cells: dict[str, list[dict[str, Any]]] = {}
+        for item in result.evidence:
+            r = item["record"]
+            policy = r.get("cookie_policy") or "unknown"
+            cells.setdefault(f"{r['scenario']} / {r['probe']}", []).append({
+                "anchor": slug(r["scenario"], r["probe"], r["browser"], policy),
+                "text": f"{r['browser']} ({policy.split('-')[0]})",
+                "engine": r["browser"], "as_claimed": item["as_claimed"],
+            })  # fmt: skip
+        per_engine = []
+        for engine in engines:
+            verdict = result.per_engine.get(engine, NOT_RUN)
+            mine = [link for links in cells.values() for link in links if link["engine"] == engine]
+            first = next((link for link in mine if verdict != FAILS or not link["as_claimed"]),
+                         None)  # fmt: skip
+            per_engine.append({"engine": engine, "verdict": verdict,
+                               "anchor": first["anchor"] if first else None})  # fmt: skip
+        rows.append({"id": result.claim.id, "guide": result.claim.guide,
+                     "per_engine": per_engine, "cells": cells})  # fmt: skip
+    return rows
+
+
+def trend_view(history: list[Merged], now: Merged) -> dict[str, Any] | None:
+    """Per engine, cells as expected in each earlier run (oldest first) and now."""
+    if not history:
+        return None
+    runs = [*history, now]
+    engines = sorted({k[2] for m in runs for k in m.cells}, key=lambda b: _column_order((b, "")))
+    labels = [", ".join(Path(s).stem for s in m.sources) for m in history] + ["this run"]
+    rows = []
+    for engine in engines:
+        points = []
+        for m in runs:
+            mine = [r for k, r in m.cells.items() if k[2] == engine]
+            ran = [r for r in mine if r["verdict"] not in ("not-run",)]
+            passed = sum(1 for r in ran if r["verdict"] == "match")
+            points.append({"passed": passed, "run": len(ran),
+                           "rate": passed / len(ran) if ran else None})  # fmt: skip
+        bars = "".join(" " if p["rate"] is None else SPARKS[min(7, int(p["rate"] * 7.999))]
+                       for p in points)  # fmt: skip
+        rows.append({"engine": engine, "points": points, "spark": bars})
+    return {"labels": labels, "rows": rows}
+
+
+SPARKS = "\u2581\u2582\u2583\u2584\u2585\u2586\u2587\u2588"
+
+
+def build_view(
+    merged: Merged, baseline: Merged | None = None, history: list[Merged] | None = None
+) -> dict[str, Any]:
     """Everything the template shows, as plain data."""
     cells = merged.cells
     columns = sorted({(k[2], k[3]) for k in cells}, key=_column_order)
@@ -268,6 +351,7 @@ def build_view(merged: Merged, baseline: Merged | None = None) -> dict[str, Any]
                 "label": outcome_label(record),
                 "conflict": conflict,
                 "record": record,
+                "server": server_marks(record),
             }
             row_cells.append(cell)
             finding = security_finding(record)
@@ -341,6 +425,8 @@ def build_view(merged: Merged, baseline: Merged | None = None) -> dict[str, Any]
         "details": details,
         "problems": merged.problems,
         "changes": diff_baseline(cells, baseline.cells) if baseline else None,
+        "claims": claims_view(merged),
+        "trend": trend_view(history or ([baseline] if baseline else []), merged),
     }
 
 
@@ -393,13 +479,21 @@ def write_report(
     out: Path,
     baseline: list[Path] | None = None,
     artifacts_root: Path = Path(ARTIFACTS),
+    history: list[list[Path]] | None = None,
 ) -> dict[str, Any]:
     """Merge, render and write `out/index.html` (plus the screenshots found under
-    `artifacts_root`, the run's artifact folder); return the view."""
-    missing = [str(p) for p in [*paths, *(baseline or [])] if not p.is_file()]
+    `artifacts_root`, the run's artifact folder); return the view. `baseline`: the previous
+    run's files (what changed); `history`: earlier runs, oldest first, each its files (the
+    trend; the last one is the baseline when `baseline` is not given)."""
+    history = history or []
+    if baseline is None and history:
+        baseline = history[-1]
+    every = [*paths, *(baseline or []), *(p for run in history for p in run)]
+    missing = [str(p) for p in every if not p.is_file()]
     if missing:
         raise FileNotFoundError(f"results file not found: {', '.join(missing)}")
-    view = build_view(merge(paths), merge(baseline) if baseline else None)
+    earlier = [merge(run) for run in history]
+    view = build_view(merge(paths), merge(baseline) if baseline else None, earlier)
     out.mkdir(parents=True, exist_ok=True)
     _copy_artifacts(view, out, artifacts_root)
     tmp = out / "index.html.tmp"

@@ -2,6 +2,8 @@
 opened in real engines (counts, a click into a cell's evidence, a filter, a screenshot)."""
 
 import json
+import subprocess
+import sys
 from pathlib import Path
 from xml.etree import ElementTree as ET
 
@@ -198,7 +200,7 @@ def test_report_in_chromium_counts_click_filter_screenshot(engines, report_url):
     assert counts["cells"] == len(RECORDS) and counts["diverge"] == 1
     assert "3/5 cells as expected" in counts["title"]
     page.click('#grid td[data-bucket="diverge"] a')
-    detail = page.locator("section.detail:target")
+    detail = page.locator("section.detail.shown")
     expect(detail).to_be_visible()
     expect(detail).to_contain_text("the server saw")
     expect(detail).to_contain_text("access-control-allow-origin: http://127.0.0.1:1")
@@ -248,3 +250,77 @@ def test_only_pngs_inside_the_artifact_folder_are_copied(tmp_path):
     refused = [p for p in view["problems"] if "not copied" in p]
     assert len(refused) == 3, view["problems"]
     assert "SECRET" not in (out / "index.html").read_text()
+
+
+MARKED = {  # three known cells of the catalogue and the server-side mark each must show
+    ("origin-not-listed", "simple-get"): "\u26a0 ran",  # blocked in the page, ran on the server
+    ("cookie-without-allow-credentials", "get-with-cookie"): "C:",  # the cookie arrived
+    ("authorization-without-allow-credentials", "bearer-default-credentials-mode"): "A",
+}
+
+
+def test_marks_evidence_beside_the_grid_and_a_claim_in_a_real_report(tmp_path, engines):
+    """A real run of three catalogue cells in Chromium, its report opened in Chromium: each
+    cell's marks say what its record says the server saw; a click opens the evidence beside
+    the grid (no jump to the end of the page); a claim links to its deciding cell."""
+    from playwright.sync_api import expect
+
+    results = tmp_path / "run.jsonl"
+    files = [
+        ROOT / "scenarios" / "origins" / "test_origin_not_listed.toml",
+        ROOT / "scenarios" / "credentials" / "test_cookie_without_allow_credentials.toml",
+        ROOT / "scenarios" / "headers" / "test_authorization_without_allow_credentials.toml",
+    ]
+    run = subprocess.run([sys.executable, "-m", "pytest", *map(str, files), "-q", "-p",
+                          "no:cacheprovider", "--browser", "chromium", "--cors-results",
+                          str(results)], capture_output=True, text=True, timeout=300,
+                         cwd=tmp_path)  # fmt: skip
+    assert run.returncode == 0, run.stdout[-2000:]
+    records = {
+        (r["scenario"], r["probe"]): r
+        for r in map(json.loads, results.read_text().split("\n")[:-1])
+    }
+    write_report([results], tmp_path / "report")
+    page = engines.get("chromium", "block-third-party").new_page()._page
+    page.set_viewport_size({"width": 1400, "height": 900})
+    page.goto((tmp_path / "report" / "index.html").as_uri())
+    for (scenario, probe), mark in MARKED.items():
+        record = records[(scenario, probe)]
+        anchor = f"{scenario}--{probe}--chromium--block-third-party"
+        cell = page.locator(f'td[data-anchor="{anchor}"]')
+        marks = cell.locator(".marks abbr").all_inner_texts()
+        observed = record["observed"]
+        assert f"R{observed['requests']}" in marks, (anchor, marks)
+        assert any(m.startswith(mark) for m in marks), (anchor, marks)
+        ran_blocked = observed["requests"] > 0 and observed["outcome"] not in ("ok", "http-error")
+        assert ("\u26a0 ran" in marks) == ran_blocked, marks
+        assert any(m.startswith("C:") for m in marks) == bool(observed["cookies_received"])
+        assert ("A" in marks) == observed["authorization_received"], marks
+    blocked = page.locator(
+        'td[data-anchor="origin-not-listed--simple-get--chromium--block-third-party"]'
+    )
+    assert "ran-blocked" in blocked.get_attribute("class")
+    before = page.evaluate("window.scrollY")
+    blocked.locator("a").click()
+    detail = page.locator("#origin-not-listed--simple-get--chromium--block-third-party")
+    expect(detail).to_be_visible()
+    expect(detail).to_contain_text("1 request(s)")
+    grid, panel = page.locator("#grid").bounding_box(), detail.bounding_box()
+    assert panel["x"] >= grid["x"] + grid["width"], (grid, panel)  # beside the grid
+    assert 0 <= panel["y"] < 900, panel  # in view, not at the end of the page
+    assert abs(page.evaluate("window.scrollY") - before) < 900
+    assert (
+        page.evaluate("location.hash")
+        == "#origin-not-listed--simple-get--chromium--block-third-party"
+    )
+    claim = page.locator("#claim-8")  # "without allow_credentials the cookie is not sent"
+    expect(claim.locator('td[data-engine="chromium"]')).to_have_attribute(
+        "data-verdict", "does not hold"
+    )
+    claim.locator('td[data-engine="chromium"] a').click()
+    shown = page.locator("section.detail.shown")
+    expect(shown).to_have_attribute(
+        "id", "cookie-without-allow-credentials--get-with-cookie--chromium--block-third-party"
+    )
+    expect(shown).to_contain_text("cookies sid")
+    page.close()
