@@ -176,6 +176,8 @@ def run_item(
         got = judged["observed"]["outcome"]
         causes.append(causes_mod.Cause("unexplained", f"{cell.browser} gave {got}, which the "
                                        "oracle does not predict: see the divergence"))  # fmt: skip
+    if verdict == "diverge" and item.config.getoption("--cors-traces"):
+        run.artifacts.update(trace_rerun(item, cell, engine, host, api, expected, page_cache))
     if item.config.getoption("--verify-fixes") and verdict == "match":
         for cause in causes:
             if cause.rerunnable and cell.probe.reconfigure is None:
@@ -205,6 +207,31 @@ def run_item(
     counts[verdict] += 1
     if verdict == "diverge":
         pytest.fail(explain(cell, record, judged["differing"]), pytrace=False)
+
+
+TRACED_ENGINES = ("chromium", "firefox")  # Playwright's traces; WebDriver has none
+
+
+def trace_rerun(item, cell: Cell, engine, host, api, expected, page_cache) -> dict[str, str]:
+    """A diverging cell runs once more with a Playwright trace (every call, the page's DOM and
+    network at each step; `playwright show-trace` opens it). Tracing every cell would double
+    Chromium's run and triple Firefox's, so only divergences pay for it; the record says
+    whether the re-run diverged again."""
+    if cell.browser not in TRACED_ENGINES or engine.info.driver != "playwright":
+        return {}
+    path = artifact_dir(item) / f"trace-{cell.browser}.zip"
+    try:
+        pages = host.pages_for(cell.scenario.name)
+        rerun = run_cell(engine, pages, api, cell.scenario, cell.probe, host.ledger,
+                         page_cache=page_cache, trace=path)  # fmt: skip
+    except Exception as exc:  # evidence is best effort; the verdict stands
+        return {"trace_error": str(exc).splitlines()[0]}
+    if "trace" not in rerun.artifacts:
+        return {}
+    again = expected is None or bool(oracle.compare(expected.compared(), observe(rerun)))
+    return {"trace": rerun.artifacts["trace"],
+            "trace_note": "a re-run of the cell, which "
+            + ("diverged again" if again else "matched this time (flaky?)")}  # fmt: skip
 
 
 def verify_fix(

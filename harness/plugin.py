@@ -8,6 +8,7 @@ token, and writes one JSON line the moment it finishes.
 
 from __future__ import annotations
 
+import argparse
 import os
 from collections import Counter
 from importlib.metadata import PackageNotFoundError, version
@@ -51,6 +52,11 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         default=None,
         help=f"JSON Lines results file, rewritten per run (default {DEFAULT_RESULTS})",
     )
+    group.addoption(
+        "--cors-traces", action=argparse.BooleanOptionalAction, default=True,
+        help="re-run every diverging cell in Chromium and Firefox once with a Playwright trace, "
+        "kept beside its screenshot (--no-cors-traces: none)",
+    )  # fmt: skip
     group.addoption(
         "--cors-driver",
         default="auto",

@@ -184,13 +184,15 @@ def run_cell(
     evidence: Callable[[CellRun], Path | None] | None = None,
     reconfigure: Callable[[dict[str, Any] | None], None] | None = None,
     page_cache: PageCache | None = None,
+    trace: Path | None = None,
 ) -> CellRun:
     """Run `probe` in a page of `engine` and read back what the server saw.
 
     `evidence(run)` is asked, while the page is still open, where to save a screenshot of it
     (None: no screenshot); so the evidence of a failing cell is the very page that failed.
     `reconfigure(changes)` swaps the scenario's server config (probes with `reconfigure`).
-    `page_cache` reuses open pages across cells (None: a fresh page per cell).
+    `page_cache` reuses open pages across cells (None: a fresh page per cell). With `trace`,
+    a Playwright engine records the cell into that file (run.artifacts["trace"]).
     """
     started = time.monotonic()
     token = new_token(scenario.name, probe.name, engine.info.name)
@@ -208,6 +210,8 @@ def run_cell(
     def end_cell() -> None:
         nonlocal at, failed
         try:
+            if trace is not None:
+                page.end_trace(None)  # still recording: the cell failed, nothing to keep
             # cookies this cell made, by set_cookies or by any answer of the server (a probe
             # of /cookies/set, a login route): none may reach a later cell on this host
             entries = ledger if ledger is not None else ledger_reader(token)
@@ -222,6 +226,8 @@ def run_cell(
             cache.release(engine, page, at, failed)
 
     with cleanup_unless_interrupted(end_cell):
+        if trace is not None:
+            page.start_trace()
         for cookie in probe.set_cookies:
             if cookie.via == "navigation":
                 page.goto(cookie_url(api_origins(api)[cookie.server], cookie, setup_token))
@@ -259,6 +265,10 @@ def run_cell(
                 run.artifacts["screenshot"] = str(shot)
             except Exception as exc:  # evidence is best effort; the verdict stands
                 run.artifacts["screenshot_error"] = str(exc).splitlines()[0]
+        if trace is not None:
+            trace.parent.mkdir(parents=True, exist_ok=True)
+            if page.end_trace(trace):
+                run.artifacts["trace"] = str(trace)
         failed = False
         return run
 

@@ -431,33 +431,36 @@ def build_view(
 
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+ZIP_SIGNATURE = b"PK\x03\x04"
+ARTIFACT_KINDS = {"screenshot": (PNG_SIGNATURE, ".png"), "trace": (ZIP_SIGNATURE, ".trace.zip")}
 
 
 def _copy_artifacts(view: dict[str, Any], out: Path, root: Path) -> None:
-    """Screenshots become part of the static site (the report must work when moved). Only a
-    PNG that really lies in the run's artifact folder is copied: a record (a poisoned shard in
-    the nightly merge) may name any file, e.g. /proc/self/environ, and the report is
-    published."""
+    """Screenshots and traces become part of the static site (the report must work when
+    moved). Only a file that really lies in the run's artifact folder and is what it claims
+    (a PNG, a zip) is copied: a record (a poisoned shard in the nightly merge) may name any
+    file, e.g. /proc/self/environ, and the report is published."""
     root = root.resolve()
     for detail in view["details"]:
         artifacts = detail["record"].get("artifacts") or {}
-        shot = artifacts.get("screenshot")
-        if not shot:
-            continue
-        source = Path(shot).resolve()  # symlinks followed
-        if not source.is_relative_to(root) or not source.is_file():
-            view["problems"].append(f"{detail['anchor']}: screenshot {shot!r} is not in the "
-                                    f"artifact folder {root}; not copied")  # fmt: skip
-            continue
-        with open(source, "rb") as fh:
-            if fh.read(len(PNG_SIGNATURE)) != PNG_SIGNATURE:
-                view["problems"].append(f"{detail['anchor']}: screenshot {shot!r} is not a "
-                                        "PNG; not copied")  # fmt: skip
+        for kind, (signature, suffix) in ARTIFACT_KINDS.items():
+            named = artifacts.get(kind)
+            if not named:
                 continue
-        target = out / "artifacts" / f"{detail['anchor']}.png"
-        target.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(source, target)
-        detail["screenshot"] = f"artifacts/{target.name}"
+            source = Path(named).resolve()  # symlinks followed
+            if not source.is_relative_to(root) or not source.is_file():
+                view["problems"].append(f"{detail['anchor']}: {kind} {named!r} is not in the "
+                                        f"artifact folder {root}; not copied")  # fmt: skip
+                continue
+            with open(source, "rb") as fh:
+                if fh.read(len(signature)) != signature:
+                    view["problems"].append(f"{detail['anchor']}: {kind} {named!r} is not a "
+                                            f"{suffix.lstrip('.')} file; not copied")  # fmt: skip
+                    continue
+            target = out / "artifacts" / f"{detail['anchor']}{suffix}"
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(source, target)
+            detail[kind] = f"artifacts/{target.name}"
 
 
 def render(view: dict[str, Any]) -> str:

@@ -324,3 +324,47 @@ def test_marks_evidence_beside_the_grid_and_a_claim_in_a_real_report(tmp_path, e
     )
     expect(shown).to_contain_text("cookies sid")
     page.close()
+
+
+UNMODELLED = """
+[scenario]
+name = "unmodelled-redirect"
+description = "a redirect to a page origin, which the oracle does not serve: a divergence"
+
+[server]
+cors = false
+
+[[server.route]]
+path = "/x"
+status = 307
+headers = [["Location", "{app}/"], ["Access-Control-Allow-Origin", "{app}"]]
+
+[[probe]]
+name = "p"
+path = "/x"
+"""
+
+
+def test_a_diverging_cell_gets_a_playwright_trace_linked_from_the_report(tmp_path):
+    import zipfile
+
+    (tmp_path / "test_unmodelled.toml").write_text(UNMODELLED)
+    results = tmp_path / "run.jsonl"
+    subprocess.run([sys.executable, "-m", "pytest", str(tmp_path / "test_unmodelled.toml"), "-q",
+                    "-p", "no:cacheprovider", "--browser", "chromium", "--browser", "firefox",
+                    "--cors-results", str(results)], capture_output=True, timeout=300,
+                   cwd=tmp_path)  # fmt: skip
+    records = [json.loads(line) for line in results.read_text().splitlines()]
+    assert [r["verdict"] for r in records] == ["diverge", "diverge"]
+    for record in records:
+        trace = Path(record["artifacts"]["trace"])
+        assert "diverged again" in record["artifacts"]["trace_note"]
+        with zipfile.ZipFile(trace) as z:  # a real Playwright trace of the re-run
+            events = z.read("trace.trace").decode()
+        assert "cm_probe=unmodelled-redirect.p." in events and '"type":"before"' in events
+    view = write_report([results], tmp_path / "report", artifacts_root=tmp_path / "test-results")
+    html = (tmp_path / "report" / "index.html").read_text()
+    for detail in view["details"]:
+        assert (tmp_path / "report" / detail["trace"]).is_file()
+        assert f'href="{detail["trace"]}"' in html
+    assert "playwright show-trace" in html

@@ -94,6 +94,13 @@ class EnginePage(ABC):
         exposes none)."""
         return None
 
+    def start_trace(self) -> None:  # noqa: B027 - optional: engines without traces keep it
+        """Record what this page does from now on (Playwright engines; others: nothing)."""
+
+    def end_trace(self, path: Path | None) -> bool:
+        """Stop recording; save the trace to `path` (None: drop it). Whether one was saved."""
+        return False
+
 
 class Engine(ABC):
     """A launched browser, reused across cells."""

@@ -62,6 +62,28 @@ class PlaywrightPage(EnginePage):
         with self._guard("a screenshot"):
             self._page.screenshot(path=str(path), full_page=True)
 
+    def start_trace(self) -> None:
+        """A trace chunk per cell, kept only for a divergence: `playwright show-trace` shows
+        each call, the page's DOM and network at every step."""
+        context = self._page.context
+        with self._guard("starting a trace"):
+            if not getattr(context, "_cm_tracing", False):
+                context.tracing.start(screenshots=True, snapshots=True)
+                context._cm_tracing = True
+            context.tracing.start_chunk()
+            self._tracing = True
+
+    def end_trace(self, path: Path | None) -> bool:
+        if not getattr(self, "_tracing", False):
+            return False
+        self._tracing = False
+        with self._guard("saving a trace"):
+            if path is None:
+                self._page.context.tracing.stop_chunk()
+                return False
+            self._page.context.tracing.stop_chunk(path=str(path))
+            return True
+
     def clear_cookies(self, origins: list[str]) -> None:
         with self._guard("clearing cookies"):
             self._page.context.clear_cookies()
