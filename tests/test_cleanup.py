@@ -198,9 +198,9 @@ def test_ctrl_c_in_a_terminal_reaches_every_process_and_leaves_none(tmp_path):
     assert all(r["verdict"] in ("match", "diverge", "not-run") for r in lines)
 
 
-def test_sigterm_mid_run_with_webkit_and_nginx_leaves_no_process(tmp_path):
-    """What a CI runner's cancel sends: before, nginx, Xvfb, WebKitWebDriver, MiniBrowser and
-    WebKit's helpers outlived the run every time (Python's default SIGTERM runs no teardown)."""
+def _mid_run_with_webkit_and_nginx(tmp_path: Path) -> tuple[Watched, Path]:
+    """A run caught mid-way with nginx, WebKit (WebKitWebDriver, MiniBrowser, its helpers),
+    Xvfb, the host and Chromium all running."""
     results = tmp_path / "run.jsonl"
     watched = Watched([str(ROOT / "scenarios" / "proxy"), str(ROOT / "scenarios" / "origins"),
                        "--browser", "chromium", "--browser", "webkit",
@@ -209,6 +209,13 @@ def test_sigterm_mid_run_with_webkit_and_nginx_leaves_no_process(tmp_path):
                        and any("nginx" in n for n in watched.names())
                        and any("WebKit" in n or "MiniBrowser" in n for n in watched.names()),
                        90)  # fmt: skip
+    return watched, results
+
+
+def test_sigterm_mid_run_with_webkit_and_nginx_leaves_no_process(tmp_path):
+    """What a CI runner's cancel sends: before, nginx, Xvfb, WebKitWebDriver, MiniBrowser and
+    WebKit's helpers outlived the run every time (Python's default SIGTERM runs no teardown)."""
+    watched, results = _mid_run_with_webkit_and_nginx(tmp_path)
     watched.run.send_signal(signal.SIGTERM)
     output = watched.finish(timeout=60)
     assert watched.run.returncode == 2, output[-2000:]
@@ -218,14 +225,7 @@ def test_sigterm_mid_run_with_webkit_and_nginx_leaves_no_process(tmp_path):
 def test_sigkill_mid_run_with_webkit_and_nginx_leaves_no_process(tmp_path):
     """A SIGKILLed pytest runs no teardown: its children must notice on their own. Before the
     reaper, nginx, Xvfb, WebKitWebDriver, MiniBrowser, WebKit's helpers and the host stayed."""
-    results = tmp_path / "run.jsonl"
-    watched = Watched([str(ROOT / "scenarios" / "proxy"), str(ROOT / "scenarios" / "origins"),
-                       "--browser", "chromium", "--browser", "webkit",
-                       "--cors-results", str(results)], tmp_path)  # fmt: skip
-    watched.wait_until(lambda: results.exists() and results.read_text().count("\n") >= 4
-                       and any("nginx" in n for n in watched.names())
-                       and any("WebKit" in n or "MiniBrowser" in n for n in watched.names()),
-                       90)  # fmt: skip
+    watched, results = _mid_run_with_webkit_and_nginx(tmp_path)
     started = len(watched.seen)
     watched.run.kill()
     watched.finish(timeout=30)  # asserts that none of the run's processes is left
