@@ -33,13 +33,26 @@ def _root(current: greenlet.greenlet) -> greenlet.greenlet:
 
 
 _INTERRUPTED_EXIT = 2  # pytest's exit code for an interrupted run; check's "no verdict"
-_state = {"stopping": False, "first_ends_run": False}
+_state = {"stopping": False, "first_ends_run": False, "deferred": 0}
 
 
 def stopping() -> None:
     """The run is ending because of an interrupt (pytest's keyboard-interrupt hook, check's
     handler): one more Ctrl-C or SIGTERM ends it at once."""
     _state["stopping"] = True
+
+
+RETRY_S = 0.05
+MAX_DEFERRALS = 60  # 3 s: a hanging import is still interrupted
+
+
+def _importing(frame) -> bool:
+    """Whether the interrupted code is inside Python's import machinery."""
+    while frame is not None:
+        if frame.f_code.co_filename.startswith("<frozen importlib"):
+            return True
+        frame = frame.f_back
+    return False
 
 
 def _on_sigint(signum, frame) -> None:
@@ -49,9 +62,18 @@ def _on_sigint(signum, frame) -> None:
         # holds every finished cell already (one flushed line each).
         os.write(2, b"\ninterrupted again: stopping now; the run's processes are being ended\n")
         os._exit(_INTERRUPTED_EXIT)
+    current = greenlet.getcurrent()
+    if current.parent is None and _importing(frame) and _state["deferred"] < MAX_DEFERRALS:
+        _state["deferred"] += 1
+        # an exception raised inside an import's compile() can come out as SystemError ("AST
+        # constructor recursion depth mismatch", seen once in CI while a plugin imported a
+        # module lazily): the run then ended with 1 and a traceback. Deliver it again in a
+        # moment, once the import is done.
+        threading.Timer(RETRY_S, os.kill, (os.getpid(), signum)).start()
+        return
+    _state["deferred"] = 0  # an import that never ends is interrupted after MAX_DEFERRALS
     if _state["first_ends_run"]:
         _state["stopping"] = True
-    current = greenlet.getcurrent()
     if current.parent is None:  # pytest's own code: interrupt it as Python always does
         raise KeyboardInterrupt
     # inside Playwright's dispatcher: interrupt the code waiting on it, keep the loop intact
@@ -76,7 +98,7 @@ def install(first_ends_run: bool = False) -> bool:
 
 
 def uninstall() -> None:
-    _state.update(stopping=False, first_ends_run=False)
+    _state.update(stopping=False, first_ends_run=False, deferred=0)
     if signal.getsignal(signal.SIGINT) is _on_sigint:
         signal.signal(signal.SIGINT, signal.default_int_handler)
     if signal.getsignal(signal.SIGTERM) is _on_sigint:

@@ -73,3 +73,28 @@ def test_only_the_default_handler_is_replaced():
         assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
     finally:
         signal.signal(signal.SIGINT, previous)
+
+
+def test_an_interrupt_during_an_import_is_delivered_once_the_import_is_done(tmp_path):
+    """KeyboardInterrupt raised inside an import's compile() can surface as SystemError; the
+    handler defers it until the import is over, and it still arrives."""
+    module = tmp_path / "slow_module.py"
+    module.write_text("import os, signal, time\nos.kill(os.getpid(), signal.SIGINT)\n"
+                      "time.sleep(0.3)\nDONE = True\n")  # fmt: skip
+    script = tmp_path / "importer.py"
+    script.write_text(
+        "import sys, time\n"
+        f"sys.path[:0] = [{str(ROOT)!r}, {str(tmp_path)!r}]\n"
+        "from harness import interrupts\n"
+        "interrupts.install()\n"
+        "try:\n"
+        "    import slow_module\n"
+        "    time.sleep(2)\n"
+        "    print('no interrupt')\n"
+        "except KeyboardInterrupt:\n"
+        "    print('interrupted after the import' if 'slow_module' in sys.modules\n"
+        "          and sys.modules['slow_module'].DONE else 'interrupted inside it')\n"
+    )
+    out = subprocess.run([sys.executable, str(script)], capture_output=True, text=True,
+                         timeout=30)  # fmt: skip
+    assert out.stdout.strip() == "interrupted after the import", out.stdout + out.stderr
