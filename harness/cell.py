@@ -81,10 +81,14 @@ def run_item(
         results.write(record)
         counts["not-run"] += 1
 
-    dead = host.dead()
-    if dead:  # nothing can run any more: say so in a moment, for every remaining cell
-        not_run(dead)
-        pytest.fail(f"not run: {dead}", pytrace=False)
+    def stop_if_host_died() -> None:
+        """A dead host ends every remaining cell in a moment, each not run naming it."""
+        dead = host.dead()
+        if dead:
+            not_run(dead)
+            pytest.fail(f"not run: {dead}", pytrace=False)
+
+    stop_if_host_died()
     if cell.scenario.server.proxy != "none" and "proxy_unavailable" in host.manifest:
         not_run(host.manifest["proxy_unavailable"])
         pytest.skip(f"not run: {host.manifest['proxy_unavailable']}")
@@ -150,10 +154,7 @@ def run_item(
         )  # fmt: skip
     except Exception as exc:
         page_cache.forget(engine)
-        dead = host.dead()
-        if dead:  # the cell failed because the host died: not an engine's doing
-            not_run(dead)
-            pytest.fail(f"not run: {dead}", pytrace=False)
+        stop_if_host_died()  # the cell failed because the host died: not an engine's doing
         engines.discard(cell.browser, cell.policy)
         record.update(
             observed=None,

@@ -14,6 +14,8 @@ from functools import cache
 from importlib import resources
 from typing import Any
 
+from .probe import readable
+
 HOLDS, FAILS, NOT_RUN = "holds", "does not hold", "not run"
 CONDITIONS = ("outcome", "readable", "requests", "preflights", "cookies", "authorization")
 
@@ -77,7 +79,7 @@ def observed_as_claimed(if_true: dict[str, Any], observed: dict[str, Any]) -> li
         if key == "outcome":
             ok = outcome in (want if isinstance(want, list) else [want])
         elif key == "readable":
-            ok = (outcome in ("ok", "http-error")) == bool(want)
+            ok = readable(outcome) == bool(want)
         elif key in ("requests", "preflights"):
             ok = _count_ok(want, int(observed.get(key) or 0))
         elif key == "cookies":

@@ -36,12 +36,6 @@ _INTERRUPTED_EXIT = 2  # pytest's exit code for an interrupted run; check's "no 
 _state = {"stopping": False, "first_ends_run": False, "deferred": 0}
 
 
-def stopping() -> None:
-    """The run is ending because of an interrupt (pytest's keyboard-interrupt hook, check's
-    handler): one more Ctrl-C or SIGTERM ends it at once."""
-    _state["stopping"] = True
-
-
 RETRY_S = 0.05
 MAX_DEFERRALS = 60  # 3 s: a hanging import is still interrupted
 

@@ -556,7 +556,8 @@ class _Model:
         tainted = False
         # response tainting: "basic" while the request stays on the page's own origin (page =
         # "api"), "cors" from the first cross-origin URL on (https://fetch.spec.whatwg.org/#main-fetch)
-        if self.mixed_content(urlsplit(self.host).scheme, urlsplit(self.host).hostname or ""):
+        start = urlsplit(self.host)
+        if self.mixed_content(start.scheme, start.hostname or ""):
             self.finish_error(f"mixed content: an https page's fetch of {self.host} is blocked")
             return
         opaque = self.ctx.opaque_initiator  # an opaque origin is same-origin with no URL

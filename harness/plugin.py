@@ -128,11 +128,6 @@ def pytest_configure(config: pytest.Config) -> None:
         raise pytest.UsageError(str(exc)) from None
 
 
-def pytest_keyboard_interrupt(excinfo) -> None:
-    """Ctrl-C (or SIGTERM) stops the run; teardown follows. Another one now stops at once."""
-    interrupts.stopping()
-
-
 _COUNTS = pytest.StashKey[Counter]()
 _REMOTES = pytest.StashKey[dict]()
 

@@ -60,6 +60,11 @@ async (arg) => {
 """
 
 
+SANDBOXED_INITIATOR = "sandboxed-iframe"
+"""A fetch spec's `initiator` for window.corsProbe: run it in an opaque-origin (sandboxed)
+iframe of the page, so it sends Origin: null (react_fixture/src/sandbox.js)."""
+
+
 def page_url(name: str, origin: str) -> str:
     """The probe page's URL on a page origin."""
     return origin + (SAME_ORIGIN_PAGE + "/" if name == "api" else "/")  # sandboxed: {cross_site}
@@ -97,7 +102,7 @@ def fetch_spec_of(probe: Probe, url: str) -> dict[str, Any]:
         "referrer": probe.referrer,
         "referrerPolicy": probe.referrer_policy,
         "readHeaders": probe.read_headers,
-        **({"initiator": "sandboxed-iframe"} if probe.page == "sandboxed" else {}),
+        **({"initiator": SANDBOXED_INITIATOR} if probe.page == "sandboxed" else {}),
     }
 
 

@@ -28,6 +28,14 @@ MARK_PREFIX = "CORS_MATRIX_RUN_"
 GRACE_S = 3.0
 
 
+def process_state(pid: int) -> str | None:
+    """The process's state letter from /proc (R, S, Z for a zombie...), None when it is gone."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return None
+
+
 def marked(mark: str, exclude: set[int]) -> list[int]:
     """Pids of live processes whose environment carries `mark` (=1), except `exclude`."""
     needle = f"{mark}=1".encode()
@@ -37,10 +45,9 @@ def marked(mark: str, exclude: set[int]) -> list[int]:
             continue
         try:
             environ = (entry / "environ").read_bytes()
-            state = (entry / "stat").read_text().rsplit(")", 1)[1].split()[0]
         except OSError:  # gone meanwhile, or not ours to read
             continue
-        if state != "Z" and needle in environ.split(b"\0"):
+        if process_state(int(entry.name)) not in (None, "Z") and needle in environ.split(b"\0"):
             pids.append(int(entry.name))
     return pids
 

@@ -92,7 +92,7 @@ def server_marks(record: dict[str, Any]) -> dict[str, Any] | None:
                       "title": "cookies that arrived: " + ", ".join(cookies)})  # fmt: skip
     if observed.get("authorization_received"):
         marks.append({"text": "A", "title": "the Authorization header arrived"})
-    ran_blocked = requests > 0 and observed.get("outcome") not in ("ok", "http-error")
+    ran_blocked = requests > 0 and not readable(observed.get("outcome"))
     if ran_blocked:
         marks.insert(0, {"text": "\u26a0 ran", "title": "the page could not read the answer, "
                          "but the request ran on the server"})  # fmt: skip
@@ -265,9 +265,15 @@ def fixes_verified(records) -> dict[tuple[str, str, str], dict[str, list[str]]]:
     return out
 
 
+def _engines_of(*runs: Merged) -> list[str]:
+    """The engines of these runs' cells, in the grid's column order."""
+    engines = {k[2] for merged in runs for k in merged.cells}
+    return sorted(engines, key=lambda b: _column_order((b, "")))
+
+
 def claims_view(merged: Merged) -> list[dict[str, Any]]:
     """The guide's claims, each judged per engine, with links to the cells that decide it."""
-    engines = sorted({k[2] for k in merged.cells}, key=lambda b: _column_order((b, "")))
+    engines = _engines_of(merged)
     rows = []
     for result in check_claims(list(merged.cells.values())):
         cells: dict[str, list[dict[str, Any]]] = {}
@@ -275,7 +281,7 @@ def claims_view(merged: Merged) -> list[dict[str, Any]]:
             r = item["record"]
             policy = r.get("cookie_policy") or "unknown"
             cells.setdefault(f"{r['scenario']} / {r['probe']}", []).append({
-                "anchor": slug(r["scenario"], r["probe"], r["browser"], policy),
+                "anchor": slug(*key_of(r)),
                 "text": f"{r['browser']} ({policy.split('-')[0]})",
                 "engine": r["browser"], "as_claimed": item["as_claimed"],
             })  # fmt: skip
@@ -297,14 +303,14 @@ def trend_view(history: list[Merged], now: Merged) -> dict[str, Any] | None:
     if not history:
         return None
     runs = [*history, now]
-    engines = sorted({k[2] for m in runs for k in m.cells}, key=lambda b: _column_order((b, "")))
+    engines = _engines_of(*runs)
     labels = [", ".join(Path(s).stem for s in m.sources) for m in history] + ["this run"]
     rows = []
     for engine in engines:
         points = []
         for m in runs:
             mine = [r for k, r in m.cells.items() if k[2] == engine]
-            ran = [r for r in mine if r["verdict"] not in ("not-run",)]
+            ran = [r for r in mine if r["verdict"] != "not-run"]
             passed = sum(1 for r in ran if r["verdict"] == "match")
             points.append({"passed": passed, "run": len(ran),
                            "rate": passed / len(ran) if ran else None})  # fmt: skip

@@ -24,6 +24,7 @@ from xprocess import ProcessStarter
 
 from .host import READY_LINE
 from .origins import page_origins
+from .reaper import process_state
 from .scenario import Scenario
 
 STARTUP_TIMEOUT_S = 30
@@ -85,10 +86,10 @@ class Host:
         pid = self.manifest.get("pid")
         if pid is None:
             return None
-        try:
-            state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-        except OSError:
-            state = "gone" if Path("/proc").is_dir() else _alive_elsewhere(pid)
+        if Path("/proc").is_dir():
+            state = process_state(pid) or "gone"
+        else:
+            state = _alive_elsewhere(pid)
         if state not in ("Z", "X", "gone"):
             return None
         last = self.log_tail(5).strip().splitlines()

@@ -14,39 +14,20 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..interrupts import cleanup_unless_interrupted
-from ..probe import RUN_SERIES_JS, CellRun, engine_messages, observe, readable, with_token
+from ..probe import (
+    RUN_SERIES_JS,
+    SANDBOXED_INITIATOR,
+    CellRun,
+    engine_messages,
+    observe,
+    readable,
+    with_token,
+)
 from .app_server import AppDied
 from .battery import Auth, Request
 from .explain import unread_headers, why_unread, why_unreadable
 from .options import Endpoint, body_content_type
 
-NULL_ORIGIN_JS = """
-async (arg) => {
-  // a sandboxed iframe without allow-same-origin: its fetches send Origin: null
-  const frame = document.createElement("iframe");
-  frame.sandbox = "allow-scripts";
-  const id = Math.random().toString(36).slice(2);
-  frame.srcdoc = `<script>
-    const spec = ${JSON.stringify(arg.spec)};
-    fetch(spec.url, {method: spec.method || "GET", headers: spec.headers || {},
-                     body: spec.body, credentials: spec.credentials || "same-origin"})
-      .then(async (r) => parent.postMessage({id: "${id}", outcome: r.ok ? "ok" : "http-error",
-        status: r.status, headers: {}, body: await r.text(), errorName: null}, "*"))
-      .catch((e) => parent.postMessage({id: "${id}", outcome: "cors-error", status: null,
-        headers: {}, body: null, errorName: e.name, errorMessage: String(e.message)}, "*"));
-  <\\/script>`;
-  const answer = new Promise((resolve) => window.addEventListener("message", (e) => {
-    if (e.data && e.data.id === id) resolve(e.data);
-  }));
-  document.body.appendChild(frame);
-  const result = await Promise.race([answer, new Promise((r) => setTimeout(
-    () => r({outcome: "timeout", status: null, headers: {}, body: null,
-             errorName: "Timeout", errorMessage: "no answer from the sandboxed iframe"}),
-    arg.timeoutMs))]);
-  frame.remove();
-  return [result];
-}
-"""
 BODY_KEPT = 500  # characters of a readable body kept in the record
 
 
@@ -130,18 +111,17 @@ def _run_one(cell: Cell, page, engine, plan: Plan, store) -> None:
     spec["url"] = url
     timeout_ms = int(plan.timeout_s * 1000)
     seen_before = len(page.messages() or [])
-    if cell.page_origin == "null":
-        attempts = page.run(NULL_ORIGIN_JS, {"spec": spec, "timeoutMs": timeout_ms})
-    else:
-        attempts = page.run(
-            RUN_SERIES_JS,
-            {
-                "specs": [spec] * cell.request.repeat,
-                "clear": True,
-                "timeoutMs": timeout_ms,
-                "timeoutIsOutcome": True,
-            },
-        )
+    if cell.page_origin == "null":  # the probe page's sandboxed iframe: its fetches send null
+        spec["initiator"] = SANDBOXED_INITIATOR
+    attempts = page.run(
+        RUN_SERIES_JS,
+        {
+            "specs": [spec] * cell.request.repeat,
+            "clear": True,
+            "timeoutMs": timeout_ms,
+            "timeoutIsOutcome": True,
+        },
+    )
     messages = engine_messages(page, seen_before, token, attempts)
     ledger = store.get(token)
     observed = observe(CellRun(url, token, attempts, ledger, [], 0.0))

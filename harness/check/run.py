@@ -19,7 +19,7 @@ from argparse import Namespace
 from pathlib import Path
 from typing import Any
 
-from ..engines import EnginePool, is_engine_failure
+from ..engines import EnginePool, failure_line, is_engine_failure
 from ..engines.base import BROWSERS, DEFAULT_COOKIE_POLICY, EngineError, EngineUnavailable
 from ..forward_proxy import ForwardProxy
 from ..host import build_pages_app
@@ -185,8 +185,8 @@ def _check(args: Namespace, options: dict[str, Any], run_dir: Path) -> int:
             except Exception as exc:  # a page or session that crashed: that engine's cells
                 if not is_engine_failure(exc):  # stop, the others go on; exit 1, not PASS
                     raise
-                why = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-                summary.problems.append(f"{browser}: the engine failed mid-check: {why}")
+                summary.problems.append(f"{browser}: the engine failed mid-check: "
+                                        f"{failure_line(exc)}")  # fmt: skip
                 pool.discard(browser, args.cookie_policy)
         for cell in summary.cells:
             if cell.observed["outcome"] == "timeout" and cell.role == "frontend":

@@ -110,7 +110,6 @@ class EnginePool:
         self._playwright = None
         self._engines: dict[tuple[str, str], Engine] = {}
         self._failures: dict[tuple[str, str], Exception] = {}
-        self.launch_retries = 0  # launches that crashed and were tried again
 
     def _pw(self):
         if self._playwright is None:
@@ -145,11 +144,9 @@ class EnginePool:
                 raise
             except Exception as exc:  # EngineError, or the engine died right after starting
                 if attempt == LAUNCH_ATTEMPTS:
-                    why = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-                    failure = EngineError(f"{why} (launch failed {attempt} times)")
+                    failure = EngineError(f"{failure_line(exc)} (launch failed {attempt} times)")
                     self._failures[key] = failure
                     raise failure from exc
-                self.launch_retries += 1
                 time.sleep(LAUNCH_PAUSE_S * attempt)
         raise AssertionError("unreachable")
 
@@ -204,6 +201,12 @@ class EnginePool:
             self._playwright_cm = self._playwright = None
 
 
+def failure_line(exc: BaseException) -> str:
+    """An engine error in one line: its message's first line, or its type without one."""
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
+
+
 def is_engine_failure(exc: BaseException) -> bool:
     """An error raised by an engine or its driver (a crashed page or session), as opposed to
     one of the harness's own."""
@@ -215,6 +218,7 @@ def is_engine_failure(exc: BaseException) -> bool:
 __all__ = [
     "EnginePool",
     "is_engine_failure",
+    "failure_line",
     "EngineUnavailable",
     "EngineError",
     "discover",
