@@ -18,9 +18,8 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from . import fetch_spec
-from .oracle import Context
+from .oracle import Context, cors_model
 from .scenario import CORS_KWARGS, RECONFIGURABLE_SHAPE, Probe
-from .starlette_model import CORSMiddlewareModel
 
 CODES = (
     "missing-allow-origin",
@@ -71,7 +70,7 @@ class _Explainer:
     def __init__(self, probe: Probe, ctx: Context, page: str) -> None:
         self.probe, self.ctx, self.page = probe, ctx, page
         self.kwargs = dict(ctx.server_kwargs)
-        self.model = CORSMiddlewareModel.from_kwargs(self.kwargs) if ctx.cors else None
+        self.model = cors_model(ctx, self.kwargs) if ctx.cors else None
         # the first name of an origin wins: {app} before {app_https} (they can be one origin)
         self.names = {origin: name for name, origin in reversed(ctx.origins.items())}
         # pages that should be refused: the attacker, and an opaque origin (Origin: null), which

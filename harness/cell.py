@@ -23,16 +23,32 @@ from .origins import api_origins, page_key, substitute_all
 from .probe import PageCache, observe, readable, run_cell
 from .results import ARTIFACTS, ResultsWriter
 from .scenario import RECONFIGURABLE_SHAPE, Probe, Scenario, theme_of
-from .starlette_model import CORSMiddlewareModel
+from .starlette_model import LATEST, UnsupportedOption, starlette_dependence
 
 
 class Cell:
-    """One (scenario, probe, browser, cookie policy), from the file it was collected from."""
+    """One (scenario, probe, browser, cookie policy[, --starlette release]), from the file it
+    was collected from. `starlette` None: the installed release, no extra dimension."""
 
-    def __init__(self, scenario: Scenario, probe: Probe, browser: str, policy: str, path: Path):
+    def __init__(
+        self,
+        scenario: Scenario,
+        probe: Probe,
+        browser: str,
+        policy: str,
+        path: Path,
+        starlette: str | None = None,
+    ):
         self.scenario, self.probe, self.browser, self.policy, self.path = (
             scenario, probe, browser, policy, path,
         )  # fmt: skip
+        self.starlette = starlette
+
+    @property
+    def key(self) -> list[str]:
+        """As report.key_of reads it from the record: the release only as a dimension."""
+        key = [self.scenario.name, self.probe.name, self.browser, self.policy]
+        return [*key, self.starlette] if self.starlette else key
 
 
 def base_record(cell: Cell, page_origin: str) -> dict[str, Any]:
@@ -48,6 +64,7 @@ def base_record(cell: Cell, page_origin: str) -> dict[str, Any]:
         "engine_build": None,
         "driver": None,
         "cookie_policy": cell.policy,
+        **({"starlette_axis": cell.starlette} if cell.starlette else {}),
         "page": cell.probe.page,
         "page_origin": page_origin,
         "url": None,
@@ -74,6 +91,8 @@ def run_item(
     page_origin = pages[page_key(cell.probe.page, cell.probe.page_scheme)]
     api = host.api(cell.scenario.name)
     record = base_record(cell, page_origin)
+    versions = host.manifest.get("versions") or {}
+    record["server_versions"] = versions
 
     def not_run(reason: str) -> None:
         """The cell could not run: its record says why, before pytest skips or fails it."""
@@ -116,10 +135,14 @@ def run_item(
         routes=substitute_all(cell.scenario.server.route_table(), origins),
         redirect_slashes=cell.scenario.server.redirect_slashes,
         opaque_initiator=cell.probe.page == "sandboxed",
+        starlette=versions.get("starlette", LATEST),
         **cell.scenario.server.app_shape(),
     )
     try:
         spec, expected = oracle.expectations(cell.probe, ctx, cell.browser)
+    except UnsupportedOption as exc:
+        not_run(str(exc))
+        pytest.skip(f"not run: {exc}")
     except oracle.NotModelled as exc:
         spec = expected = None
         unmodelled = str(exc)
@@ -197,6 +220,13 @@ def run_item(
         reason=judged["reason"],
     )
     record["causes"] = [c.as_record() for c in causes]
+    if expected is not None:
+        record["starlette_changes"] = starlette_dependence(
+            lambda changes: oracle.expectations(
+                cell.probe, replace(ctx, starlette_changes=changes), cell.browser
+            )[1].compared(),
+            ctx.starlette, expected.compared(),
+        )  # fmt: skip
     record["engine_message"] = run.engine_messages
     if run.engine_messages is None:
         record["engine_message_note"] = f"{engine.info.driver} exposes no console messages"
@@ -259,7 +289,7 @@ def verify_fix(
             )
             outcome[page] = observe(run)["outcome"]
     _, predicted = oracle.expectations(cell.probe, fixed_ctx, cell.browser)
-    before = CORSMiddlewareModel.from_kwargs(ctx.server_kwargs) if ctx.cors else None
+    before = oracle.cors_model(ctx, ctx.server_kwargs) if ctx.cors else None
     return {
         "browser": cell.browser,
         # the attacker could read it before the fix already (e.g. a broad allow_origin_regex)

@@ -148,6 +148,13 @@ def make_certificates(directory: Path) -> dict[str, str]:
     return paths
 
 
+def server_versions() -> dict[str, str]:
+    """The releases this host serves with: every record names them, the oracle models them."""
+    from importlib.metadata import version
+
+    return {name: version(name) for name in ("fastapi", "starlette", "uvicorn")}
+
+
 def build(
     spec: dict[str, Any], tls_dir: Path | None = None
 ) -> tuple[dict[str, Any], PortDispatcher, list[socket.socket], list[socket.socket]]:
@@ -201,7 +208,8 @@ def build(
         scheme = "https" if server.get("tls") else "http"
         apis[name] = f"{scheme}://{API_HOST}:{ports[name]}"
         install(name)
-    manifest: dict[str, Any] = {"pages": pages, "apis": apis, "pid": os.getpid()}
+    manifest: dict[str, Any] = {"pages": pages, "apis": apis, "pid": os.getpid(),
+                                "versions": server_versions()}  # fmt: skip
     if wants_tls:
         manifest["pages_tls"] = pages_tls
         manifest.update(make_certificates(tls_dir or Path.cwd() / "tls"))

@@ -23,7 +23,7 @@ from urllib.parse import urljoin, urlsplit
 from . import endpoints, fetch_spec, nginx
 from .origins import Origin, api_origins, same_site, split_target, substitute_all
 from .scenario import CookieSpec, Probe
-from .starlette_model import CORSMiddlewareModel, ServerAnswer
+from .starlette_model import LATEST, CORSMiddlewareModel, ServerAnswer
 
 ANY_VALUE = "<any>"
 """Expected header value meaning: readable, value not predicted (e.g. Content-Length)."""
@@ -152,6 +152,9 @@ class Context:
     # page = "sandboxed": the fetch's client has an opaque origin (a sandboxed iframe), so every
     # request carries Origin: null and is cross-origin and cross-site to everything
     opaque_initiator: bool = False
+    # the Starlette release the host runs (its CORSMiddleware model), or exactly these changes
+    starlette: str = LATEST
+    starlette_changes: frozenset[str] | None = None
 
 
 @dataclass
@@ -234,6 +237,12 @@ def with_server_headers(answer: ServerAnswer, proxy: str = "none") -> ServerAnsw
     return ServerAnswer(answer.status, headers, answer.note)
 
 
+def cors_model(ctx: Context, kwargs: dict[str, Any]) -> CORSMiddlewareModel:
+    """CORSMiddleware(**kwargs) as the context's Starlette release has it (UnsupportedOption
+    for an option that release lacks)."""
+    return CORSMiddlewareModel.from_kwargs(kwargs, ctx.starlette, ctx.starlette_changes)
+
+
 class _Model:
     """One probe's run through the browser model."""
 
@@ -242,7 +251,7 @@ class _Model:
         self.ctx = ctx
         self.origins = {"api": ctx.api_origin, **ctx.origins}
         self.profile = profile
-        self.cors = CORSMiddlewareModel.from_kwargs(ctx.server_kwargs) if ctx.cors else None
+        self.cors = cors_model(ctx, ctx.server_kwargs) if ctx.cors else None
         self.jar: dict[tuple[str, str], _Cookie] = {}  # (host, name): cookies are per host
         self.cache: list[_CacheEntry] = []
         self.p = Prediction(differences=list(profile.applied))
@@ -301,9 +310,11 @@ class _Model:
         preflight_headers: str | None = None,
         preflight: bool = False,
         authorization: bool = False,
+        cookie: bool = False,
     ) -> ServerAnswer:
         """What the page's request gets back, through the proxy if there is one; sets
-        self.reached_api (False when the proxy answered by itself)."""
+        self.reached_api (False when the proxy answered by itself). `cookie`: the request
+        carries a Cookie header."""
         http_method = "OPTIONS" if preflight else method
         if self.ctx.proxy == "answer-options" and http_method == "OPTIONS":
             self.reached_api = False
@@ -312,7 +323,8 @@ class _Model:
             answer = ServerAnswer(204, headers, "nginx answered OPTIONS itself")
             return with_server_headers(answer, self.ctx.proxy)
         self.reached_api = True
-        answer = self.api_server(method, path, origin, preflight_headers, preflight, authorization)
+        answer = self.api_server(method, path, origin, preflight_headers, preflight, authorization,
+                                 cookie)  # fmt: skip
         return with_server_headers(proxied(self.ctx.proxy, answer), self.ctx.proxy)
 
     def api_server(
@@ -323,6 +335,7 @@ class _Model:
         preflight_headers: str | None,
         preflight: bool,
         authorization: bool,
+        cookie: bool = False,
     ) -> ServerAnswer:
         """What the API answers. Layers, outside in: [CORS if outermost], [auth if outside
         CORS], ServerErrorMiddleware, [CORS if added], the routes."""
@@ -332,7 +345,9 @@ class _Model:
         if self.ctx.auth_outside_cors and not authorization:
             body = {"content-type": ["application/json"], "content-length": [ANY_VALUE]}
             answer = ServerAnswer(401, body, "auth middleware outside CORSMiddleware refused it")
-            return outermost_cors.add_simple_headers(origin, answer) if outermost_cors else answer
+            if outermost_cors is None:
+                return answer
+            return outermost_cors.add_simple_headers(origin, answer, cookie)
         if preflight:
             if self.cors is not None:
                 return self.cors.preflight(origin, method, preflight_headers)
@@ -340,7 +355,7 @@ class _Model:
             return answer
         answer, through = self.app_answer(method, path)
         if self.cors is not None and through:
-            answer = self.cors.add_simple_headers(origin, answer)
+            answer = self.cors.add_simple_headers(origin, answer, cookie)
         return answer
 
     # --- cookies (RFC 6265bis with the profile's choices) -------------------------------------
@@ -593,11 +608,11 @@ class _Model:
                 return
             # the request itself is sent (and reaches the API unless a proxy answers it)
             has_auth = any(k.lower() == "authorization" for k in headers)
-            answer = self.server(method, path, sent, authorization=has_auth)
+            cookies = self.cookies_to_send(probe.credentials, not cors, self.host)
+            answer = self.server(method, path, sent, authorization=has_auth, cookie=bool(cookies))
             if self.reached_api:
                 self.p.requests += 1
-                self.cookies_seen.update(self.cookies_to_send(probe.credentials, not cors,
-                                                              self.host))  # fmt: skip
+                self.cookies_seen.update(cookies)
                 self.p.authorization_received |= has_auth
             if probe.mode == "no-cors" and cors:
                 self.finish("opaque", 0, {})
@@ -717,7 +732,7 @@ class _Model:
             self.now = index * self.probe.delay_ms / 1000
             if index == 1 and self.probe.reconfigure is not None and self.cors is not None:
                 changes = substitute_all(self.probe.reconfigure, self.origins)
-                self.cors = CORSMiddlewareModel.from_kwargs({**self.ctx.server_kwargs, **changes})
+                self.cors = cors_model(self.ctx, {**self.ctx.server_kwargs, **changes})
             self.fetch_once(attempt)
         self.p.cookies_received = sorted(self.cookies_seen)
         # drop repeated explanations, keep order

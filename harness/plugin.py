@@ -12,6 +12,7 @@ import argparse
 import os
 from collections import Counter
 from importlib.metadata import PackageNotFoundError, version
+from itertools import product
 from pathlib import Path
 
 import pytest
@@ -27,7 +28,8 @@ from .probe import PageCache
 from .results import ResultsInUse, ResultsWriter, read_records, results_lock
 from .scenario import ScenarioError, load_scenario
 from .servers import HostError, host_spec, start_host
-from .starlette_model import STARLETTE_VERSION
+from .starlette_envs import EnvError, env_for
+from .starlette_model import UnsupportedRelease, minor_of
 
 DEFAULT_RESULTS = "results/latest.jsonl"
 DEFAULT_FIXTURE = Path(__file__).resolve().parent.parent / "react_fixture" / "dist"
@@ -90,6 +92,11 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         help="fail (instead of skip) cells whose engine is not installed",
     )
     group.addoption(
+        "--starlette", action="append", default=[], metavar="VERSION",
+        help="also a matrix dimension: run the scenario host under this Starlette release (its "
+        "own venv, built once and cached); repeatable; default: the installed Starlette",
+    )  # fmt: skip
+    group.addoption(
         "--fixture-dir",
         default=None,
         help="built React fixture (default react_fixture/dist, or $CORS_MATRIX_FIXTURE_DIR)",
@@ -105,17 +112,20 @@ def _policies(config: pytest.Config) -> list[str]:
     return list(dict.fromkeys(config.getoption("--cookie-policy") or [DEFAULT_COOKIE_POLICY]))
 
 
+def _starlettes(config: pytest.Config) -> list[str | None]:
+    """The --starlette releases, or [None]: the installed one, no extra dimension."""
+    return list(dict.fromkeys(config.getoption("--starlette", default=None) or [None]))
+
+
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "cors_cell: one (scenario, probe, browser) cell")
     try:
-        installed = version("starlette")
+        for release in _starlettes(config):
+            minor_of(release or version("starlette"))
+    except UnsupportedRelease as exc:
+        raise pytest.UsageError(str(exc)) from None
     except PackageNotFoundError:
-        installed = None
-    if installed != STARLETTE_VERSION:
-        raise pytest.UsageError(
-            f"cors-matrix's oracle models starlette {STARLETTE_VERSION} but {installed} is "
-            f"installed; run `make setup` (or pip install starlette=={STARLETTE_VERSION})"
-        )
+        raise pytest.UsageError("starlette is not installed; run `make setup`") from None
     config.stash[_COUNTS] = Counter()
     if _worker_id(config) is None:  # the controller: xdist workers carry its mark already
         stop_watching = reaper.start()  # before any process starts: a SIGKILL orphans none
@@ -149,15 +159,15 @@ class ScenarioFile(pytest.File):
         browsers = _browsers(self.config)
         policies = _policies(self.config)
         for probe in scenario.probes:
-            for browser in browsers:
-                for policy in policies:
-                    suffix = browser if len(policies) == 1 else f"{browser}-{policy}"
-                    item = pytest.Function.from_parent(
-                        self, name=f"{probe.name}[{suffix}]", callobj=_cell_function(),
-                    )  # fmt: skip
-                    item.stash[CELL] = Cell(scenario, probe, browser, policy, self.path)
-                    item.add_marker(pytest.mark.cors_cell)
-                    yield item
+            for browser, policy, release in product(browsers, policies, _starlettes(self.config)):
+                suffix = browser if len(policies) == 1 else f"{browser}-{policy}"
+                suffix += f"-starlette{release}" if release else ""
+                item = pytest.Function.from_parent(
+                    self, name=f"{probe.name}[{suffix}]", callobj=_cell_function(),
+                )  # fmt: skip
+                item.stash[CELL] = Cell(scenario, probe, browser, policy, self.path, release)
+                item.add_marker(pytest.mark.cors_cell)
+                yield item
 
     def repr_failure(self, excinfo, style=None):
         if isinstance(excinfo.value, self.CollectError):
@@ -169,9 +179,10 @@ CELL = pytest.StashKey[Cell]()
 
 
 def _cell_function():
-    def cell(cors_host, cors_engines, cors_pages, cors_results, request):
+    def cell(cors_hosts, cors_engines, cors_pages, cors_results, request):
         item = request.node
-        run_item(item, item.stash[CELL], cors_host, cors_engines, cors_results, cors_pages,
+        cell = item.stash[CELL]
+        run_item(item, cell, cors_hosts[cell.starlette], cors_engines, cors_results, cors_pages,
                  item.config.stash[_COUNTS])  # fmt: skip
 
     return cell
@@ -195,8 +206,7 @@ def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config
     except shards.ShardError as exc:
         raise pytest.UsageError(str(exc)) from None
     if cells and _worker_id(config) in (None, "gw0"):  # every xdist worker collects the same
-        keys = [[c.scenario.name, c.probe.name, c.browser, c.policy]
-                for c in (i.stash[CELL] for i in cells)]  # fmt: skip
+        keys = [c.key for c in (i.stash[CELL] for i in cells)]
         shards.write_expected(_results_path(config), keys, config.getoption("--shard"))
     if config.stash[_REMOTES]:  # one remote session per endpoint: group cells by engine
         position = {id(item): n for n, item in enumerate(items)}
@@ -222,8 +232,15 @@ def _results_path(config: pytest.Config) -> Path:
 
 
 def _fixture_dir(config: pytest.Config) -> Path:
+    """--fixture-dir, $CORS_MATRIX_FIXTURE_DIR, the checkout's build beside this package, or
+    (cors-matrix installed from the checkout into another venv) the one under the rootdir."""
     given = config.getoption("--fixture-dir") or os.environ.get("CORS_MATRIX_FIXTURE_DIR")
-    return Path(given).resolve() if given else DEFAULT_FIXTURE
+    if given:
+        return Path(given).resolve()
+    beside_rootdir = config.rootpath / "react_fixture" / "dist"
+    if not DEFAULT_FIXTURE.is_dir() and beside_rootdir.is_dir():
+        return beside_rootdir
+    return DEFAULT_FIXTURE
 
 
 @pytest.fixture(scope="session")
@@ -244,8 +261,9 @@ def cors_xprocess(request, tmpdir_factory):
 
 
 @pytest.fixture(scope="session")
-def cors_host(request, cors_xprocess, cors_cells, tmp_path_factory):
-    """The host process serving every collected scenario's API and the page origins."""
+def cors_hosts(request, cors_xprocess, cors_cells, tmp_path_factory):
+    """One host process per Starlette release of the run (None: the installed one), each
+    serving every collected scenario's API and the page origins."""
     fixture_dir = _fixture_dir(request.config)
     if not (fixture_dir / "index.html").is_file():
         pytest.exit(
@@ -253,21 +271,40 @@ def cors_host(request, cors_xprocess, cors_cells, tmp_path_factory):
             "(npm ci && npm run build in react_fixture/)", returncode=4,
         )  # fmt: skip
     scenarios = list({c.scenario.name: c.scenario for c in cors_cells}.values())
-    name = f"cors-matrix-host-{os.getpid()}"
+    releases = list(dict.fromkeys(c.starlette for c in cors_cells)) or [None]
+    hosts, infos = {}, []
     try:
-        host, info = start_host(
-            cors_xprocess, name, host_spec(scenarios, fixture_dir), tmp_path_factory.mktemp("host")
-        )
-    except HostError as exc:
-        pytest.exit(str(exc), returncode=3)
-    proxy_info = _start_proxy(cors_xprocess, host, scenarios, tmp_path_factory.mktemp("nginx"))
-    yield host
-    if proxy_info is not None:
-        proxy_info.terminate()
-    info.terminate()
+        for release in releases:
+            try:
+                python = env_for(release) if release else None
+            except EnvError as exc:
+                pytest.exit(str(exc), returncode=3)
+            name = f"cors-matrix-host-{os.getpid()}" + (f"-starlette{release}" if release else "")
+            try:
+                host, info = start_host(
+                    cors_xprocess, name, host_spec(scenarios, fixture_dir),
+                    tmp_path_factory.mktemp("host"), python,
+                )  # fmt: skip
+            except HostError as exc:
+                pytest.exit(str(exc), returncode=3)
+            infos.append(info)
+            infos.append(_start_proxy(cors_xprocess, host, scenarios,
+                                      tmp_path_factory.mktemp("nginx"), name))  # fmt: skip
+            hosts[release] = host
+        yield hosts
+    finally:
+        for info in reversed(infos):
+            if info is not None:
+                info.terminate()
 
 
-def _start_proxy(xprocess, host, scenarios, workdir: Path):
+@pytest.fixture(scope="session")
+def cors_host(cors_hosts):
+    """The host of the installed Starlette (or of the first --starlette release)."""
+    return cors_hosts.get(None) or next(iter(cors_hosts.values()))
+
+
+def _start_proxy(xprocess, host, scenarios, workdir: Path, host_name: str):
     """A real nginx in front of every scenario that asks for one; their API origin becomes
     nginx's. Without nginx, those scenarios' cells are not run (reason in host.manifest)."""
     proxied = {s.name: s.server.proxy for s in scenarios if s.server.proxy != "none"}
@@ -283,7 +320,7 @@ def _start_proxy(xprocess, host, scenarios, workdir: Path):
         routes[port] = (variant, Origin.parse(host.api(name)).port)
         public[name] = f"http://localhost:{port}"
     conf = nginx.write_config(workdir, routes)
-    name = f"cors-matrix-nginx-{os.getpid()}"
+    name = host_name.replace("-host-", "-nginx-")
     try:
         xprocess.ensure(name, nginx.make_starter(workdir, conf, list(routes)), restart=True)
     except (RuntimeError, TimeoutError) as exc:

@@ -22,8 +22,11 @@ from . import oracle
 from .claims import FAILS, NOT_RUN, check_claims
 from .probe import readable
 from .results import ARTIFACTS, read_records
+from .starlette_model import changes_between as starlette_changes_between
+from .starlette_model import version_tuple
 
-Key = tuple[str, str, str, str]  # scenario, probe, browser, cookie policy
+# scenario, probe, browser, cookie policy[, starlette release: only in --starlette runs]
+Key = tuple[str, ...]
 SPEC_LINKS = {
     "preflight": "https://fetch.spec.whatwg.org/#cors-preflight-fetch",
     "cors-check": "https://fetch.spec.whatwg.org/#concept-cors-check",
@@ -34,12 +37,20 @@ SPEC_LINKS = {
 
 
 def key_of(record: dict[str, Any]) -> Key:
-    return (
+    key = (
         record["scenario"],
         record["probe"],
         record["browser"],
         record.get("cookie_policy") or "unknown",
     )
+    release = record.get("starlette_axis")
+    return (*key, str(release)) if release else key
+
+
+def column_label(column: tuple[str, ...]) -> str:
+    """'chromium (block-third-party)', plus ', starlette 0.27.0' in a --starlette run."""
+    extra = f", starlette {column[2]}" if len(column) > 2 else ""
+    return f"{column[0]} ({column[1]}{extra})"
 
 
 def bucket(record: dict[str, Any]) -> str:
@@ -237,9 +248,11 @@ def slug(*parts: str) -> str:
     return re.sub(r"[^A-Za-z0-9_.-]+", "-", "--".join(parts)).strip("-")
 
 
-def _column_order(column: tuple[str, str]) -> tuple[int, str]:
+def _column_order(column: tuple[str, ...]) -> tuple[Any, ...]:
     engines = ("chromium", "firefox", "webkit")
-    return (engines.index(column[0]) if column[0] in engines else len(engines), column[1])
+    index = engines.index(column[0]) if column[0] in engines else len(engines)
+    release = version_tuple(column[2]) if len(column) > 2 else ()
+    return (index, column[1], release)
 
 
 def fixes_verified(records) -> dict[tuple[str, str, str], dict[str, list[str]]]:
@@ -298,6 +311,50 @@ def claims_view(merged: Merged) -> list[dict[str, Any]]:
     return rows
 
 
+def releases_view(cells: dict[Key, dict[str, Any]]) -> list[dict[str, Any]] | None:
+    """In a --starlette run: every cell whose outcome or compared observation differs between
+    releases, with the model's changes that explain it (the changes between those releases
+    that, by the oracle, decide the cell), or none (then it is unexplained)."""
+    by_cell: dict[Key, dict[str, dict[str, Any]]] = defaultdict(dict)
+    for key, record in cells.items():
+        if len(key) > 4 and record["verdict"] != "error":
+            by_cell[key[:4]][key[4]] = record
+    if not by_cell:
+        return None
+    rows = []
+    for key, per_release in sorted(by_cell.items()):
+        releases = sorted(per_release, key=version_tuple)
+        observed = {v: _observation(per_release[v]) for v in releases}
+        if len(set(map(repr, observed.values()))) <= 1:
+            continue
+        deciding = set()
+        for record in per_release.values():
+            deciding.update(record.get("starlette_changes") or [])
+        explained = [
+            {"id": c.id, "since": c.since, "before": c.before, "after": c.after,
+             "source": c.source}
+            for c in starlette_changes_between(releases[0], releases[-1]) if c.id in deciding
+        ]  # fmt: skip
+        rows.append({
+            "cell": f"{key[0]} / {key[1]}", "column": column_label(key[2:]),
+            "outcomes": [{"release": v, "label": outcome_label(per_release[v]),
+                          "anchor": slug(*key, v), "verdict": per_release[v]["verdict"],
+                          "reason": per_release[v].get("reason")}
+                         for v in releases],
+            "differs_in": sorted({k for v in releases for k, value in observed[v].items()
+                                  if value != observed[releases[0]].get(k)}),
+            "explained": explained,
+        })  # fmt: skip
+    return rows
+
+
+def _observation(record: dict[str, Any]) -> dict[str, Any]:
+    if record["verdict"] == "not-run":  # e.g. an option the release does not have
+        return {"not run": record.get("reason")}
+    observed = record.get("observed") or {}
+    return {k: observed.get(k) for k in oracle.COMPARED_KEYS}
+
+
 def trend_view(history: list[Merged], now: Merged) -> dict[str, Any] | None:
     """Per engine, cells as expected in each earlier run (oldest first) and now."""
     if not history:
@@ -328,14 +385,14 @@ def build_view(
 ) -> dict[str, Any]:
     """Everything the template shows, as plain data."""
     cells = merged.cells
-    columns = sorted({(k[2], k[3]) for k in cells}, key=_column_order)
-    versions: dict[tuple[str, str], set[str]] = defaultdict(set)
+    columns = sorted({k[2:] for k in cells}, key=_column_order)
+    versions: dict[tuple[str, ...], set[str]] = defaultdict(set)
     for k, r in cells.items():
         if r.get("browser_version"):
-            versions[(k[2], k[3])].add(str(r["browser_version"]))
+            versions[k[2:]].add(str(r["browser_version"]))
     rows_by_theme: dict[str, list[dict[str, Any]]] = defaultdict(list)
     row_keys = sorted({(r.get("theme") or "general", k[0], k[1]) for k, r in cells.items()})
-    counts: dict[tuple[str, str], Counter] = defaultdict(Counter)
+    counts: dict[tuple[str, ...], Counter] = defaultdict(Counter)
     findings, divergences, details = [], [], []
     verified = fixes_verified(cells.values())
     for theme, scenario, probe in row_keys:
@@ -367,7 +424,7 @@ def build_view(
                         **finding,
                         "anchor": anchor,
                         "cell": f"{scenario} / {probe}",
-                        "column": f"{col[0]} ({col[1]})",
+                        "column": column_label(col),
                     }
                 )
             if b == "diverge":
@@ -375,7 +432,7 @@ def build_view(
                     {
                         "anchor": anchor,
                         "cell": f"{scenario} / {probe}",
-                        "column": f"{col[0]} ({col[1]})",
+                        "column": column_label(col),
                         "reason": record["reason"],
                     }
                 )
@@ -413,15 +470,17 @@ def build_view(
         "sources": merged.sources,
         "columns": [
             {
-                "browser": b,
-                "policy": p,
-                "versions": sorted(versions[(b, p)]),
-                "counts": dict(counts[(b, p)]),
-                "passed": counts[(b, p)]["spec"] + counts[(b, p)]["engine"],
-                "run": sum(counts[(b, p)].values()) - counts[(b, p)]["not-run"],
+                "browser": col[0],
+                "policy": col[1],
+                "starlette": col[2] if len(col) > 2 else None,
+                "versions": sorted(versions[col]),
+                "counts": dict(counts[col]),
+                "passed": counts[col]["spec"] + counts[col]["engine"],
+                "run": sum(counts[col].values()) - counts[col]["not-run"],
             }
-            for b, p in columns
+            for col in columns
         ],
+        "releases": releases_view(cells),
         "themes": dict(sorted(rows_by_theme.items())),
         "totals": dict(totals),
         "total_passed": totals["spec"] + totals["engine"],
@@ -518,7 +577,9 @@ def write_junit(view: dict[str, Any], path: Path) -> None:
     by_column: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for d in view["details"]:
         r = d["record"]
-        by_column[f"{r['browser']}-{r.get('cookie_policy')}"].append(d)
+        column = f"{r['browser']}-{r.get('cookie_policy')}"
+        column += f"-starlette{r['starlette_axis']}" if r.get("starlette_axis") else ""
+        by_column[column].append(d)
     for column, details in sorted(by_column.items()):
         suite = ET.SubElement(
             suites,

@@ -26,6 +26,7 @@ from .host import READY_LINE
 from .origins import page_origins
 from .reaper import process_state
 from .scenario import Scenario
+from .starlette_envs import harness_path
 
 STARTUP_TIMEOUT_S = 30
 LEDGER_TIMEOUT_S = 5
@@ -153,8 +154,18 @@ def _all_answer(manifest: dict[str, Any]) -> bool:
     return all(answers(url, ca if url.startswith("https:") else None) for url in urls)
 
 
-def host_args(spec_path: Path, manifest_path: Path) -> list[str]:
-    return [sys.executable, "-u", "-m", "harness.host", str(spec_path), str(manifest_path)]
+def host_args(spec_path: Path, manifest_path: Path, python: Path | None = None) -> list[str]:
+    """The host under this interpreter, or under `python` (a --starlette release's venv)."""
+    executable = str(python) if python else sys.executable
+    return [executable, "-u", "-m", "harness.host", str(spec_path), str(manifest_path)]
+
+
+def host_env(python: Path | None, workdir: Path) -> dict[str, str]:
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    if python is not None:  # the venv sees the harness package and nothing else of ours
+        env["PYTHONPATH"] = str(harness_path(workdir))
+        env.pop("PYTHONHOME", None)
+    return env
 
 
 def _ready(manifest_path: Path) -> bool:
@@ -164,16 +175,18 @@ def _ready(manifest_path: Path) -> bool:
         return False
 
 
-def make_starter(spec_path: Path, manifest_path: Path) -> type[ProcessStarter]:
+def make_starter(
+    spec_path: Path, manifest_path: Path, python: Path | None = None
+) -> type[ProcessStarter]:
     """A ProcessStarter for one host process with the given spec and manifest files."""
 
     class HostStarter(ProcessStarter):
-        args = host_args(spec_path, manifest_path)
+        args = host_args(spec_path, manifest_path, python)
         pattern = READY_LINE
         timeout = STARTUP_TIMEOUT_S
         max_read_lines = 200
         terminate_on_interrupt = True
-        env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+        env = host_env(python, spec_path.parent)
 
         def startup_check(self) -> bool:
             return _ready(manifest_path)
@@ -181,15 +194,20 @@ def make_starter(spec_path: Path, manifest_path: Path) -> type[ProcessStarter]:
     return HostStarter
 
 
-def start_host(xprocess, name: str, spec: dict[str, Any], workdir: Path) -> tuple[Host, Any]:
-    """Start the host under xprocess; return (Host, xprocess info to terminate it with)."""
+def start_host(
+    xprocess, name: str, spec: dict[str, Any], workdir: Path, python: Path | None = None
+) -> tuple[Host, Any]:
+    """Start the host under xprocess (under `python`, a release's venv, if given); return
+    (Host, xprocess info to terminate it with)."""
     workdir.mkdir(parents=True, exist_ok=True)
     spec_path = workdir / "host-spec.json"
     manifest_path = workdir / "host-manifest.json"
     manifest_path.unlink(missing_ok=True)
     spec_path.write_text(json.dumps(spec, indent=2))
     try:
-        _, log_path = xprocess.ensure(name, make_starter(spec_path, manifest_path), restart=True)
+        _, log_path = xprocess.ensure(
+            name, make_starter(spec_path, manifest_path, python), restart=True
+        )
     except (RuntimeError, TimeoutError) as exc:
         info = xprocess.getinfo(name)
         log = Path(str(info.logpath))

@@ -1,89 +1,39 @@
-"""The oracle's model of CORSMiddleware answers exactly as the pinned Starlette does.
+"""The oracle's model of CORSMiddleware answers exactly as the installed Starlette does.
 
-Generated configs and requests are sent to a real CORSMiddleware (in-process, no browser) and
-to the model; status and every CORS response header must agree. This checks the model against
-the thing it models, never against browser observations.
+Generated cases (tests/starlette_cases.py) go to the real CORSMiddleware, in process and driven
+as ASGI (tests/starlette_driver.py), and to the model of the installed release; status and every
+CORS response header, Vary included, must agree. This checks the model against the thing it
+models, never against browser observations. tests/test_starlette_releases.py does the same for
+every supported minor release, each in its own venv.
 """
 
+from importlib.metadata import version
+
+import pytest
 from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
-from starlette.applications import Starlette
-from starlette.middleware import Middleware
-from starlette.middleware.cors import CORSMiddleware
-from starlette.responses import PlainTextResponse
-from starlette.routing import Route
-from starlette.testclient import TestClient
 
-from harness.starlette_model import CORSMiddlewareModel, ServerAnswer
-
-ORIGINS = ["http://localhost:3000", "http://localhost:3000/", "http://127.0.0.1:8080",
-           "https://localhost:3000", "http://LOCALHOST:3000", "null"]  # fmt: skip
-METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE", "put", "OPTIONS", "QUERY"]
-HEADERS = ["X-Custom", "Authorization", "Content-Type", "x-custom", "Accept", "X-Other"]
-
-configs = st.fixed_dictionaries(
-    {},
-    optional={
-        "allow_origins": st.lists(st.sampled_from([*ORIGINS, "*"]), max_size=3),
-        "allow_methods": st.lists(st.sampled_from([*METHODS, "*"]), max_size=3),
-        "allow_headers": st.lists(st.sampled_from([*HEADERS, "*"]), max_size=3),
-        "allow_credentials": st.booleans(),
-        "allow_origin_regex": st.sampled_from([r"http://127\.0\.0\.1:\d+", r"http://localhost.*"]),
-        "expose_headers": st.lists(st.sampled_from(["X-Total", "X-Custom"]), max_size=2),
-        "max_age": st.sampled_from([0, 1, 600, 86400]),
-    },
+from harness.starlette_model import (
+    CHANGES,
+    MINOR_RELEASES,
+    CORSMiddlewareModel,
+    ServerAnswer,
+    UnsupportedOption,
+    UnsupportedRelease,
+    changes_between,
+    changes_in,
+    minor_of,
 )
-requests = st.fixed_dictionaries(
-    {
-        "origin": st.sampled_from(ORIGINS),
-        "method": st.sampled_from(METHODS[:5]),
-        "headers": st.one_of(st.none(), st.lists(st.sampled_from(HEADERS), min_size=1, max_size=3)),
-    }
-)
+from tests.starlette_cases import agree, cases, model_answer, real_answer
+from tests.starlette_driver import answer
 
-CORS_NAMES = ("access-control-allow-origin", "access-control-allow-credentials",
-              "access-control-allow-methods", "access-control-allow-headers",
-              "access-control-max-age", "access-control-expose-headers")  # fmt: skip
+INSTALLED = version("starlette")
 
 
-def _real(config):
-    async def endpoint(request):
-        return PlainTextResponse("ok")
-
-    app = Starlette(
-        routes=[Route("/r", endpoint, methods=["GET", "POST", "PUT", "PATCH", "DELETE"])],
-        middleware=[Middleware(CORSMiddleware, **config)],
-    )
-    return TestClient(app)
-
-
-def _cors_headers(headers) -> dict[str, str | None]:
-    return {name: headers.get(name) for name in CORS_NAMES}
-
-
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(config=configs, request=requests)
-def test_preflight_answers_match_real_middleware(config, request):
-    client = _real(config)
-    headers = {"Origin": request["origin"], "Access-Control-Request-Method": request["method"]}
-    if request["headers"]:
-        headers["Access-Control-Request-Headers"] = ",".join(request["headers"])
-    real = client.options("/r", headers=headers)
-    model = CORSMiddlewareModel.from_kwargs(config).preflight(
-        request["origin"], request["method"], headers.get("Access-Control-Request-Headers")
-    )
-    assert model.status == real.status_code
-    assert {k: model.get(k) for k in CORS_NAMES} == _cors_headers(real.headers)
-
-
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(config=configs, request=requests)
-def test_simple_response_headers_match_real_middleware(config, request):
-    real = _real(config).get("/r", headers={"Origin": request["origin"]})
-    model = CORSMiddlewareModel.from_kwargs(config).add_simple_headers(
-        request["origin"], ServerAnswer(200, {})
-    )
-    assert {k: model.get(k) for k in CORS_NAMES} == _cors_headers(real.headers)
+@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(case=cases)
+def test_model_of_the_installed_release_answers_as_its_middleware(case):
+    model, real = model_answer(case, INSTALLED), real_answer(answer(case))
+    assert agree(model, real), (model, real)
 
 
 def test_wildcard_with_credentials_mirrors_any_origin():
@@ -94,8 +44,43 @@ def test_wildcard_with_credentials_mirrors_any_origin():
     assert answer.get("access-control-allow-credentials") == "true"
 
 
+def test_before_1_0_the_wildcard_mirrors_only_a_request_with_a_cookie():
+    model = CORSMiddlewareModel.from_kwargs(
+        {"allow_origins": ["*"], "allow_credentials": True}, starlette="0.52.1"
+    )
+    plain = model.add_simple_headers("http://evil.example", ServerAnswer(200, {}))
+    with_cookie = model.add_simple_headers("http://evil.example", ServerAnswer(200, {}), True)
+    assert plain.get("access-control-allow-origin") == "*"
+    assert with_cookie.get("access-control-allow-origin") == "http://evil.example"
+
+
 def test_lowercase_method_in_config_refuses_uppercase_preflight():
     answer = CORSMiddlewareModel(allow_origins=["http://a.test"], allow_methods=["put"]).preflight(
         "http://a.test", "PUT", None
     )
     assert answer.status == 400 and "method" in answer.note
+
+
+def test_an_option_the_release_lacks_is_refused_naming_the_release():
+    with pytest.raises(UnsupportedOption, match=r"needs starlette >= 0\.51 .*0\.50\.0"):
+        CORSMiddlewareModel.from_kwargs({"allow_private_network": True}, starlette="0.50.0")
+
+
+@pytest.mark.parametrize("release", ["0.26.1", "1.11.0", "2.0.0", "banana"])
+def test_a_release_outside_the_range_is_refused_in_one_line_naming_the_range(release):
+    with pytest.raises(UnsupportedRelease) as info:
+        changes_in(release)
+    assert str(info.value).count("\n") == 0 and "0.27.x to 1.10.x" in str(info.value)
+
+
+def test_patch_and_post_releases_take_their_minor_release_model():
+    assert minor_of("0.32.0.post1") == "0.32" and minor_of("1.4.1") == "1.4"
+    assert changes_in("0.50.0") == frozenset() and changes_in("1.10.0") == {c.id for c in CHANGES}
+    assert [c.id for c in changes_between("0.27.0", "1.0.1")] == [
+        "private-network", "wildcard-credentials-mirror"]  # fmt: skip
+
+
+def test_every_change_names_a_source_and_a_modelled_release():
+    for change in CHANGES:
+        assert change.source.startswith("https://github.com/Kludex/starlette/pull/")
+        assert change.since in MINOR_RELEASES and change.before and change.after
