@@ -52,6 +52,25 @@ def _check(args: argparse.Namespace) -> int:
         stop_watching()
 
 
+def _releases(args: argparse.Namespace) -> int:
+    from .releases_doc import releases_markdown
+
+    missing = [str(p) for p in args.results if not p.is_file()]
+    if missing:
+        print(f"harness releases: results file not found: {', '.join(missing)}", file=sys.stderr)
+        return 2
+    try:
+        text = releases_markdown(args.results)
+    except ValueError as exc:
+        print(f"harness releases: {exc}", file=sys.stderr)
+        return 2
+    if args.output:
+        args.output.write_text(text)
+    else:
+        print(text)
+    return 0
+
+
 def _merge(args: argparse.Namespace) -> int:
     try:
         summary = merge_shards(args.results, args.output)
@@ -182,6 +201,11 @@ def main(argv: list[str] | None = None) -> int:
     check = sub.add_parser("check", help="your app under its real origins, 3 engines")
     add_check_options(check)
     check.set_defaults(func=_check)
+    releases = sub.add_parser("releases", help="what changed between --starlette releases, "
+                              "measured: a Markdown table per model change")  # fmt: skip
+    releases.add_argument("results", nargs="+", type=Path, help="a --starlette run's records")
+    releases.add_argument("-o", "--output", type=Path, help="write here instead of stdout")
+    releases.set_defaults(func=_releases)
     merge = sub.add_parser("merge", help="unite shards' results; fail if a cell is missing")
     merge.add_argument("results", nargs="+", type=Path, help="each shard's JSON Lines file")
     merge.add_argument("-o", "--output", type=Path, required=True, help="merged JSON Lines")

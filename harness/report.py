@@ -336,7 +336,7 @@ def releases_view(cells: dict[Key, dict[str, Any]]) -> list[dict[str, Any]] | No
             for c in starlette_changes_between(releases[0], releases[-1]) if c.id in deciding
         ]  # fmt: skip
         rows.append({
-            "cell": f"{key[0]} / {key[1]}", "column": column_label(key[2:]),
+            "key": list(key), "cell": f"{key[0]} / {key[1]}", "column": column_label(key[2:]),
             "outcomes": [{"release": v, "label": outcome_label(per_release[v]),
                           "anchor": slug(*key, v), "verdict": per_release[v]["verdict"],
                           "reason": per_release[v].get("reason")}
