@@ -5,11 +5,11 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 PYTEST := $(VENV)/bin/pytest
-APT_PACKAGES := chromium chromium-driver firefox-esr xvfb webkit2gtk-driver libwebkit2gtk-4.1-0 nginx-light
+APT_PACKAGES := chromium chromium-driver firefox-esr xvfb webkit2gtk-driver libwebkit2gtk-4.1-0 nginx-light openjdk-17-jre-headless iproute2
 RESULTS ?= results/latest.jsonl
 PYTEST_ARGS ?=
 
-.PHONY: setup engines venv fixture lint test unit scenarios report flake-check nightly tools clean
+.PHONY: setup engines venv fixture lint test unit scenarios report flake-check nightly tools grid clean
 
 setup: engines venv fixture tools
 
@@ -60,6 +60,12 @@ report: setup
 # The README's screenshot, made by the project from a real run's report.
 docs/report.png: $(RESULTS)
 	$(PY) scripts/screenshot_report.py report/index.html $@
+
+# A local Selenium Grid 4 (hub + a node per engine) until Ctrl-C; GRID_ARGS=--netns puts the
+# nodes in their own network namespace (root). See README "Remote engines".
+GRID_ARGS ?=
+grid: setup
+	$(PY) scripts/grid.py $(GRID_ARGS)
 
 # Reliability: the whole matrix RUNS times; lists every cell whose observation changed.
 RUNS ?= 10

@@ -17,7 +17,7 @@ import pytest
 
 from . import causes as causes_mod
 from . import interrupts, oracle
-from .engines import EnginePool
+from .engines import EnginePool, failure_line
 from .engines.base import EngineError, EngineUnavailable
 from .origins import api_origins, page_key, substitute_all
 from .probe import PageCache, observe, readable, run_cell
@@ -178,7 +178,14 @@ def run_item(
     except Exception as exc:
         page_cache.forget(engine)
         stop_if_host_died()  # the cell failed because the host died: not an engine's doing
+        alive = getattr(engine, "alive", None)
+        session_gone = alive is not None and not alive()  # before discard() ends the session
         engines.discard(cell.browser, cell.policy)
+        if session_gone:  # a remote session gone (its node), not the cell's doing
+            reason = (f"the remote session at {engine.info.node or engine.info.remote} ended "
+                      f"while the cell ran (its node went away): {failure_line(exc)}")  # fmt: skip
+            not_run(reason)
+            pytest.skip(f"not run: {reason}")
         record.update(
             observed=None,
             expected=expected.compared() if expected else None,

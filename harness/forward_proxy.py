@@ -24,8 +24,9 @@ class ForwardProxy:
     through CONNECT (http://localhost:5173 and https://localhost:5173 are two origins, two
     servers). Runs on its own thread and event loop."""
 
-    def __init__(self, routes: dict[tuple[str, str, int], int]) -> None:
+    def __init__(self, routes: dict[tuple[str, str, int], int], bind: str = BIND_ADDRESS) -> None:
         self.routes = {(s, h.lower(), p): local for (s, h, p), local in routes.items()}
+        self.bind = bind  # where it listens: loopback, or an address remote browsers reach
         self.port = 0
         self.refused: list[str] = []  # what was asked for and not routed (for error messages)
         self._loop = asyncio.new_event_loop()
@@ -34,7 +35,7 @@ class ForwardProxy:
 
     @property
     def url(self) -> str:
-        return f"http://{BIND_ADDRESS}:{self.port}"
+        return f"http://{self.bind}:{self.port}"
 
     def start(self) -> ForwardProxy:
         self._thread.start()
@@ -49,7 +50,7 @@ class ForwardProxy:
 
     def _run(self) -> None:
         asyncio.set_event_loop(self._loop)
-        server = self._loop.run_until_complete(asyncio.start_server(self._handle, BIND_ADDRESS, 0))
+        server = self._loop.run_until_complete(asyncio.start_server(self._handle, self.bind, 0))
         self.port = server.sockets[0].getsockname()[1]
         self._ready.set()
         try:

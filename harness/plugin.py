@@ -23,11 +23,12 @@ from .cell import Cell, run_item
 from .engines import DRIVERS, EnginePool
 from .engines.base import BROWSERS, COOKIE_POLICIES, DEFAULT_COOKIE_POLICY
 from .engines.remote import parse_remotes
+from .forward_proxy import ForwardProxy
 from .origins import Origin
 from .probe import PageCache
 from .results import ResultsInUse, ResultsWriter, read_records, results_lock
 from .scenario import ScenarioError, load_scenario
-from .servers import HostError, host_spec, start_host
+from .servers import HostError, host_spec, origin_routes, start_host
 from .starlette_envs import EnvError, env_for
 from .starlette_model import UnsupportedRelease, minor_of
 
@@ -73,6 +74,17 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         help="run ENGINE on a remote endpoint: ws://... a Playwright server, http://... a "
         "WebDriver endpoint (Grid, chromedriver, WebKitWebDriver); repeatable",
     )
+    group.addoption(
+        "--cors-grid", default=None, metavar="URL",
+        help="a Selenium Grid (http://hub:4444): every engine not given by --cors-remote runs "
+        "there, several sessions at once",
+    )  # fmt: skip
+    group.addoption(
+        "--cors-remote-proxy", default=None, metavar="ADDRESS",
+        help="remote browsers that cannot reach this machine's loopback reach the run's origins "
+        "through a forward proxy listening on ADDRESS (an address of this machine they reach); "
+        "it serves the run's declared origins only",
+    )  # fmt: skip
     group.addoption(
         "--verify-fixes",
         action="store_true",
@@ -133,13 +145,23 @@ def pytest_configure(config: pytest.Config) -> None:
     if interrupts.install(first_ends_run=True):  # Ctrl-C must not kill Playwright's loop mid-task
         config.add_cleanup(interrupts.uninstall)
     try:
-        config.stash[_REMOTES] = parse_remotes(config.getoption("--cors-remote", default=[]))
+        remotes = parse_remotes(config.getoption("--cors-remote", default=[]))
+        grid = config.getoption("--cors-grid", default=None)
+        if grid:
+            (_, grid_url), *_ = parse_remotes([f"chromium={grid}"]).items()
+            remotes = {**{name: grid_url for name in BROWSERS}, **remotes}
+        config.stash[_GRIDS] = {grid} if grid else set()
+        config.stash[_REMOTES] = remotes
     except ValueError as exc:
-        raise pytest.UsageError(str(exc)) from None
+        message = str(exc).replace("--cors-remote 'chromium=", "--cors-grid '")
+        raise pytest.UsageError(message) from None
+    if config.getoption("--cors-remote-proxy", default=None) and not remotes:
+        raise pytest.UsageError("--cors-remote-proxy needs --cors-grid or --cors-remote")
 
 
 _COUNTS = pytest.StashKey[Counter]()
 _REMOTES = pytest.StashKey[dict]()
+_GRIDS = pytest.StashKey[set]()
 
 
 def pytest_collect_file(file_path: Path, parent: pytest.Collector):
@@ -334,9 +356,27 @@ def _start_proxy(xprocess, host, scenarios, workdir: Path, host_name: str):
 
 
 @pytest.fixture(scope="session")
-def cors_engines(request):
+def cors_remote_proxy(request, cors_hosts):
+    """--cors-remote-proxy: a forward proxy on that address for remote browsers, serving
+    exactly the run's page and API origins (anything else: 403); None without the option."""
+    bind = request.config.getoption("--cors-remote-proxy")
+    if not bind:
+        yield None
+        return
+    try:
+        proxy = ForwardProxy(origin_routes(cors_hosts.values()), bind=bind).start()
+    except (OSError, RuntimeError) as exc:
+        pytest.exit(f"--cors-remote-proxy {bind}: cannot listen there: {exc}", returncode=3)
+    yield proxy.url
+    proxy.stop()
+
+
+@pytest.fixture(scope="session")
+def cors_engines(request, cors_remote_proxy):
     """Launched engines, one per (browser, cookie policy), closed at the end of the session."""
-    pool = EnginePool(request.config.getoption("--cors-driver"), request.config.stash[_REMOTES])
+    pool = EnginePool(request.config.getoption("--cors-driver"), request.config.stash[_REMOTES],
+                      grids=request.config.stash[_GRIDS],
+                      remote_proxy=cors_remote_proxy)  # fmt: skip
     yield pool
     pool.close()
 

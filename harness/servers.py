@@ -19,6 +19,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from xprocess import ProcessStarter
 
@@ -152,6 +153,21 @@ def _all_answer(manifest: dict[str, Any]) -> bool:
     urls += [origin + "/headers" for origin in manifest["apis"].values()]
     ca = manifest.get("ca")
     return all(answers(url, ca if url.startswith("https:") else None) for url in urls)
+
+
+def origin_routes(hosts) -> dict[tuple[str, str, int], int]:
+    """Forward-proxy routes for browsers elsewhere: every port of the hosts' page and API
+    origins (nginx's included), under both loopback names and both schemes, to the same local
+    port, so a request the scenario makes to a wrong scheme fails as it would here. The control
+    port is not among them."""
+    ports = set()
+    for host in hosts:
+        manifest = host.manifest
+        for origin in [*manifest["pages"].values(), *manifest.get("pages_tls", {}).values(),
+                       *manifest["apis"].values()]:  # fmt: skip
+            ports.add(urlsplit(origin).port)
+    return {(scheme, name, port): port for port in ports for scheme in ("http", "https")
+            for name in ("localhost", "127.0.0.1")}  # fmt: skip
 
 
 def host_args(spec_path: Path, manifest_path: Path, python: Path | None = None) -> list[str]:

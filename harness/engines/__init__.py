@@ -101,11 +101,18 @@ class EnginePool:
     """Launches each (engine, cookie policy) once, on first use, and closes all at the end."""
 
     def __init__(
-        self, driver: str = "auto", remotes: dict[str, str] | None = None, proxy: str | None = None
+        self,
+        driver: str = "auto",
+        remotes: dict[str, str] | None = None,
+        proxy: str | None = None,
+        grids: set[str] | frozenset[str] = frozenset(),
+        remote_proxy: str | None = None,
     ) -> None:
         self.driver = driver
         self.remotes = remotes or {}
         self.proxy = proxy  # every launched engine sends all its traffic through it (check)
+        self.grids = set(grids)  # remote URLs that hold many sessions at once (a Grid)
+        self.remote_proxy = remote_proxy  # remote browsers reach the origins through it
         self._playwright_cm = None
         self._playwright = None
         self._engines: dict[tuple[str, str], Engine] = {}
@@ -136,14 +143,17 @@ class EnginePool:
         helper) must not cost all its cells. A missing engine is not retried; a failure
         after the last attempt is remembered for the rest of the run."""
         key = (name, cookie_policy)
-        for attempt in range(1, LAUNCH_ATTEMPTS + 1):
+        attempts = LAUNCH_ATTEMPTS
+        for attempt in range(1, attempts + 1):
             try:
                 return self._launch(name, cookie_policy)
             except EngineUnavailable as exc:
                 self._failures[key] = exc
                 raise
             except Exception as exc:  # EngineError, or the engine died right after starting
-                if attempt == LAUNCH_ATTEMPTS:
+                if self.remotes.get(name) in self.grids and "Timed out" in str(exc):
+                    attempts = attempt  # the Grid had no node for it: asking again only waits
+                if attempt == attempts:
                     failure = EngineError(f"{failure_line(exc)} (launch failed {attempt} times)")
                     self._failures[key] = failure
                     raise failure from exc
@@ -157,11 +167,15 @@ class EnginePool:
             url = self.remotes[name]
             # many endpoints (a standalone WebKitWebDriver, say) allow one session at a time
             for key, engine in list(self._engines.items()):
-                if engine.info.remote == url:
+                if engine.info.remote == url and url not in self.grids:
                     self.discard(*key)
             if url.startswith(("ws://", "wss://")):
+                if self.remote_proxy:
+                    raise EngineUnavailable(f"{name} at {url}: a Playwright server cannot be sent "
+                                            "through --cors-remote-proxy; use a WebDriver "
+                                            "endpoint (a Grid)")  # fmt: skip
                 return RemotePlaywright(self._pw(), name, url, cookie_policy)
-            return RemoteWebDriver(name, url, cookie_policy)
+            return RemoteWebDriver(name, url, cookie_policy, self.remote_proxy)
         route = discover(self._pw(), name, self.driver)
         if route.backend == "webdriver":
             from .webdriver_backend import ChromiumWebDriver, WebKitGTK

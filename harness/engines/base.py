@@ -60,6 +60,10 @@ class EngineInfo:
     cookie_policy: str
     executable: str
     remote: str | None = None  # the endpoint a remote engine ran at (None: launched here)
+    # a remote session's own capabilities (browserName, platformName) and its Grid node
+    remote_browser: str | None = None
+    platform: str | None = None
+    node: str | None = None
 
     def as_record(self) -> dict[str, Any]:
         return asdict(self)

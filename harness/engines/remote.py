@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import os
+from dataclasses import replace
 from typing import Any
 
 from .base import (
@@ -121,6 +122,22 @@ class RemotePlaywright(Engine):
         self._browser.close()
 
 
+def grid_node(url: str, session_id: str) -> str | None:
+    """The URI of the Grid node that holds the session (None: not a Grid, or not found)."""
+    import urllib.request
+
+    try:
+        with urllib.request.urlopen(url.rstrip("/") + "/status", timeout=5) as answer:  # noqa: S310
+            nodes = json.load(answer)["value"].get("nodes", [])
+    except Exception:
+        return None
+    for node in nodes:
+        for slot in node.get("slots", []):
+            if (slot.get("session") or {}).get("sessionId") == session_id:
+                return node.get("uri")
+    return None
+
+
 class _NoService:
     """start_session stops a local driver on timeout; a remote one is not ours to stop."""
 
@@ -128,14 +145,15 @@ class _NoService:
         pass
 
 
-def _webdriver_options(name: str, cookie_policy: str):
+def _webdriver_options(name: str, cookie_policy: str, proxy: str | None = None):
     """The same capabilities as the local WebDriver routes (webdriver_backend), plus Firefox
-    for endpoints that have geckodriver."""
+    for endpoints that have geckodriver. `proxy`: every request of the browser, loopback names
+    included, goes through the harness's forward proxy (browsers on other machines)."""
     executable = _executable(name)
     if name == "webkit":
-        return webkit_options(cookie_policy, executable or MINIBROWSER), executable
+        return webkit_options(cookie_policy, executable or MINIBROWSER, proxy), executable
     if name == "chromium":
-        return chromium_options(cookie_policy, executable), executable
+        return chromium_options(cookie_policy, executable, proxy=proxy), executable
     from selenium.webdriver.firefox.options import Options
 
     options = Options()
@@ -144,22 +162,42 @@ def _webdriver_options(name: str, cookie_policy: str):
     options.add_argument("-headless")
     options.set_preference("network.cookie.cookieBehavior", FIREFOX_COOKIE_BEHAVIOR[cookie_policy])
     options.accept_insecure_certs = True  # tls scenarios: a per-run CA
+    if proxy:
+        host, _, port = proxy.removeprefix("http://").partition(":")
+        for scheme in ("http", "ssl"):
+            options.set_preference(f"network.proxy.{scheme}", host)
+            options.set_preference(f"network.proxy.{scheme}_port", int(port))
+        options.set_preference("network.proxy.type", 1)
+        options.set_preference("network.proxy.no_proxies_on", "")
+        options.set_preference("network.proxy.allow_hijacking_localhost", True)
     return options, executable
 
 
 class RemoteWebDriver(_WebDriverEngine):
     """A session on a WebDriver endpoint someone else runs (Grid, standalone driver)."""
 
-    def __init__(self, name: str, url: str, cookie_policy: str) -> None:
+    def __init__(self, name: str, url: str, cookie_policy: str, proxy: str | None = None) -> None:
         from selenium import webdriver
 
-        options, executable = _webdriver_options(name, cookie_policy)
+        options, executable = _webdriver_options(name, cookie_policy, proxy)
         driver = start_session(
             lambda: webdriver.Remote(command_executor=url, options=options),
             _NoService(),
             f"{name} at {url}",
         )
         self._attach(driver, name, cookie_policy, executable or "(the endpoint's build)", url)
+        caps = driver.capabilities
+        self.info = replace(self.info, remote_browser=caps.get("browserName"),
+                            platform=caps.get("platformName"),
+                            node=grid_node(url, driver.session_id))  # fmt: skip
+
+    def alive(self) -> bool:
+        """Whether the session still answers (a Grid node may have gone away under it)."""
+        try:
+            self._driver.execute_script("return 1")
+        except Exception:
+            return False
+        return True
 
     def new_page(self) -> EnginePage:
         return WebDriverPage(self._driver)
