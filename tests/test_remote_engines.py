@@ -122,3 +122,40 @@ def test_bad_remote_option_is_one_line(tmp_path):
                          text=True)  # fmt: skip
     assert run.returncode == 4
     assert "--cors-remote 'safari=http://x': expected ENGINE=URL" in run.stderr
+
+
+@pytest.mark.parametrize(("args", "line"), [
+    (["--cors-grid", "ftp://hub"], "--cors-grid 'ftp://hub': URL must be ws(s)://"),
+    (["--cors-remote-proxy", "127.0.0.1"], "--cors-remote-proxy needs --cors-grid or"),
+])  # fmt: skip
+def test_bad_grid_options_are_one_line(tmp_path, args, line):
+    run = subprocess.run([sys.executable, "-m", "pytest", *args, "-p", "no:cacheprovider"],
+                         cwd=tmp_path, capture_output=True, text=True)  # fmt: skip
+    assert run.returncode == 4 and line in run.stderr, run.stderr
+
+
+def test_the_remote_proxy_serves_only_the_runs_origin_ports():
+    """Every page and API port under both loopback names and schemes; not the control port."""
+    from harness.forward_proxy import ForwardProxy
+    from harness.servers import origin_routes
+
+    class Host:
+        manifest = {"pages": {"app": "http://localhost:1001"}, "pages_tls": {},
+                    "apis": {"s": "https://localhost:1002"},
+                    "control": "http://127.0.0.1:1003"}  # fmt: skip
+
+    routes = origin_routes([Host()])
+    assert {port for (_, _, port) in routes} == {1001, 1002}
+    assert ("http", "127.0.0.1", 1002) in routes and ("https", "localhost", 1001) in routes
+    with socket.socket() as server:
+        server.bind(("127.0.0.1", 0))
+        server.listen()
+        open_port = server.getsockname()[1]
+        proxy = ForwardProxy(routes).start()
+        try:
+            with socket.create_connection(("127.0.0.1", proxy.port), 5) as client:
+                client.sendall(f"GET http://127.0.0.1:{open_port}/ HTTP/1.1\r\n\r\n".encode())
+                assert client.recv(100).startswith(b"HTTP/1.1 403")
+        finally:
+            proxy.stop()
+        assert proxy.refused == [f"http://127.0.0.1:{open_port}/"]
