@@ -33,6 +33,9 @@ CHROMIUM = "/usr/lib/chromium/chromium"
 FIREFOX = "/usr/bin/firefox-esr"
 ENGINES = ("chromium", "firefox", "webkit")
 READY_TIMEOUT_S = 90
+# how long the hub queues a session request no node can take yet: workers share busy nodes,
+# and an engine whose last node died is given up after this
+QUEUE_TIMEOUT_S = 120
 
 
 class GridError(RuntimeError):
@@ -67,8 +70,10 @@ class Grid:
     node_uris: dict[str, str] = field(default_factory=dict)  # node URI -> process name
 
     def kill_node(self, name: str) -> None:
-        """SIGKILL a node (e.g. "node-chromium-1") with its driver and browsers."""
-        _kill_group(self.processes.pop(name), signal.SIGKILL)
+        """SIGKILL a node (e.g. "node-chromium-1") with its driver and browsers (a WebKit
+        node's WebKitWebDriver and Xvfb too)."""
+        for process in [n for n in self.processes if n == name or n.endswith(f"-{name}")]:
+            _kill_group(self.processes.pop(process), signal.SIGKILL)
 
     def node_of(self, uri: str) -> str | None:
         """The process name of the node a session record names (its `node` URI)."""
@@ -193,8 +198,10 @@ def start(
     sessions: int = 2,
     nodes: dict[str, int] | None = None,
 ) -> Grid:
-    """Hub + nodes (`nodes`: how many per engine, default one; WebKit: one), ready (every node
-    registered) or GridError. The caller stops it; on error start() stops what it started."""
+    """Hub + nodes (`nodes`: how many per engine, default one), ready (every node registered)
+    or GridError. The caller stops it; on error start() stops what it started. A Chromium or
+    Firefox node holds `sessions` sessions at once, a WebKit node one (WebKitWebDriver's
+    limit)."""
     jar = server_jar()
     workdir.mkdir(parents=True, exist_ok=True)
     name = f"cmg{os.getpid() % 100000}" if netns else None
@@ -212,11 +219,11 @@ def start(
     try:
         grid.processes["hub"] = _start(
             [*java, "hub", "--host", hub_ip, "--port", str(port), *bus,
-             "--session-request-timeout", "30", "--healthcheck-interval", "3"],
+             "--session-request-timeout", str(QUEUE_TIMEOUT_S), "--healthcheck-interval", "3"],
             workdir / "hub.log",
         )  # fmt: skip
         for engine in engines:
-            count = 1 if engine == "webkit" else (nodes or {}).get(engine, 1)
+            count = (nodes or {}).get(engine, 1)
             for n in range(1, count + 1):
                 _add_node(grid, engine, n, sessions, [*java, "node", *bus], inside, node_ip)
         _wait_ready(grid, len(grid.node_uris))
@@ -235,17 +242,17 @@ def _add_node(
     inside: list[str],
     node_ip: str,
 ) -> None:
-    """One node (WebKit's with its Xvfb and the WebKitWebDriver it relays to)."""
+    """One node (WebKit's with its own Xvfb and the WebKitWebDriver it relays to)."""
     relay_port = None
-    if engine == "webkit":
-        with open(grid.workdir / "xvfb.log", "ab") as log:
-            grid.processes["xvfb"], display = _xvfb(inside, log)
-        relay_port = 4800 if inside else free_port()  # the namespace's ports are all free
-        grid.processes["webkitwebdriver"] = _start(
-            [*inside, "env", f"DISPLAY={display}", WEBKIT_DRIVER, f"--port={relay_port}"],
-            grid.workdir / "webkitwebdriver.log",
-        )
     name = f"node-{engine}-{n}"
+    if engine == "webkit":
+        with open(grid.workdir / f"xvfb-{n}.log", "ab") as log:
+            grid.processes[f"xvfb-{name}"], display = _xvfb(inside, log)
+        relay_port = 4800 + n if inside else free_port()  # the namespace's ports are all free
+        grid.processes[f"webkitwebdriver-{name}"] = _start(
+            [*inside, "env", f"DISPLAY={display}", WEBKIT_DRIVER, f"--port={relay_port}"],
+            grid.workdir / f"webkitwebdriver-{n}.log",
+        )
     config = grid.workdir / f"{name}.toml"
     config.write_text(_node_config(engine, sessions, relay_port))
     port = 5600 + len(grid.node_uris) if inside else free_port()

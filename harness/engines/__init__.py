@@ -167,7 +167,11 @@ class EnginePool:
             url = self.remotes[name]
             # many endpoints (a standalone WebKitWebDriver, say) allow one session at a time
             for key, engine in list(self._engines.items()):
-                if engine.info.remote == url and url not in self.grids:
+                # a standalone endpoint takes one session at a time; on a Grid this worker
+                # holds one at a time (cells come grouped by engine and policy), so a busy
+                # Grid is shared between the workers instead of hoarded by the first
+                if engine.info.remote == url or (url in self.grids and engine.info.remote in
+                                                 self.grids):  # fmt: skip
                     self.discard(*key)
             if url.startswith(("ws://", "wss://")):
                 if self.remote_proxy:
@@ -175,7 +179,7 @@ class EnginePool:
                                             "through --cors-remote-proxy; use a WebDriver "
                                             "endpoint (a Grid)")  # fmt: skip
                 return RemotePlaywright(self._pw(), name, url, cookie_policy)
-            return RemoteWebDriver(name, url, cookie_policy, self.remote_proxy)
+            return RemoteWebDriver(name, url, cookie_policy, self.remote_proxy, url in self.grids)
         route = discover(self._pw(), name, self.driver)
         if route.backend == "webdriver":
             from .webdriver_backend import ChromiumWebDriver, WebKitGTK

@@ -138,6 +138,9 @@ def grid_node(url: str, session_id: str) -> str | None:
     return None
 
 
+GRID_QUEUE_WAIT_S = 330  # above Selenium Grid's default session-request-timeout (300 s)
+
+
 class _NoService:
     """start_session stops a local driver on timeout; a remote one is not ours to stop."""
 
@@ -176,7 +179,9 @@ def _webdriver_options(name: str, cookie_policy: str, proxy: str | None = None):
 class RemoteWebDriver(_WebDriverEngine):
     """A session on a WebDriver endpoint someone else runs (Grid, standalone driver)."""
 
-    def __init__(self, name: str, url: str, cookie_policy: str, proxy: str | None = None) -> None:
+    def __init__(
+        self, name: str, url: str, cookie_policy: str, proxy: str | None = None, grid: bool = False
+    ) -> None:
         from selenium import webdriver
 
         options, executable = _webdriver_options(name, cookie_policy, proxy)
@@ -184,6 +189,8 @@ class RemoteWebDriver(_WebDriverEngine):
             lambda: webdriver.Remote(command_executor=url, options=options),
             _NoService(),
             f"{name} at {url}",
+            # a Grid queues the request while its nodes are busy, up to its own timeout
+            GRID_QUEUE_WAIT_S if grid else LAUNCH_TIMEOUT_S,
         )
         self._attach(driver, name, cookie_policy, executable or "(the endpoint's build)", url)
         caps = driver.capabilities

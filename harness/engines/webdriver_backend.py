@@ -105,9 +105,9 @@ class Xvfb:
                 self.process.wait()
 
 
-def start_session(factory, service, what: str):
-    """Create a WebDriver session, or fail within LAUNCH_TIMEOUT_S: a driver waiting for a
-    browser that never connects must not hang the run."""
+def start_session(factory, service, what: str, timeout: float = LAUNCH_TIMEOUT_S):
+    """Create a WebDriver session, or fail within `timeout` (LAUNCH_TIMEOUT_S): a driver
+    waiting for a browser that never connects must not hang the run."""
     box: dict[str, Any] = {}
 
     def create() -> None:
@@ -118,11 +118,11 @@ def start_session(factory, service, what: str):
 
     thread = threading.Thread(target=create, daemon=True)
     thread.start()
-    thread.join(LAUNCH_TIMEOUT_S)
+    thread.join(timeout)
     if thread.is_alive():
         service.stop()  # unblocks the pending HTTP request by killing the driver
         thread.join(5)
-        raise EngineError(f"{what}: no WebDriver session within {LAUNCH_TIMEOUT_S}s")
+        raise EngineError(f"{what}: no WebDriver session within {timeout:.0f}s")
     if "error" in box:
         raise EngineError(f"{what} failed to start: {str(box['error']).splitlines()[0]}")
     return box["driver"]
