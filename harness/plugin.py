@@ -22,7 +22,7 @@ from . import interrupts, nginx, reaper, shards
 from .cell import Cell, run_item
 from .engines import DRIVERS, EnginePool
 from .engines.base import BROWSERS, COOKIE_POLICIES, DEFAULT_COOKIE_POLICY
-from .engines.remote import parse_remotes
+from .engines.remote import parse_grid, parse_remotes
 from .forward_proxy import ForwardProxy
 from .origins import Origin
 from .probe import PageCache
@@ -147,14 +147,12 @@ def pytest_configure(config: pytest.Config) -> None:
     try:
         remotes = parse_remotes(config.getoption("--cors-remote", default=[]))
         grid = config.getoption("--cors-grid", default=None)
-        if grid:
-            (_, grid_url), *_ = parse_remotes([f"chromium={grid}"]).items()
-            remotes = {**{name: grid_url for name in BROWSERS}, **remotes}
+        if grid:  # every engine not given by --cors-remote
+            remotes = {**{name: parse_grid(grid) for name in BROWSERS}, **remotes}
         config.stash[_GRIDS] = {grid} if grid else set()
         config.stash[_REMOTES] = remotes
     except ValueError as exc:
-        message = str(exc).replace("--cors-remote 'chromium=", "--cors-grid '")
-        raise pytest.UsageError(message) from None
+        raise pytest.UsageError(str(exc)) from None
     if config.getoption("--cors-remote-proxy", default=None) and not remotes:
         raise pytest.UsageError("--cors-remote-proxy needs --cors-grid or --cors-remote")
 

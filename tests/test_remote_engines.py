@@ -125,7 +125,7 @@ def test_bad_remote_option_is_one_line(tmp_path):
 
 
 @pytest.mark.parametrize(("args", "line"), [
-    (["--cors-grid", "ftp://hub"], "--cors-grid 'ftp://hub': URL must be ws(s)://"),
+    (["--cors-grid", "ftp://hub"], "--cors-grid 'ftp://hub': a Selenium Grid hub's URL is"),
     (["--cors-remote-proxy", "127.0.0.1"], "--cors-remote-proxy needs --cors-grid or"),
 ])  # fmt: skip
 def test_bad_grid_options_are_one_line(tmp_path, args, line):

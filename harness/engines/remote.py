@@ -61,6 +61,13 @@ def parse_remotes(values: list[str]) -> dict[str, str]:
     return remotes
 
 
+def parse_grid(url: str) -> str:
+    """A --cors-grid hub URL; ValueError in one line for anything that is not http(s)://."""
+    if not url.startswith(("http://", "https://")):
+        raise ValueError(f"--cors-grid {url!r}: a Selenium Grid hub's URL is http(s)://host:port")
+    return url
+
+
 def _executable(name: str) -> str | None:
     return os.environ.get(override_variable(name)) or None
 
