@@ -136,6 +136,7 @@ def run_item(
         redirect_slashes=cell.scenario.server.redirect_slashes,
         opaque_initiator=cell.probe.page == "sandboxed",
         starlette=versions.get("starlette", LATEST),
+        browser_proxied=bool(engines.remote_proxy) and cell.browser in engines.remotes,
         **cell.scenario.server.app_shape(),
     )
     try:

@@ -155,6 +155,9 @@ class Context:
     # the Starlette release the host runs (its CORSMiddleware model), or exactly these changes
     starlette: str = LATEST
     starlette_changes: frozenset[str] | None = None
+    # the engine sends every request through a proxy (--cors-remote-proxy): some engines
+    # skip checks that need their own DNS then (firefox-preflight-cache-needs-dns-record)
+    browser_proxied: bool = False
 
 
 @dataclass
@@ -464,7 +467,8 @@ class _Model:
         if req.cache in self.profile.preflight_cache_bypass_modes:
             return False
         host = urlsplit(url).hostname or ""
-        if not self.profile.preflight_cache_serves_ip_hosts and _is_ip(host):
+        if (not self.profile.preflight_cache_serves_ip_hosts and _is_ip(host)
+                and not self.ctx.browser_proxied):  # fmt: skip
             return False
 
         def covers(entry: _CacheEntry) -> bool:

@@ -659,3 +659,15 @@ def test_firefox_keeps_no_preflight_cache_for_an_ip_literal_host():
         probe = Probe(name="p", path=path, headers={"x-t": "1"}, repeat=2)
         assert predict(probe, ctx).preflights == 1
         assert predict(probe, ctx, engine_profile("firefox")).preflights == firefox_preflights
+
+
+def test_firefox_preflights_an_ip_literal_host_each_time_unless_it_goes_through_a_proxy():
+    """firefox-preflight-cache-needs-dns-record: CheckDNSCache dooms the entry without a DNS
+    record, but returns early when a proxy is used (mIsProxyUsed)."""
+    server = {"allow_origins": [APP], "allow_methods": ["PUT"], "max_age": 600}
+    probe = Probe(name="p", method="PUT", repeat=2)
+    direct = Context(APP, "http://127.0.0.1:8000", server)
+    proxied = Context(APP, "http://127.0.0.1:8000", server, browser_proxied=True)
+    assert predict(probe, direct, engine_profile("firefox")).preflights == 2
+    assert predict(probe, proxied, engine_profile("firefox")).preflights == 1
+    assert predict(probe, direct, engine_profile("chromium")).preflights == 1
