@@ -11,6 +11,8 @@ from importlib.metadata import version
 
 import pytest
 from hypothesis import HealthCheck, given, settings
+from starlette_cases import agree, cases, model_answer, real_answer
+from starlette_driver import answer
 
 from harness.starlette_model import (
     CHANGES,
@@ -23,8 +25,6 @@ from harness.starlette_model import (
     changes_in,
     minor_of,
 )
-from tests.starlette_cases import agree, cases, model_answer, real_answer
-from tests.starlette_driver import answer
 
 INSTALLED = version("starlette")
 

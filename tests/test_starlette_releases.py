@@ -17,9 +17,9 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
+from starlette_cases import agree, model_answer, random_cases, real_answer
 
 from harness.starlette_model import MINOR_RELEASES, minor_of
-from tests.starlette_cases import agree, model_answer, random_cases, real_answer
 
 CASES = random_cases(600)
 DRIVER = Path(__file__).with_name("starlette_driver.py")
