@@ -15,15 +15,10 @@ import subprocess
 import sys
 from pathlib import Path
 
+from harness.starlette_envs import versions_in
+
 ROOT = Path(__file__).resolve().parent.parent
 OLD = {"fastapi": "0.100.1", "starlette": "0.27.0", "uvicorn": "0.23.2"}
-
-
-def _versions(python: Path) -> dict[str, str]:
-    code = ("import json, importlib.metadata as m; print(json.dumps({n: m.version(n) for n in "
-            "('fastapi', 'starlette', 'uvicorn')}))")  # fmt: skip
-    return json.loads(subprocess.run([str(python), "-c", code], capture_output=True, text=True,
-                                     check=True).stdout)  # fmt: skip
 
 
 def _pip(python: Path, *args: str) -> None:
@@ -39,7 +34,7 @@ def test_pip_install_keeps_the_projects_fastapi_and_the_run_judges_by_its_starle
     python = venv / "bin" / "python"
     _pip(python, *(f"{name}=={v}" for name, v in OLD.items()))
     _pip(python, str(ROOT))
-    assert _versions(python) == OLD  # pip changed none of the project's framework
+    assert versions_in(python) == OLD  # pip changed none of the project's framework
 
     results = tmp_path / "results.jsonl"
     env = {k: v for k, v in os.environ.items() if k != "VIRTUAL_ENV"}

@@ -33,6 +33,19 @@ CHROMIUM_COOKIE_CONTROLS = {"allow-third-party": 0, "block-third-party": 1}
 FIREFOX_COOKIE_BEHAVIOR = {"allow-third-party": 0, "block-third-party": 1}
 
 
+def firefox_proxy_prefs(proxy: str) -> dict[str, Any]:
+    """Firefox prefs that send every request through `proxy` (http://host:port), loopback
+    names included (allow_hijacking_localhost): check's and --cors-remote-proxy's."""
+    host, _, port = proxy.removeprefix("http://").partition(":")
+    return {
+        "network.proxy.type": 1,
+        "network.proxy.http": host, "network.proxy.http_port": int(port),
+        "network.proxy.ssl": host, "network.proxy.ssl_port": int(port),
+        "network.proxy.no_proxies_on": "",
+        "network.proxy.allow_hijacking_localhost": True,
+    }  # fmt: skip
+
+
 def override_variable(name: str) -> str:
     """$CORS_MATRIX_<ENGINE>: the engine executable a user points to (local or remote side)."""
     return f"CORS_MATRIX_{name.upper()}"

@@ -28,6 +28,7 @@ from .base import (
     EngineError,
     EngineInfo,
     EnginePage,
+    firefox_proxy_prefs,
 )
 from .watchdog import Watchdog, find_browser
 
@@ -183,14 +184,7 @@ class PlaywrightFirefox(Engine):
             },
         }
         if proxy:  # as prefs: Playwright's proxy option breaks navigation over BiDi
-            host, _, port = proxy.removeprefix("http://").partition(":")
-            kwargs["firefox_user_prefs"].update({
-                "network.proxy.type": 1,
-                "network.proxy.http": host, "network.proxy.http_port": int(port),
-                "network.proxy.ssl": host, "network.proxy.ssl_port": int(port),
-                "network.proxy.no_proxies_on": "",
-                "network.proxy.allow_hijacking_localhost": True,  # loopback names too
-            })  # fmt: skip
+            kwargs["firefox_user_prefs"].update(firefox_proxy_prefs(proxy))
         if executable:
             kwargs.update(executable_path=executable, channel="moz-firefox")
         try:

@@ -26,6 +26,7 @@ from .base import (
     EngineInfo,
     EnginePage,
     EngineUnavailable,
+    firefox_proxy_prefs,
     override_variable,
 )
 from .playwright_backend import PlaywrightPage
@@ -172,14 +173,8 @@ def _webdriver_options(name: str, cookie_policy: str, proxy: str | None = None):
     options.add_argument("-headless")
     options.set_preference("network.cookie.cookieBehavior", FIREFOX_COOKIE_BEHAVIOR[cookie_policy])
     options.accept_insecure_certs = True  # tls scenarios: a per-run CA
-    if proxy:
-        host, _, port = proxy.removeprefix("http://").partition(":")
-        for scheme in ("http", "ssl"):
-            options.set_preference(f"network.proxy.{scheme}", host)
-            options.set_preference(f"network.proxy.{scheme}_port", int(port))
-        options.set_preference("network.proxy.type", 1)
-        options.set_preference("network.proxy.no_proxies_on", "")
-        options.set_preference("network.proxy.allow_hijacking_localhost", True)
+    for pref, value in (firefox_proxy_prefs(proxy) if proxy else {}).items():
+        options.set_preference(pref, value)
     return options, executable
 
 
