@@ -66,7 +66,6 @@ class Grid:
     netns: str | None
     workdir: Path
     processes: dict[str, subprocess.Popen] = field(default_factory=dict)
-    veth: str | None = None
     node_uris: dict[str, str] = field(default_factory=dict)  # node URI -> process name
 
     def kill_node(self, name: str) -> None:
@@ -100,16 +99,6 @@ class Grid:
         with urllib.request.urlopen(f"{self.hub}/status", timeout=5) as answer:  # noqa: S310
             return json.load(answer)["value"]
 
-    def ready_engines(self) -> set[str]:
-        """The engines with an UP node at the hub."""
-        names = {"chrome": "chromium", "firefox": "firefox", "MiniBrowser": "webkit"}
-        up = set()
-        for node in self.status().get("nodes", []):
-            if node.get("availability") == "UP":
-                for slot in node.get("slots", []):
-                    up.add(names.get(slot["stereotype"].get("browserName"), "?"))
-        return up
-
 
 def _run(command: list[str], check: bool = True) -> str:
     done = subprocess.run(command, capture_output=True, text=True)
@@ -123,8 +112,9 @@ def _kill_group(process: subprocess.Popen, sig: int) -> None:
         os.killpg(process.pid, sig)
 
 
-def _netns(name: str, octet: int) -> tuple[str, str, str]:
-    """A namespace joined to this one by a veth pair: (host address, namespace address, veth)."""
+def _netns(name: str, octet: int) -> tuple[str, str]:
+    """A namespace joined to this one by a veth pair (deleting the namespace deletes the pair):
+    (host address, namespace address)."""
     host_end, ns_end = f"{name}h", f"{name}n"
     host_ip, ns_ip = f"10.231.{octet}.1", f"10.231.{octet}.2"
     _run(["ip", "netns", "add", name])
@@ -140,7 +130,7 @@ def _netns(name: str, octet: int) -> tuple[str, str, str]:
     except GridError:
         _run(["ip", "netns", "del", name], check=False)
         raise
-    return host_ip, ns_ip, host_end
+    return host_ip, ns_ip
 
 
 def _xvfb(prefix: list[str], log) -> tuple[subprocess.Popen, str]:
@@ -206,13 +196,13 @@ def start(
     workdir.mkdir(parents=True, exist_ok=True)
     name = f"cmg{os.getpid() % 100000}" if netns else None
     if name:
-        hub_ip, node_ip, veth = _netns(name, 20 + os.getpid() % 200)
+        hub_ip, node_ip = _netns(name, 20 + os.getpid() % 200)
         inside = ["ip", "netns", "exec", name]
     else:
         hub_ip = node_ip = "127.0.0.1"
-        veth, inside = None, []
+        inside = []
     port, publish, subscribe = free_port(), free_port(), free_port()
-    grid = Grid(f"http://{hub_ip}:{port}", hub_ip, name, workdir, veth=veth)
+    grid = Grid(f"http://{hub_ip}:{port}", hub_ip, name, workdir)
     java = ["java", "-Xmx256m", "-jar", str(jar)]
     bus = ["--publish-events", f"tcp://{hub_ip}:{publish}",
            "--subscribe-events", f"tcp://{hub_ip}:{subscribe}"]  # fmt: skip
