@@ -40,7 +40,7 @@ APPS = [
 
 def run(target: list[str], extra: list[str], browsers: list[str], cwd: Path) -> tuple:
     out = Path(tempfile.mkdtemp(prefix="check-bench-"))
-    argv = [sys.executable, "-m", "harness", "check", *target, *extra, "-o", str(out)]
+    argv = [sys.executable, "-m", "cors_matrix", "check", *target, *extra, "-o", str(out)]
     argv += [a for b in browsers for a in ("--browser", b)]
     started = time.monotonic()
     done = subprocess.run(argv, cwd=cwd, capture_output=True, text=True, timeout=900)

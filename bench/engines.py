@@ -19,12 +19,12 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from harness.engines import EnginePool  # noqa: E402
-from harness.engines.base import BROWSERS, EngineUnavailable  # noqa: E402
-from harness.plugin import DEFAULT_FIXTURE  # noqa: E402
-from harness.probe import RUN_SERIES_JS, run_cell  # noqa: E402
-from harness.scenario import parse_scenario  # noqa: E402
-from harness.servers import host_process, host_spec  # noqa: E402
+from cors_matrix.engines import EnginePool  # noqa: E402
+from cors_matrix.engines.base import BROWSERS, EngineUnavailable  # noqa: E402
+from cors_matrix.plugin import DEFAULT_FIXTURE  # noqa: E402
+from cors_matrix.probe import RUN_SERIES_JS, run_cell  # noqa: E402
+from cors_matrix.scenario import parse_scenario  # noqa: E402
+from cors_matrix.servers import host_process, host_spec  # noqa: E402
 
 SCENARIO = parse_scenario(
     {"server": {"allow_origins": ["{app}"]}, "probe": [{"name": "get"}]}, "bench", "bench"

@@ -32,13 +32,13 @@ import psutil
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from harness.engines import EnginePool  # noqa: E402
-from harness.engines.base import BROWSERS, EngineUnavailable  # noqa: E402
-from harness.nginx import free_port  # noqa: E402
-from harness.plugin import DEFAULT_FIXTURE  # noqa: E402
-from harness.probe import PageCache, run_cell  # noqa: E402
-from harness.scenario import parse_scenario  # noqa: E402
-from harness.servers import answers, host_process, host_spec  # noqa: E402
+from cors_matrix.engines import EnginePool  # noqa: E402
+from cors_matrix.engines.base import BROWSERS, EngineUnavailable  # noqa: E402
+from cors_matrix.nginx import free_port  # noqa: E402
+from cors_matrix.plugin import DEFAULT_FIXTURE  # noqa: E402
+from cors_matrix.probe import PageCache, run_cell  # noqa: E402
+from cors_matrix.scenario import parse_scenario  # noqa: E402
+from cors_matrix.servers import answers, host_process, host_spec  # noqa: E402
 
 SCENARIO = parse_scenario(
     {"server": {"allow_origins": ["{app}"]}, "probe": [{"name": "get"}]}, "bench", "bench"
@@ -224,7 +224,7 @@ def main() -> int:
             continue
         print(f"{name:10} {version:16} {floor:9.1f} {cell:11.1f} {cell / floor:6.2f}   "
               f"         {split['fetch']:8.1f} {split['probe']:12.1f}")  # fmt: skip
-    engines = [a for b in browsers for a in ("--browser", b)]
+    engines = [a for b in browsers for a in ("--cors-browser", b)]
     print("\n2./3. the matrix (pytest scenarios/, one cookie policy) and its scaling")
     print(f"{'catalogue':10} {'cells':>6} {'as expected':>11} {'set-up s':>9} {'wall s':>7} "
           f"{'ms/cell':>8} {'peak RSS MB':>12}")  # fmt: skip

@@ -15,9 +15,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from harness.engines import EnginePool  # noqa: E402
-from harness.report import write_report  # noqa: E402
-from harness.results import SCHEMA  # noqa: E402
+from cors_matrix.engines import EnginePool  # noqa: E402
+from cors_matrix.report import write_report  # noqa: E402
+from cors_matrix.results import SCHEMA  # noqa: E402
 
 
 def records(n: int):

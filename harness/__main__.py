@@ -1,4 +1,5 @@
-"""`python -m harness ...` (see harness/cli.py)."""
+"""`cors-matrix ...` as `python -m cors_matrix ...` (or `python -m harness ...` in the
+checkout); see cli.py."""
 
 from .cli import main
 

@@ -14,6 +14,7 @@ from functools import cache
 from importlib import resources
 from typing import Any
 
+from . import PACKAGE
 from .probe import readable
 
 HOLDS, FAILS, NOT_RUN = "holds", "does not hold", "not run"
@@ -61,7 +62,7 @@ def parse(text: str) -> list[Claim]:
 
 @cache
 def guide_claims() -> tuple[Claim, ...]:
-    text = resources.files("harness").joinpath("data/guide_claims.toml").read_text()
+    text = resources.files(PACKAGE).joinpath("data/guide_claims.toml").read_text()
     return tuple(parse(text))
 
 

@@ -20,7 +20,7 @@ from importlib import resources
 from typing import Any
 from urllib.parse import urljoin, urlsplit
 
-from . import endpoints, fetch_spec, nginx
+from . import PACKAGE, endpoints, fetch_spec, nginx
 from .origins import Origin, api_origins, same_site, split_target, substitute_all
 from .scenario import CookieSpec, Probe
 from .starlette_model import LATEST, CORSMiddlewareModel, ServerAnswer
@@ -66,7 +66,7 @@ class Difference:
 
 @cache
 def _data() -> tuple[Profile, tuple[Difference, ...]]:
-    text = resources.files("harness").joinpath("data/engine_differences.toml").read_text()
+    text = resources.files(PACKAGE).joinpath("data/engine_differences.toml").read_text()
     raw = tomllib.loads(text)
     spec = Profile(
         **{

@@ -18,14 +18,14 @@ from xml.etree import ElementTree as ET
 
 from jinja2 import Environment, PackageLoader, select_autoescape
 
-from . import oracle
+from . import PACKAGE, oracle
 from .claims import FAILS, NOT_RUN, check_claims
 from .probe import readable
 from .results import ARTIFACTS, read_records
 from .starlette_model import changes_between as starlette_changes_between
 from .starlette_model import version_tuple
 
-# scenario, probe, browser, cookie policy[, starlette release: only in --starlette runs]
+# scenario, probe, browser, cookie policy[, starlette release: only in --cors-starlette runs]
 Key = tuple[str, ...]
 SPEC_LINKS = {
     "preflight": "https://fetch.spec.whatwg.org/#cors-preflight-fetch",
@@ -48,7 +48,7 @@ def key_of(record: dict[str, Any]) -> Key:
 
 
 def column_label(column: tuple[str, ...]) -> str:
-    """'chromium (block-third-party)', plus ', starlette 0.27.0' in a --starlette run."""
+    """'chromium (block-third-party)', plus ', starlette 0.27.0' in a --cors-starlette run."""
     extra = f", starlette {column[2]}" if len(column) > 2 else ""
     return f"{column[0]} ({column[1]}{extra})"
 
@@ -312,7 +312,7 @@ def claims_view(merged: Merged) -> list[dict[str, Any]]:
 
 
 def releases_view(cells: dict[Key, dict[str, Any]]) -> list[dict[str, Any]] | None:
-    """In a --starlette run: every cell whose outcome or compared observation differs between
+    """In a --cors-starlette run: every cell whose outcome or compared observation differs between
     releases, with the model's changes that explain it (the changes between those releases
     that, by the oracle, decide the cell), or none (then it is unexplained)."""
     by_cell: dict[Key, dict[str, dict[str, Any]]] = defaultdict(dict)
@@ -530,7 +530,7 @@ def _copy_artifacts(view: dict[str, Any], out: Path, root: Path) -> None:
 
 def render(view: dict[str, Any]) -> str:
     env = Environment(
-        loader=PackageLoader("harness", "templates"), autoescape=select_autoescape(["html", "j2"])
+        loader=PackageLoader(PACKAGE, "templates"), autoescape=select_autoescape(["html", "j2"])
     )
     env.filters["pretty"] = _pretty
     return env.get_template("report.html.j2").render(**view)

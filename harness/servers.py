@@ -23,6 +23,7 @@ from urllib.parse import urlsplit
 
 from xprocess import ProcessStarter
 
+from . import PACKAGE
 from .host import READY_LINE
 from .origins import page_origins
 from .reaper import process_state
@@ -171,9 +172,9 @@ def origin_routes(hosts) -> dict[tuple[str, str, int], int]:
 
 
 def host_args(spec_path: Path, manifest_path: Path, python: Path | None = None) -> list[str]:
-    """The host under this interpreter, or under `python` (a --starlette release's venv)."""
+    """The host under this interpreter, or under `python` (a --cors-starlette release's venv)."""
     executable = str(python) if python else sys.executable
-    return [executable, "-u", "-m", "harness.host", str(spec_path), str(manifest_path)]
+    return [executable, "-u", "-m", f"{PACKAGE}.host", str(spec_path), str(manifest_path)]
 
 
 def host_env(python: Path | None, workdir: Path) -> dict[str, str]:

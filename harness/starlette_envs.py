@@ -1,4 +1,5 @@
-"""One cached venv per Starlette release, for `--starlette VERSION`: the scenario host runs there.
+"""One cached venv per Starlette release, for `--cors-starlette VERSION`: the scenario host
+runs there.
 
 The harness itself (pytest, Playwright, the oracle) stays in its own environment; only the host
 process, which serves the scenarios' FastAPI apps, runs under the chosen release. A venv is built
@@ -17,6 +18,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+from . import PACKAGE
 from .starlette_model import minor_of
 
 HARNESS_PACKAGE = Path(__file__).resolve().parent
@@ -85,7 +87,7 @@ def harness_path(workdir: Path) -> Path:
     """A folder whose only entry is a link to the harness package: the host venv's PYTHONPATH."""
     folder = workdir / "harness-path"
     folder.mkdir(parents=True, exist_ok=True)
-    link = folder / "harness"
+    link = folder / PACKAGE
     if not link.exists():
         link.symlink_to(HARNESS_PACKAGE, target_is_directory=True)
     return folder

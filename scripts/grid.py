@@ -16,7 +16,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from harness import grid  # noqa: E402
+from cors_matrix import grid  # noqa: E402
 
 
 def main() -> int:

@@ -7,11 +7,11 @@ set -euo pipefail
 shards=${1:?shards dir}; report=${2:?report dir}; baseline=${3:-}
 PYTHON=${PYTHON:-.venv/bin/python}
 mkdir -p "$report"
-"$PYTHON" -m harness merge "$shards"/*.jsonl -o "$report/merged.jsonl"
+"$PYTHON" -m cors_matrix merge "$shards"/*.jsonl -o "$report/merged.jsonl"
 args=()
 if [ -n "$baseline" ] && [ -f "$baseline/merged.jsonl" ]; then
   args=(--baseline "$baseline/merged.jsonl" --fail-on-new-divergence)
 else
   echo "nightly-merge: no baseline at '${baseline:-<none>}'; this report starts the series"
 fi
-"$PYTHON" -m harness report "$report/merged.jsonl" -o "$report" --junit "$report/junit.xml" "${args[@]}"
+"$PYTHON" -m cors_matrix report "$report/merged.jsonl" -o "$report" --junit "$report/junit.xml" "${args[@]}"

@@ -10,8 +10,8 @@ shift $(( $# < 4 ? $# : 4 ))
 PYTHON=${PYTHON:-.venv/bin/python}
 name="${engine}-${policy}-${shard/\//of}"
 mkdir -p "$out"
-"$PYTHON" -m pytest "${SCENARIOS:-scenarios/}" -q -p no:cacheprovider --require-browsers \
-  --browser "$engine" --cookie-policy "$policy" --shard "$shard" \
+"$PYTHON" -m pytest "${SCENARIOS:-scenarios/}" -q -p no:cacheprovider --cors-require-browsers \
+  --cors-browser "$engine" --cors-cookie-policy "$policy" --cors-shard "$shard" \
   --cors-results "$out/$name.jsonl" --junitxml "$out/$name.junit.xml" "$@"
 status=$?
 if [ "$status" -le 1 ]; then exit 0; fi

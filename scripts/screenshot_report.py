@@ -8,7 +8,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from harness.engines import EnginePool  # noqa: E402
+from cors_matrix.engines import EnginePool  # noqa: E402
 
 
 def main(report: str, out: str) -> int:

@@ -12,7 +12,7 @@ import random
 
 from hypothesis import strategies as st
 
-from harness.starlette_model import CORSMiddlewareModel, ServerAnswer, UnsupportedOption
+from cors_matrix.starlette_model import CORSMiddlewareModel, ServerAnswer, UnsupportedOption
 
 ORIGINS = ["http://localhost:3000", "http://localhost:3000/", "http://127.0.0.1:8080",
            "https://localhost:3000", "http://LOCALHOST:3000", "null"]  # fmt: skip

@@ -9,13 +9,13 @@ SCENARIO = '[scenario]\nname = "{name}"\n[[probe]]\nname = "p"\n'
 def test_duplicate_scenario_name_across_files_names_both(pytester):
     pytester.makefile(".toml", test_one=SCENARIO.format(name="same"))
     pytester.mkdir("sub").joinpath("test_two.toml").write_text(SCENARIO.format(name="same"))
-    run = pytester.runpytest_subprocess("--browser", "chromium", "-p", "no:cacheprovider")
+    run = pytester.runpytest_subprocess("--cors-browser", "chromium", "-p", "no:cacheprovider")
     assert run.ret == pytest.ExitCode.USAGE_ERROR
     run.stderr.fnmatch_lines(["*duplicate scenario name 'same' in *test_*.toml and *test_*.toml;*"])
 
 
 @pytest.mark.parametrize(
-    "option,value", [("--browser", "safari"), ("--cookie-policy", "never"),
+    "option,value", [("--cors-browser", "safari"), ("--cors-cookie-policy", "never"),
                      ("--cors-driver", "selenium")],
 )  # fmt: skip
 def test_unknown_option_values_name_the_option_and_the_choices(pytester, option, value):
@@ -28,13 +28,13 @@ def test_missing_engine_is_not_run_with_the_fix_or_a_failure_when_required(pytes
     pytester.makefile(".toml", test_one=SCENARIO.format(name="one"))
     results = pytester.path / "run.jsonl"
     monkeypatch.setenv("CORS_MATRIX_FIREFOX", "/nonexistent/firefox")
-    args = ["--browser", "firefox", "--cors-results", str(results), "-p", "no:cacheprovider"]
+    args = ["--cors-browser", "firefox", "--cors-results", str(results), "-p", "no:cacheprovider"]
     run = pytester.runpytest_subprocess(*args)
     run.assert_outcomes(skipped=1)
     assert '"verdict": "not-run"' in results.read_text()
     reason = "/nonexistent/firefox not found; $CORS_MATRIX_FIREFOX points there"
     assert reason in results.read_text()
-    required = pytester.runpytest_subprocess(*args, "--require-browsers")
+    required = pytester.runpytest_subprocess(*args, "--cors-require-browsers")
     required.assert_outcomes(failed=1)
     required.stdout.fnmatch_lines(["*firefox required but not available: /nonexistent/firefox*"])
 
@@ -44,7 +44,7 @@ def test_report_and_flake_check_without_anything_to_judge_exit_non_zero(tmp_path
     import sys
 
     def harness(*args):
-        return subprocess.run([sys.executable, "-m", "harness", *args], capture_output=True,
+        return subprocess.run([sys.executable, "-m", "cors_matrix", *args], capture_output=True,
                               text=True, timeout=120, cwd=tmp_path)  # fmt: skip
 
     empty, binary = tmp_path / "empty.jsonl", tmp_path / "binary.jsonl"

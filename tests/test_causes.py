@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from harness.causes import agrees, engine_codes, explain
-from harness.oracle import Context, expectations
-from harness.scenario import Probe
+from cors_matrix.causes import agrees, engine_codes, explain
+from cors_matrix.oracle import Context, expectations
+from cors_matrix.scenario import Probe
 
 ROOT = Path(__file__).resolve().parent.parent
 APP, ATTACKER, API = "http://localhost:3000", "http://127.0.0.2:4000", "http://localhost:8000"
@@ -66,7 +66,7 @@ def test_method_and_credentials_and_exposed_headers():
 
 
 def test_no_app_config_fix_when_nginx_sends_the_wildcard():
-    """Found by --verify-fixes: changing the app cannot fix a '*' that nginx adds itself."""
+    """Found by --cors-verify-fixes: changing the app cannot fix a '*' that nginx adds itself."""
     causes = causes_for({"credentials": "include"}, {}, proxy="answer-options", cors=False)
     assert [c.code for c in causes] == ["credentials-with-wildcard"]
     assert causes[0].fix is None and "nginx" in causes[0].fix_note
@@ -93,7 +93,8 @@ def catalogue_records(tmp_path_factory):
     themes = [str(ROOT / "scenarios" / t) for t in
               ("origins", "headers", "methods", "wildcard", "errors", "proxy")]  # fmt: skip
     subprocess.run([sys.executable, "-m", "pytest", *themes, "-q", "-p", "no:cacheprovider",
-                    "--browser", "chromium", "--browser", "firefox", "--cors-results", str(out)],
+                    "--cors-browser", "chromium", "--cors-browser", "firefox",
+                    "--cors-results", str(out)],
                    capture_output=True, timeout=900, cwd=out.parent)  # fmt: skip
     return [json.loads(line) for line in out.read_text().splitlines()]
 

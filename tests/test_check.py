@@ -1,4 +1,4 @@
-"""`python -m harness check` on small apps shaped like real ones, in the three real engines:
+"""`python -m cors_matrix check` on small apps shaped like real ones, in the three real engines:
 each asserts the exit code and what is printed (findings, causes, statuses), not just that it
 ran. The apps are in tests/check_apps/; the pure parts (corpus, discovery, explanations,
 redaction) have fast tests at the end."""
@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from harness.check import UsageError, attacker_origins, parse_origin
+from cors_matrix.check import UsageError, attacker_origins, parse_origin
 
 ROOT = Path(__file__).resolve().parent.parent
 APPS = ROOT / "tests" / "check_apps"
@@ -23,7 +23,7 @@ OLD_RELEASES = ["fastapi==0.100.1", "starlette==0.27.0", "uvicorn==0.23.2"]
 
 
 def check(*args: str, cwd: Path = ROOT, timeout: int = 600) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "harness", "check", *args], cwd=cwd,
+    return subprocess.run([sys.executable, "-m", "cors_matrix", "check", *args], cwd=cwd,
                           capture_output=True, text=True, timeout=timeout)  # fmt: skip
 
 
@@ -330,7 +330,7 @@ def test_localhost_origins_go_through_the_proxy_not_to_the_users_dev_servers(tmp
     env_app = "examples.guide_app.main:app"
     try:
         run = subprocess.run(
-            [sys.executable, "-m", "harness", "check", env_app, "--frontend",
+            [sys.executable, "-m", "cors_matrix", "check", env_app, "--frontend",
              "http://localhost:3000", "--api-origin", "http://localhost:8000", "--endpoint",
              "GET:/items/1", "-o", str(tmp_path)],
             cwd=ROOT, capture_output=True, text=True, timeout=600,
@@ -385,7 +385,7 @@ def test_the_corpus_has_the_scanner_classes():
 
 
 def test_regex_witnesses_are_accepted_by_the_regex_and_not_the_frontend():
-    from harness.check.corpus import regex_witnesses
+    from cors_matrix.check.corpus import regex_witnesses
 
     for pattern in (r"https://.*example\.com", r"https://[a-z]+\.example\.com",
                     r"https://(www|app).example.com"):  # fmt: skip
@@ -396,7 +396,7 @@ def test_regex_witnesses_are_accepted_by_the_regex_and_not_the_frontend():
 
 
 def test_discovery_honours_mounts_servers_and_parameter_types():
-    from harness.check.discovery import discover
+    from cors_matrix.check.discovery import discover
 
     schema = {
         "servers": [{"url": "/v1"}],
@@ -447,7 +447,7 @@ def _entry(preflight: bool, status: int, **headers) -> dict:
     ],
 )  # fmt: skip
 def test_explanations_follow_the_fetch_standard(spec, ledger, expected):
-    from harness.check.explain import why_unreadable
+    from cors_matrix.check.explain import why_unreadable
 
     observed = {"outcome": "cors-error", "errors": []}
     why = why_unreadable(spec, "https://a.test", "https://api.test", observed, ledger, 10)
@@ -455,7 +455,7 @@ def test_explanations_follow_the_fetch_standard(spec, ledger, expected):
 
 
 def test_redaction_keeps_names_and_drops_values():
-    from harness.check.redact import redact
+    from cors_matrix.check.redact import redact
 
     record = {
         "probe": "frontend: login POST /login",

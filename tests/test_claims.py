@@ -2,7 +2,7 @@
 
 import pytest
 
-from harness.claims import FAILS, HOLDS, NOT_RUN, ClaimsError, check_claims, guide_claims, parse
+from cors_matrix.claims import FAILS, HOLDS, NOT_RUN, ClaimsError, check_claims, guide_claims, parse
 
 CLAIMS = parse("""
 [[claim]]

@@ -120,7 +120,7 @@ def lines_of(path: Path) -> list[dict]:
 def test_pass_leaves_nothing_running(tmp_path):
     (tmp_path / "test_s.toml").write_text(SCENARIO)
     results = tmp_path / "run.jsonl"
-    watched = Watched(["--browser", "chromium", "--browser", "webkit",
+    watched = Watched(["--cors-browser", "chromium", "--cors-browser", "webkit",
                        "--cors-results", str(results)], tmp_path)  # fmt: skip
     output = watched.finish()
     assert watched.run.returncode == 0, output[-2000:]
@@ -132,7 +132,7 @@ def test_failure_and_fixture_exception_leave_nothing_running(tmp_path):
     (tmp_path / "test_s.toml").write_text(SCENARIO)
     (tmp_path / "test_failing.py").write_text(FAILING_TESTS)
     results = tmp_path / "run.jsonl"
-    watched = Watched(["--browser", "chromium", "--cors-results", str(results)], tmp_path)
+    watched = Watched(["--cors-browser", "chromium", "--cors-results", str(results)], tmp_path)
     output = watched.finish()
     assert watched.run.returncode == 1, output[-2000:]
     assert "1 failed, 2 passed, 1 error" in output, output[-2000:]
@@ -144,7 +144,7 @@ def test_browser_crash_mid_run_relaunches_and_leaves_nothing_running(tmp_path):
     results = tmp_path / "run.jsonl"
     # the whole catalogue (104 chromium cells, about 4 s): the kill must land mid-run. With
     # scenarios/origins (17 cells) a loaded CI machine once killed it after the last cell.
-    watched = Watched([str(ROOT / "scenarios"), "--browser", "chromium",
+    watched = Watched([str(ROOT / "scenarios"), "--cors-browser", "chromium",
                        "--cors-results", str(results)], tmp_path)  # fmt: skip
     written = lambda: results.exists() and results.read_text().count("\n") >= 3  # noqa: E731
     watched.wait_until(written)
@@ -171,8 +171,9 @@ def _ppid(process: psutil.Process) -> int:
 
 def test_sigint_mid_run_leaves_no_process_and_no_broken_line(tmp_path):
     results = tmp_path / "run.jsonl"
-    watched = Watched([str(ROOT / "scenarios"), "--browser", "chromium", "--browser", "webkit",
-                       "--cors-results", str(results)], tmp_path)  # fmt: skip
+    watched = Watched([str(ROOT / "scenarios"), "--cors-browser", "chromium",
+                       "--cors-browser", "webkit", "--cors-results", str(results)],
+                      tmp_path)  # fmt: skip
     watched.wait_until(lambda: results.exists() and results.read_text().count("\n") >= 4, 60)
     assert any("WebKit" in n or "MiniBrowser" in n for n in watched.names()), watched.names()
     watched.run.send_signal(signal.SIGINT)
@@ -187,8 +188,9 @@ def test_ctrl_c_in_a_terminal_reaches_every_process_and_leaves_none(tmp_path):
     """A terminal's Ctrl-C signals the whole foreground process group: the Playwright driver,
     the browsers, WebKitWebDriver, uvicorn and nginx get SIGINT at the same moment as pytest."""
     results = tmp_path / "run.jsonl"
-    watched = Watched([str(ROOT / "scenarios"), "--browser", "chromium", "--browser", "webkit",
-                       "--cors-results", str(results)], tmp_path, own_group=True)  # fmt: skip
+    watched = Watched([str(ROOT / "scenarios"), "--cors-browser", "chromium",
+                       "--cors-browser", "webkit", "--cors-results", str(results)], tmp_path,
+                      own_group=True)  # fmt: skip
     watched.wait_until(lambda: results.exists() and results.read_text().count("\n") >= 4, 60)
     os.killpg(watched.run.pid, signal.SIGINT)
     output = watched.finish(timeout=60)
@@ -203,7 +205,7 @@ def _mid_run_with_webkit_and_nginx(tmp_path: Path) -> tuple[Watched, Path]:
     Xvfb, the host and Chromium all running."""
     results = tmp_path / "run.jsonl"
     watched = Watched([str(ROOT / "scenarios" / "proxy"), str(ROOT / "scenarios" / "origins"),
-                       "--browser", "chromium", "--browser", "webkit",
+                       "--cors-browser", "chromium", "--cors-browser", "webkit",
                        "--cors-results", str(results)], tmp_path)  # fmt: skip
     watched.wait_until(lambda: results.exists() and results.read_text().count("\n") >= 4
                        and any("nginx" in n for n in watched.names())
@@ -235,8 +237,8 @@ def test_sigkill_mid_run_with_webkit_and_nginx_leaves_no_process(tmp_path):
 
 def test_a_second_ctrl_c_stops_at_once_with_exit_2_and_no_traceback(tmp_path):
     results = tmp_path / "run.jsonl"
-    watched = Watched([str(ROOT / "scenarios" / "origins"), "--browser", "chromium",
-                       "--browser", "webkit", "--cors-results", str(results)],
+    watched = Watched([str(ROOT / "scenarios" / "origins"), "--cors-browser", "chromium",
+                       "--cors-browser", "webkit", "--cors-results", str(results)],
                       tmp_path, own_group=True)  # fmt: skip
     watched.wait_until(lambda: results.exists() and results.read_text().count("\n") >= 4, 60)
     os.killpg(watched.run.pid, signal.SIGINT)
@@ -252,10 +254,10 @@ def test_a_host_that_dies_mid_run_ends_the_run_quickly_with_the_rest_not_run(tmp
     """Before, with three engines the run never finished (WebKit cells waited ~120 s each)."""
     results = tmp_path / "run.jsonl"
     origins = ROOT / "scenarios" / "origins"
-    engines = ["--browser", "chromium", "--browser", "firefox", "--browser", "webkit"]
+    engines = [a for b in ("chromium", "firefox", "webkit") for a in ("--cors-browser", b)]
     watched = Watched([str(origins), *engines, "--cors-results", str(results)], tmp_path)
     watched.wait_until(lambda: results.exists() and results.read_text().count("\n") >= 4, 90)
-    host = next(p for p in watched.poll_children() if "harness.host" in " ".join(_cmdline(p)))
+    host = next(p for p in watched.poll_children() if "cors_matrix.host" in " ".join(_cmdline(p)))
     host.kill()
     killed_at = time.monotonic()
     output = watched.finish(timeout=120)
@@ -290,8 +292,8 @@ def test_an_engine_that_crashes_while_launching_is_relaunched_and_its_cells_run(
     env_before = os.environ.get("CORS_MATRIX_CHROMIUM")
     os.environ["CORS_MATRIX_CHROMIUM"] = str(wrapper)
     try:
-        watched = Watched([str(origins), "--browser", "chromium", "--cors-results", str(results)],
-                          tmp_path)  # fmt: skip
+        watched = Watched([str(origins), "--cors-browser", "chromium",
+                           "--cors-results", str(results)], tmp_path)  # fmt: skip
     finally:
         if env_before is None:
             os.environ.pop("CORS_MATRIX_CHROMIUM")

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from harness.engines import EnginePool
-from harness.oracle import COMPARED_KEYS
+from cors_matrix.engines import EnginePool
+from cors_matrix.oracle import COMPARED_KEYS
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -49,7 +49,7 @@ def _observations(pytester, driver):
     ]
     run = pytester.runpytest_subprocess(
         *scenarios,
-        "--browser",
+        "--cors-browser",
         "chromium",
         "--cors-driver",
         driver,

@@ -23,9 +23,9 @@ from urllib.parse import urlsplit
 import psutil
 import pytest
 
-from harness import grid as grid_mod
-from harness.oracle import COMPARED_KEYS
-from harness.report import key_of
+from cors_matrix import grid as grid_mod
+from cors_matrix.oracle import COMPARED_KEYS
+from cors_matrix.report import key_of
 
 ROOT = Path(__file__).resolve().parent.parent
 CELLS = ["scenarios/origins", "scenarios/credentials/test_cookie_include.toml"]
@@ -128,7 +128,7 @@ def test_scenarios_through_the_grid_observe_what_a_local_run_observes(grid, tmp_
 
 def test_killing_a_node_mid_run_costs_only_the_cells_running_on_it(grid, tmp_path):
     results = tmp_path / "run.jsonl"
-    command = _pytest("scenarios/origins", "--browser", "chromium", "--cors-grid", grid.hub,
+    command = _pytest("scenarios/origins", "--cors-browser", "chromium", "--cors-grid", grid.hub,
                       "--cors-remote-proxy", grid.proxy_bind, results=results,
                       basetemp=tmp_path / "b")  # fmt: skip
     process = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,

@@ -15,7 +15,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from harness.starlette_envs import versions_in
+from cors_matrix.starlette_envs import versions_in
 
 ROOT = Path(__file__).resolve().parent.parent
 OLD = {"fastapi": "0.100.1", "starlette": "0.27.0", "uvicorn": "0.23.2"}
@@ -40,7 +40,7 @@ def test_pip_install_keeps_the_projects_fastapi_and_the_run_judges_by_its_starle
     env = {k: v for k, v in os.environ.items() if k != "VIRTUAL_ENV"}
     run = subprocess.run(
         [str(python), "-m", "pytest", "-q", "-p", "no:cacheprovider", "scenarios/",
-         "--browser", "chromium", "--cors-results", str(results), "--no-cors-traces"],
+         "--cors-browser", "chromium", "--cors-results", str(results), "--no-cors-traces"],
         cwd=ROOT, capture_output=True, text=True, timeout=900, env=env,
     )  # fmt: skip
     assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-2000:]

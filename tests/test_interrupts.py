@@ -10,13 +10,13 @@ import subprocess
 import sys
 from pathlib import Path
 
-from harness.engines import SYSTEM_CHROMIUM
+from cors_matrix.engines import SYSTEM_CHROMIUM
 
 ROOT = Path(__file__).resolve().parent.parent
 INTERRUPTED_CALLS = """
 import os, random, signal, sys, threading, time
 from playwright.sync_api import sync_playwright
-from harness import interrupts
+from cors_matrix import interrupts
 
 assert interrupts.install()
 random.seed(7)
@@ -58,7 +58,7 @@ def test_playwright_stays_usable_after_150_interrupts(tmp_path):
 def test_only_the_default_handler_is_replaced():
     import signal
 
-    from harness import interrupts
+    from cors_matrix import interrupts
 
     def mine(signum, frame):
         pass
@@ -85,7 +85,7 @@ def test_an_interrupt_during_an_import_is_delivered_once_the_import_is_done(tmp_
     script.write_text(
         "import sys, time\n"
         f"sys.path[:0] = [{str(ROOT)!r}, {str(tmp_path)!r}]\n"
-        "from harness import interrupts\n"
+        "from cors_matrix import interrupts\n"
         "interrupts.install()\n"
         "try:\n"
         "    import slow_module\n"

@@ -41,7 +41,7 @@ def test_a_cookie_set_by_a_plain_probe_never_reaches_the_next_cell(pytester):
     pytester.makefile(".toml", test_leak=SCENARIO)
     results = pytester.path / "run.jsonl"
     run = pytester.runpytest_subprocess("--cors-results", str(results), "-p", "no:cacheprovider",
-                                        "--require-browsers")  # fmt: skip
+                                        "--cors-require-browsers")  # fmt: skip
     records = [json.loads(line) for line in results.read_text().splitlines()]
     setters = [r for r in records if r["probe"].startswith("a-setter")]
     readers = [r for r in records if r["probe"].startswith("b-reader")]

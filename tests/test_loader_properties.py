@@ -10,7 +10,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from harness.scenario import ScenarioError, load_scenario
+from cors_matrix.scenario import ScenarioError, load_scenario
 
 ROOT = Path(__file__).resolve().parent.parent
 CATALOGUE = sorted((ROOT / "scenarios").rglob("test_*.toml"))

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from harness.engines.base import BROWSERS, COOKIE_POLICIES
+from cors_matrix.engines.base import BROWSERS, COOKIE_POLICIES
 
 ROOT = Path(__file__).resolve().parent.parent
 WORKFLOW = ROOT / ".github" / "workflows" / "nightly.yml"

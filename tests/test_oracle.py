@@ -5,8 +5,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from harness import fetch_spec
-from harness.oracle import (
+from cors_matrix import fetch_spec
+from cors_matrix.oracle import (
     ANY_VALUE,
     Context,
     NotModelled,
@@ -17,8 +17,8 @@ from harness.oracle import (
     predict,
     spec_profile,
 )
-from harness.oracle import headers_match as compare_headers
-from harness.scenario import Probe
+from cors_matrix.oracle import headers_match as compare_headers
+from cors_matrix.scenario import Probe
 
 APP, CROSS, ATTACKER, API = ("http://localhost:3000", "http://127.0.0.1:4000",
                              "http://127.0.0.1:5000", "http://localhost:8000")  # fmt: skip

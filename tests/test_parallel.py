@@ -19,7 +19,7 @@ def cells_of(path: Path) -> list[tuple]:
 
 def pytest_args(results: Path, *extra: str) -> list[str]:
     return [sys.executable, "-m", "pytest", *THEMES, "-q", "-p", "no:cacheprovider",
-            "--browser", "chromium", "--browser", "webkit", "--cors-results", str(results),
+            "--cors-browser", "chromium", "--cors-browser", "webkit", "--cors-results", str(results),
             *extra]  # fmt: skip
 
 

@@ -31,7 +31,7 @@ def test_scenario_file_runs_in_real_chromium_and_writes_records(pytester):
     pytester.makefile(".toml", test_smoke=SCENARIO)
     results = pytester.path / "out" / "run.jsonl"
     run = pytester.runpytest_subprocess(
-        "--browser", "chromium", "--cors-results", str(results), "-p", "no:cacheprovider"
+        "--cors-browser", "chromium", "--cors-results", str(results), "-p", "no:cacheprovider"
     )
     run.assert_outcomes(passed=2)
     run.stdout.fnmatch_lines(["*cells: 2 match, 0 diverge, 0 not run*"])
@@ -49,7 +49,7 @@ def test_scenario_file_runs_in_real_chromium_and_writes_records(pytester):
 
 def test_bad_scenario_is_a_collection_error_naming_file_and_field(pytester):
     pytester.makefile(".toml", test_bad='[[probe]]\nname = "p"\nmethod = "CONNECT"\n')
-    run = pytester.runpytest_subprocess("--browser", "chromium", "-p", "no:cacheprovider")
+    run = pytester.runpytest_subprocess("--cors-browser", "chromium", "-p", "no:cacheprovider")
     assert run.ret == pytest.ExitCode.INTERRUPTED
     run.stdout.fnmatch_lines(["*test_bad.toml: probe?p?.method: method 'CONNECT' is forbidden*"])
 
@@ -57,7 +57,7 @@ def test_bad_scenario_is_a_collection_error_naming_file_and_field(pytester):
 def test_missing_react_build_stops_with_one_clear_line(pytester, tmp_path):
     pytester.makefile(".toml", test_smoke=SCENARIO)
     run = pytester.runpytest_subprocess(
-        "--browser", "chromium", "--fixture-dir", str(tmp_path), "-p", "no:cacheprovider"
+        "--cors-browser", "chromium", "--cors-fixture-dir", str(tmp_path), "-p", "no:cacheprovider"
     )
     assert run.ret == 4
-    run.stdout.fnmatch_lines(["*missing React build*run `make fixture`*"])
+    run.stdout.fnmatch_lines([f"*--cors-fixture-dir {tmp_path}: no index.html there*"])

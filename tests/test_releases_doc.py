@@ -2,9 +2,9 @@
 
 import json
 
-from harness.cli import main
-from harness.releases_doc import releases_markdown
-from harness.results import SCHEMA
+from cors_matrix.cli import main
+from cors_matrix.releases_doc import releases_markdown
+from cors_matrix.results import SCHEMA
 
 
 def _record(probe, release, outcome, changes, page="attacker", headers=None):
@@ -44,5 +44,5 @@ def test_each_difference_is_explained_by_the_change_between_the_releases(tmp_pat
 def test_records_without_two_releases_are_refused_in_one_line(tmp_path, capsys):
     path = _write(tmp_path, [{**_record("p", None, "ok", []), "starlette_axis": None}])
     assert main(["releases", str(path)]) == 2
-    assert capsys.readouterr().err.strip().endswith("two or more --starlette releases")
+    assert capsys.readouterr().err.strip().endswith("two or more --cors-starlette releases")
     assert main(["releases", str(tmp_path / "nope.jsonl")]) == 2

@@ -14,8 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from harness.engines.webdriver_backend import CHROMEDRIVER, WEBKIT_DRIVER, Xvfb
-from harness.nginx import free_port
+from cors_matrix.engines.webdriver_backend import CHROMEDRIVER, WEBKIT_DRIVER, Xvfb
+from cors_matrix.nginx import free_port
 
 ROOT = Path(__file__).resolve().parent.parent
 STARTERS = ROOT / "scenarios" / "origins"
@@ -64,9 +64,9 @@ def run_starters(tmp_path: Path, remotes: dict[str, str], policies: list[str], e
     args = [sys.executable, "-m", "pytest", str(STARTERS), "-q", "-p", "no:cacheprovider",
             "--cors-results", str(results)]  # fmt: skip
     for engine, url in remotes.items():
-        args += ["--browser", engine, "--cors-remote", f"{engine}={url}"]
+        args += ["--cors-browser", engine, "--cors-remote", f"{engine}={url}"]
     for policy in policies:
-        args += ["--cookie-policy", policy]
+        args += ["--cors-cookie-policy", policy]
     run = subprocess.run(args, cwd=tmp_path, capture_output=True, text=True, timeout=600,
                          env={**os.environ, **(env or {})})  # fmt: skip
     records = [json.loads(line) for line in results.read_text().splitlines()]
@@ -136,8 +136,8 @@ def test_bad_grid_options_are_one_line(tmp_path, args, line):
 
 def test_the_remote_proxy_serves_only_the_runs_origin_ports():
     """Every page and API port under both loopback names and schemes; not the control port."""
-    from harness.forward_proxy import ForwardProxy
-    from harness.servers import origin_routes
+    from cors_matrix.forward_proxy import ForwardProxy
+    from cors_matrix.servers import origin_routes
 
     class Host:
         manifest = {"pages": {"app": "http://localhost:1001"}, "pages_tls": {},

@@ -9,10 +9,10 @@ from xml.etree import ElementTree as ET
 
 import pytest
 
-from harness.cli import main as cli
-from harness.engines import EnginePool
-from harness.report import merge, write_report
-from harness.results import SCHEMA
+from cors_matrix.cli import main as cli
+from cors_matrix.engines import EnginePool
+from cors_matrix.report import merge, write_report
+from cors_matrix.results import SCHEMA
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -208,7 +208,7 @@ def test_report_in_chromium_counts_click_filter_screenshot(engines, report_url):
     expect(page.locator("#grid tr.cells:not(.hidden)")).to_have_count(1)
     page.select_option("#f-engine", "firefox")
     assert page.locator('#grid td[data-browser="chromium"]:not(.hidden)').count() == 0
-    shots = ROOT / "test-results" / "report"
+    shots = ROOT / "results" / "artifacts" / "report"
     shots.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(shots / "report-filtered.png"), full_page=True)
     page.close()
@@ -227,7 +227,7 @@ def test_report_renders_in_other_engines(engines, report_url, name):
 
 def test_only_pngs_inside_the_artifact_folder_are_copied(tmp_path):
     """A poisoned shard may name any file as its screenshot; the report is published."""
-    artifacts = tmp_path / "test-results"
+    artifacts = tmp_path / "results" / "artifacts"
     (artifacts / "cell").mkdir(parents=True)
     good = artifacts / "cell" / "page-chromium.png"
     good.write_bytes(b"\x89PNG\r\n\x1a\n" + b"0" * 16)
@@ -272,7 +272,7 @@ def test_marks_evidence_beside_the_grid_and_a_claim_in_a_real_report(tmp_path, e
         ROOT / "scenarios" / "headers" / "test_authorization_without_allow_credentials.toml",
     ]
     run = subprocess.run([sys.executable, "-m", "pytest", *map(str, files), "-q", "-p",
-                          "no:cacheprovider", "--browser", "chromium", "--cors-results",
+                          "no:cacheprovider", "--cors-browser", "chromium", "--cors-results",
                           str(results)], capture_output=True, text=True, timeout=300,
                          cwd=tmp_path)  # fmt: skip
     assert run.returncode == 0, run.stdout[-2000:]
@@ -351,7 +351,8 @@ def test_a_diverging_cell_gets_a_playwright_trace_linked_from_the_report(tmp_pat
     (tmp_path / "test_unmodelled.toml").write_text(UNMODELLED)
     results = tmp_path / "run.jsonl"
     subprocess.run([sys.executable, "-m", "pytest", str(tmp_path / "test_unmodelled.toml"), "-q",
-                    "-p", "no:cacheprovider", "--browser", "chromium", "--browser", "firefox",
+                    "-p", "no:cacheprovider", "--cors-browser", "chromium",
+                    "--cors-browser", "firefox",
                     "--cors-results", str(results)], capture_output=True, timeout=300,
                    cwd=tmp_path)  # fmt: skip
     records = [json.loads(line) for line in results.read_text().splitlines()]
@@ -362,7 +363,7 @@ def test_a_diverging_cell_gets_a_playwright_trace_linked_from_the_report(tmp_pat
         with zipfile.ZipFile(trace) as z:  # a real Playwright trace of the re-run
             events = z.read("trace.trace").decode()
         assert "cm_probe=unmodelled-redirect.p." in events and '"type":"before"' in events
-    view = write_report([results], tmp_path / "report", artifacts_root=tmp_path / "test-results")
+    view = write_report([results], tmp_path / "report", artifacts_root=tmp_path / "results" / "artifacts")
     html = (tmp_path / "report" / "index.html").read_text()
     for detail in view["details"]:
         assert (tmp_path / "report" / detail["trace"]).is_file()

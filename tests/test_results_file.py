@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from harness.results import lock_path
+from cors_matrix.results import lock_path
 
 ROOT = Path(__file__).resolve().parent.parent
 GOOD = '[server]\nallow_origins = ["{app}"]\n[[probe]]\nname = "p"\n'
@@ -18,7 +18,7 @@ OLD = '{"schema": 1, "scenario": "earlier", "probe": "run"}\n'
 
 def run(folder: Path, results: Path, *extra: str, wait: bool = True):
     argv = [sys.executable, "-m", "pytest", str(folder), "-q", "-p", "no:cacheprovider",
-            "--browser", "chromium", "--cors-results", str(results), *extra]  # fmt: skip
+            "--cors-browser", "chromium", "--cors-results", str(results), *extra]  # fmt: skip
     if not wait:
         return subprocess.Popen(argv, cwd=folder, stdout=subprocess.PIPE,
                                 stderr=subprocess.STDOUT, text=True)  # fmt: skip
@@ -29,7 +29,7 @@ def run(folder: Path, results: Path, *extra: str, wait: bool = True):
     "files,extra",
     [
         ({"test_bad.toml": '[[probe]]\nname = "p"\nmethod = "CONNECT"\n'}, ()),
-        ({"test_a.toml": GOOD}, ("--shard", "3/2")),
+        ({"test_a.toml": GOOD}, ("--cors-shard", "3/2")),
         ({"test_a.toml": GOOD, "sub/test_a.toml": GOOD}, ()),  # duplicate scenario names
         ({"test_a.toml": GOOD}, ("-k", "nothing-matches-this")),
     ],

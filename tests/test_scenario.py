@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from harness.scenario import ScenarioError, load_scenario
+from cors_matrix.scenario import ScenarioError, load_scenario
 
 ROOT = Path(__file__).resolve().parent.parent
 

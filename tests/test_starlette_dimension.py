@@ -1,5 +1,5 @@
-"""`--starlette VERSION` as a matrix dimension: a host per release, each in its own cached venv;
-records name the release; the report shows where releases differ and which model entry says
+"""`--cors-starlette VERSION` as a matrix dimension: a host per release, each in its own cached
+venv; records name the release; the report shows where releases differ and which model entry says
 why. Real runs in Chromium of scenarios/starlette-releases under the oldest and newest release."""
 
 import json
@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from harness.report import write_report
+from cors_matrix.report import write_report
 
 CATALOGUE = Path(__file__).resolve().parent.parent / "scenarios" / "starlette-releases"
 OLDEST, NEWEST = "0.27.0", "1.10.0"
@@ -26,7 +26,7 @@ def test_two_releases_side_by_side_and_every_difference_explained(pytester, tmp_
         shutil.copy(path, pytester.path / path.name)
     results = tmp_path / "run.jsonl"
     run = pytester.runpytest_subprocess(
-        "--browser", "chromium", "--starlette", OLDEST, "--starlette", NEWEST,
+        "--cors-browser", "chromium", "--cors-starlette", OLDEST, "--cors-starlette", NEWEST,
         "--cors-results", str(results), "--no-cors-traces", "-p", "no:cacheprovider", "-rs",
     )  # fmt: skip
     records = [json.loads(line) for line in results.read_text().splitlines()]
@@ -50,7 +50,7 @@ def test_two_releases_side_by_side_and_every_difference_explained(pytester, tmp_
 
 def test_a_release_the_model_does_not_know_is_refused_in_one_line(pytester):
     pytester.makefile(".toml", test_x=(CATALOGUE / "test_query_method.toml").read_text())
-    run = pytester.runpytest_subprocess("--starlette", "1.11.0", "-p", "no:cacheprovider")
+    run = pytester.runpytest_subprocess("--cors-starlette", "1.11.0", "-p", "no:cacheprovider")
     assert run.ret == pytest.ExitCode.USAGE_ERROR
     run.stderr.fnmatch_lines(["*starlette 1.11.0 is not modelled: cors-matrix knows starlette "
                               "0.27.x to 1.10.x*"])  # fmt: skip
@@ -59,7 +59,7 @@ def test_a_release_the_model_does_not_know_is_refused_in_one_line(pytester):
 def test_a_release_pip_cannot_install_stops_the_run_in_one_line(pytester, tmp_path, monkeypatch):
     monkeypatch.setenv("CORS_MATRIX_CACHE", str(tmp_path / "cache"))
     pytester.makefile(".toml", test_x=(CATALOGUE / "test_query_method.toml").read_text())
-    run = pytester.runpytest_subprocess("--browser", "chromium", "--starlette", "0.27.99",
+    run = pytester.runpytest_subprocess("--cors-browser", "chromium", "--cors-starlette", "0.27.99",
                                         "-p", "no:cacheprovider")  # fmt: skip
     assert run.ret == 3
     run.stdout.fnmatch_lines(["*starlette 0.27.99: pip could not install it into *"])
