@@ -19,10 +19,10 @@ engines:
 
 venv: $(VENV)/.installed
 
-$(VENV)/.installed: pyproject.toml
+$(VENV)/.installed: pyproject.toml setup.py constraints.txt
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e '.[dev]'
+	$(PY) -m pip install --quiet -c constraints.txt -e '.[dev]'
 	touch $@
 
 fixture: react_fixture/dist/index.html
@@ -40,7 +40,7 @@ unit: venv tools
 	$(PYTEST) tests/ -q $(PYTEST_ARGS)
 
 scenarios: setup
-	$(PYTEST) scenarios/ -q --require-browsers --cors-results $(RESULTS) $(PYTEST_ARGS)
+	$(PYTEST) scenarios/ -q --cors-require-browsers --cors-results $(RESULTS) $(PYTEST_ARGS)
 
 lint: venv
 	$(VENV)/bin/ruff check harness tests bench examples
@@ -49,13 +49,13 @@ lint: venv
 # Lint, the project's own tests, then every scenario on every engine.
 test: setup lint
 	$(PYTEST) tests/ -q $(PYTEST_ARGS)
-	$(PYTEST) scenarios/ -q --require-browsers --cors-results $(RESULTS) $(PYTEST_ARGS)
+	$(PYTEST) scenarios/ -q --cors-require-browsers --cors-results $(RESULTS) $(PYTEST_ARGS)
 
 # The matrix: scenarios/ on every available engine under both cookie policies, then the HTML
 # report; diverging cells do not stop it (the point of a report is to show them).
 report: setup
-	-$(PYTEST) scenarios/ -q --cookie-policy block-third-party --cookie-policy allow-third-party --verify-fixes --cors-results $(RESULTS) $(PYTEST_ARGS)
-	$(PY) -m harness report $(RESULTS) -o report/ --junit report/junit.xml
+	-$(PYTEST) scenarios/ -q --cors-cookie-policy block-third-party --cors-cookie-policy allow-third-party --cors-verify-fixes --cors-results $(RESULTS) $(PYTEST_ARGS)
+	$(PY) -m cors_matrix report $(RESULTS) -o report/ --junit report/junit.xml
 
 # The README's screenshot, made by the project from a real run's report.
 docs/report.png: $(RESULTS)
@@ -70,7 +70,7 @@ grid: setup
 # Reliability: the whole matrix RUNS times; lists every cell whose observation changed.
 RUNS ?= 10
 flake-check: setup
-	$(PY) -m harness flake-check --runs $(RUNS) -- scenarios/ $(PYTEST_ARGS)
+	$(VENV)/bin/cors-matrix flake-check --runs $(RUNS) -- scenarios/ $(PYTEST_ARGS)
 
 # The nightly matrix without GitHub: every engine x cookie policy as its own shard (the same
 # script each workflow job runs), then the same merge + report step the workflow's last job runs.

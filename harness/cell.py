@@ -1,5 +1,5 @@
 """One cell as a pytest test: launch or reuse its engine, ask the oracle, run the probe, judge
-the observation, explain it (causes, fixes re-run with --verify-fixes) and write its record.
+the observation, explain it (causes, fixes re-run with --cors-verify-fixes) and write its record.
 
 The plugin (harness/plugin.py) collects cells and owns the session fixtures; this module is
 what happens inside one of them.
@@ -27,7 +27,7 @@ from .starlette_model import LATEST, UnsupportedOption, starlette_dependence
 
 
 class Cell:
-    """One (scenario, probe, browser, cookie policy[, --starlette release]), from the file it
+    """One (scenario, probe, browser, cookie policy[, --cors-starlette release]), from the file it
     was collected from. `starlette` None: the installed release, no extra dimension."""
 
     def __init__(
@@ -115,7 +115,7 @@ def run_item(
         engine = engines.get(cell.browser, cell.policy)
     except EngineUnavailable as exc:
         not_run(str(exc))
-        if item.config.getoption("--require-browsers"):
+        if item.config.getoption("--cors-require-browsers"):
             pytest.fail(f"{cell.browser} required but not available: {exc}", pytrace=False)
         pytest.skip(f"not run: {exc}")
     except EngineError as exc:
@@ -210,7 +210,7 @@ def run_item(
                                        "oracle does not predict: see the divergence"))  # fmt: skip
     if verdict == "diverge" and item.config.getoption("--cors-traces"):
         run.artifacts.update(trace_rerun(item, cell, engine, host, api, expected, page_cache))
-    if item.config.getoption("--verify-fixes") and verdict == "match":
+    if item.config.getoption("--cors-verify-fixes") and verdict == "match":
         for cause in causes:
             if cause.rerunnable and cell.probe.reconfigure is None:
                 cause.verified = verify_fix(cell, engine, host, api, ctx, cause.fix, page_cache)

@@ -1,4 +1,5 @@
-"""`python -m harness ...`: entry points that work on result records (no pytest needed)."""
+"""The `cors-matrix` command (also `python -m cors_matrix`, and `python -m harness` in the
+checkout): check, report, merge, releases, flake-check, doctor."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from .engines.base import BROWSERS, COOKIE_POLICIES, DEFAULT_COOKIE_POLICY
+from .check.options import add_check_options
 from .flake import run as flake_run
 from .report import write_junit, write_report
 from .results import ARTIFACTS
@@ -18,14 +19,14 @@ def _report(args: argparse.Namespace) -> int:
         view = write_report(args.results, args.output, artifacts_root=args.artifacts_root,
                             history=args.baseline)  # fmt: skip
     except FileNotFoundError as exc:
-        print(f"harness report: {exc}", file=sys.stderr)
+        print(f"cors-matrix report: {exc}", file=sys.stderr)
         return 2
     if args.junit:
         write_junit(view, args.junit)
     for problem in view["problems"]:
         print(f"warning: {problem}", file=sys.stderr)
     if view["total_cells"] == 0:  # an empty report is no verdict
-        print(f"harness report: no valid record in {', '.join(map(str, args.results))}",
+        print(f"cors-matrix report: no valid record in {', '.join(map(str, args.results))}",
               file=sys.stderr)  # fmt: skip
         return 1
     errors = view["totals"].get("error", 0)
@@ -43,13 +44,20 @@ def _check(args: argparse.Namespace) -> int:
     from . import interrupts, reaper
     from .check import run_check  # imports uvicorn, trustme and the engines: only when used
 
-    stop_watching = reaper.start()  # the app, the engines and the relay end with check
+    watcher = reaper.Reaper()  # the app, the engines and the relay end with check
     interrupts.install(first_ends_run=True)  # Ctrl-C must not kill Playwright's loop mid-task
     try:
-        return run_check(args)
+        with watcher.marking():
+            return run_check(args)
     finally:
         interrupts.uninstall()
-        stop_watching()
+        watcher.stop()
+
+
+def _doctor(args: argparse.Namespace) -> int:
+    from .doctor import run as doctor
+
+    return doctor()
 
 
 def _releases(args: argparse.Namespace) -> int:
@@ -57,12 +65,13 @@ def _releases(args: argparse.Namespace) -> int:
 
     missing = [str(p) for p in args.results if not p.is_file()]
     if missing:
-        print(f"harness releases: results file not found: {', '.join(missing)}", file=sys.stderr)
+        print(f"cors-matrix releases: results file not found: {', '.join(missing)}",
+              file=sys.stderr)  # fmt: skip
         return 2
     try:
         text = releases_markdown(args.results)
     except ValueError as exc:
-        print(f"harness releases: {exc}", file=sys.stderr)
+        print(f"cors-matrix releases: {exc}", file=sys.stderr)
         return 2
     if args.output:
         args.output.write_text(text)
@@ -75,7 +84,7 @@ def _merge(args: argparse.Namespace) -> int:
     try:
         summary = merge_shards(args.results, args.output)
     except ShardError as exc:
-        print(f"harness merge: {exc}", file=sys.stderr)
+        print(f"cors-matrix merge: {exc}", file=sys.stderr)
         return 2
     for problem in summary["problems"]:
         print(f"warning: {problem}", file=sys.stderr)
@@ -88,97 +97,8 @@ def _merge(args: argparse.Namespace) -> int:
     return 1 if summary["missing"] else 0
 
 
-def add_check_options(check: argparse.ArgumentParser) -> None:
-    check.add_argument("app", nargs="?", help="module:attribute of your ASGI app (or a factory: "
-                       "module:create_app()), run by --python; or use --serve")  # fmt: skip
-    check.add_argument(
-        "--serve",
-        metavar="COMMAND",
-        help="the command you run your app with, "
-        "with {port} for the port, e.g. 'uvicorn app.main:app --port {port}'",
-    )
-    check.add_argument("--python", help="the interpreter that runs module:app (your venv's); "
-                       "default: this one")  # fmt: skip
-    check.add_argument("--factory", action="store_true", help="module:attr is an app factory")
-    check.add_argument("--cwd", help="directory to run the app in (default: here)")
-    check.add_argument("--frontend", action="append", default=[],
-                       help="an origin your frontend runs on (repeatable)")  # fmt: skip
-    check.add_argument(
-        "--api-origin",
-        default="https://api.example.com",
-        help="the origin the API is served on (default https://api.example.com)",
-    )
-    check.add_argument(
-        "--endpoint",
-        action="append",
-        default=[],
-        help="METHOD:/path[ BODY] to probe (repeatable; always probed); "
-        "default: every safe operation of the app's OpenAPI schema",
-    )
-    check.add_argument(
-        "--writes",
-        action="store_true",
-        help="also probe discovered POST/PUT/PATCH/DELETE operations",
-    )
-    check.add_argument("--max-endpoints", type=int, default=50)
-    check.add_argument(
-        "--openapi",
-        action="append",
-        default=[],
-        help="path of the app's OpenAPI JSON (with --serve; repeatable)",
-    )
-    check.add_argument("--login", help="METHOD:/path[ BODY] that signs in: JSON or form body "
-                       "(e.g. 'POST:/token username=a&password=b')")  # fmt: skip
-    check.add_argument(
-        "--auth",
-        default="auto",
-        help="cookie | bearer | none; default: "
-        "inferred from the login answer (a cookie set, or a token returned)",
-    )
-    check.add_argument(
-        "--read-header",
-        action="append",
-        default=[],
-        help="a response header the frontend must be able to read",
-    )
-    check.add_argument(
-        "--timeout",
-        type=float,
-        default=10.0,
-        help="seconds per request before it counts as timed out (max 15)",
-    )
-    check.add_argument(
-        "--start-timeout",
-        type=float,
-        default=60.0,
-        help="seconds the app may take to answer HTTP after starting",
-    )
-    check.add_argument(
-        "--max-attackers",
-        type=int,
-        default=10,
-        help="trusted attacker origins confirmed in browsers, per frontend",
-    )
-    check.add_argument("--no-prescan", action="store_true", help="skip the HTTP pre-scan")
-    check.add_argument("--browser", action="append", choices=BROWSERS)
-    check.add_argument("--cookie-policy", default=DEFAULT_COOKIE_POLICY, choices=COOKIE_POLICIES)
-    check.add_argument("-o", "--output", default="report/check", help="report directory")
-    check.add_argument(
-        "--keep-run-files",
-        action="store_true",
-        help="keep the per-run CA key "
-        "and the app's log in OUTPUT/run-files (default: a temporary directory)",
-    )
-
-
-def check_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m harness check")
-    add_check_options(parser)
-    return parser
-
-
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m harness")
+    parser = argparse.ArgumentParser(prog="cors-matrix")
     sub = parser.add_subparsers(dest="command", required=True)
     report = sub.add_parser("report", help="render results files into an HTML report")
     report.add_argument("results", nargs="+", type=Path, help="JSON Lines results files")
@@ -220,5 +140,8 @@ def main(argv: list[str] | None = None) -> int:
         help="what to run (after --), default scenarios/",
     )
     flake.set_defaults(func=lambda a: flake_run(a.runs, a.output, a.pytest_args))
+    doctor = sub.add_parser("doctor", help="which engines, Playwright and probe page this "
+                            "install finds, and how to get what is missing")  # fmt: skip
+    doctor.set_defaults(func=_doctor)
     args = parser.parse_args(argv)
     return args.func(args)

@@ -35,7 +35,7 @@ def compare_runs(paths: list[Path]) -> dict[tuple, list[tuple]]:
 
 def run(runs: int, out: Path, pytest_args: list[str]) -> int:
     if runs < 2:
-        print(f"harness flake-check: --runs {runs}: comparing needs at least 2 runs",
+        print(f"cors-matrix flake-check: --runs {runs}: comparing needs at least 2 runs",
               file=sys.stderr)  # fmt: skip
         return 2
     out.mkdir(parents=True, exist_ok=True)
@@ -58,6 +58,6 @@ def run(runs: int, out: Path, pytest_args: list[str]) -> int:
     total = len({key_of(r) for path in paths for _, r, _ in read_records(path) if r})
     print(f"flake check: {len(flaky)} of {total} cells changed between {runs} runs")
     if total == 0:  # nothing ran: no verdict on flakiness
-        print("harness flake-check: no cell ran; nothing was compared", file=sys.stderr)
+        print("cors-matrix flake-check: no cell ran; nothing was compared", file=sys.stderr)
         return 2
     return 1 if flaky else 0

@@ -25,13 +25,17 @@ class ForwardProxy:
     servers). Runs on its own thread and event loop."""
 
     def __init__(self, routes: dict[tuple[str, str, int], int], bind: str = BIND_ADDRESS) -> None:
-        self.routes = {(s, h.lower(), p): local for (s, h, p), local in routes.items()}
+        self.set_routes(routes)
         self.bind = bind  # where it listens: loopback, or an address remote browsers reach
         self.port = 0
         self.refused: list[str] = []  # what was asked for and not routed (for error messages)
         self._loop = asyncio.new_event_loop()
         self._ready = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True, name="forward-proxy")
+
+    def set_routes(self, routes: dict[tuple[str, str, int], int]) -> None:
+        """Serve these routes from now on (each connection reads them when it arrives)."""
+        self.routes = {(s, h.lower(), p): local for (s, h, p), local in routes.items()}
 
     @property
     def url(self) -> str:

@@ -1,15 +1,23 @@
 """The pytest plugin (entry point `pytest11: cors_matrix`): scenario files become test items.
 
-`scenarios/**/test_*.toml` is collected anywhere; each (scenario, probe, browser) is one item,
-id `path/test_x.toml::probe-name[chromium]`. Session fixtures start the expensive things once
-(the host process with every scenario's API, the engines); each cell gets a fresh page, a fresh
-token, and writes one JSON line the moment it finishes.
+A scenario file is a `test_*.toml` with a `[[probe]]` table, or any `test_*.toml` under a folder
+named by the `cors_scenarios` ini option; other TOML files are the project's own data. Each
+(scenario, probe, browser) is one item, id `path/test_x.toml::probe-name[chromium]`. Session
+fixtures start the expensive things once (the host process with every scenario's API, the
+engines); each cell gets a fresh page, a fresh token, and writes one JSON line the moment it
+finishes.
+
+The plugin lives inside other people's test suites, so it is inert until used: options are
+all `--cors-*`, and nothing is started, no signal handler changed and no process ended in a
+session that runs no cell and calls no `cors_check`. Then only processes cors-matrix itself
+started carry the reaper's mark.
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import re
 from collections import Counter
 from importlib.metadata import PackageNotFoundError, version
 from itertools import product
@@ -20,12 +28,13 @@ from xprocess import XProcess
 
 from . import interrupts, nginx, reaper, shards
 from .cell import Cell, run_item
-from .engines import DRIVERS, EnginePool
+from .engines import DRIVERS, EnginePool, PlaywrightSession
 from .engines.base import BROWSERS, COOKIE_POLICIES, DEFAULT_COOKIE_POLICY
 from .engines.remote import parse_grid, parse_remotes
 from .forward_proxy import ForwardProxy
 from .origins import Origin
 from .probe import PageCache
+from .probe_page import ProbePageMissing, probe_page_dir
 from .results import ResultsInUse, ResultsWriter, read_records, results_lock
 from .scenario import ScenarioError, load_scenario
 from .servers import HostError, host_spec, origin_routes, start_host
@@ -33,20 +42,23 @@ from .starlette_envs import EnvError, env_for
 from .starlette_model import UnsupportedRelease, minor_of
 
 DEFAULT_RESULTS = "results/latest.jsonl"
-DEFAULT_FIXTURE = Path(__file__).resolve().parent.parent / "react_fixture" / "dist"
+SCENARIO_MARK = re.compile(rb"^[ \t]*\[\[[ \t]*probe[ \t]*\]\]", re.MULTILINE)
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("cors-matrix", "cors-matrix: CORS scenarios in real browsers")
-    try:
-        group.addoption(
-            "--browser", action="append", default=[], choices=BROWSERS,
-            help="engine to run (repeatable); default: chromium, firefox, webkit",
-        )  # fmt: skip
-    except ValueError:
-        pass  # pytest-playwright already defines --browser with the same spelling and choices
+    parser.addini(
+        "cors_scenarios", type="paths", default=[],
+        help="cors-matrix: folders whose every test_*.toml is a scenario (elsewhere only a "
+        "test_*.toml with a [[probe]] table is)",
+    )  # fmt: skip
     group.addoption(
-        "--cookie-policy", action="append", default=[], choices=COOKIE_POLICIES,
+        "--cors-browser", action="append", default=[], choices=BROWSERS,
+        help="engine to run the scenario cells in (repeatable); default: chromium, firefox, "
+        "webkit",
+    )  # fmt: skip
+    group.addoption(
+        "--cors-cookie-policy", action="append", default=[], choices=COOKIE_POLICIES,
         help=f"third-party cookie policy every engine is set to (repeatable); "
              f"default: {DEFAULT_COOKIE_POLICY}",
     )  # fmt: skip
@@ -86,47 +98,48 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         "it serves the run's declared origins only",
     )  # fmt: skip
     group.addoption(
-        "--verify-fixes",
+        "--cors-verify-fixes",
         action="store_true",
         help="for each blocked cell with a config fix: re-run it with the fix applied, and from "
         "the attacker page, and record whether the fix works and stays closed",
     )
     group.addoption(
-        "--shard",
+        "--cors-shard",
         default=None,
         metavar="I/N",
-        help="run only the I-th of N deterministic slices of the cells (merge: python -m "
-        "harness merge)",
+        help="run only the I-th of N deterministic slices of the cells (unite them with "
+        "`cors-matrix merge`)",
     )
     group.addoption(
-        "--require-browsers",
+        "--cors-require-browsers",
         action="store_true",
         help="fail (instead of skip) cells whose engine is not installed",
     )
     group.addoption(
-        "--starlette", action="append", default=[], metavar="VERSION",
+        "--cors-starlette", action="append", default=[], metavar="VERSION",
         help="also a matrix dimension: run the scenario host under this Starlette release (its "
         "own venv, built once and cached); repeatable; default: the installed Starlette",
     )  # fmt: skip
     group.addoption(
-        "--fixture-dir",
+        "--cors-fixture-dir",
         default=None,
-        help="built React fixture (default react_fixture/dist, or $CORS_MATRIX_FIXTURE_DIR)",
+        help="the built probe page (default: the one installed with cors-matrix, or "
+        "react_fixture/dist in a checkout; also $CORS_MATRIX_FIXTURE_DIR)",
     )
 
 
 def _browsers(config: pytest.Config) -> list[str]:
-    chosen = config.getoption("--browser", default=None) or list(BROWSERS)
+    chosen = config.getoption("--cors-browser", default=None) or list(BROWSERS)
     return list(dict.fromkeys(chosen))
 
 
 def _policies(config: pytest.Config) -> list[str]:
-    return list(dict.fromkeys(config.getoption("--cookie-policy") or [DEFAULT_COOKIE_POLICY]))
+    return list(dict.fromkeys(config.getoption("--cors-cookie-policy") or [DEFAULT_COOKIE_POLICY]))
 
 
 def _starlettes(config: pytest.Config) -> list[str | None]:
-    """The --starlette releases, or [None]: the installed one, no extra dimension."""
-    return list(dict.fromkeys(config.getoption("--starlette", default=None) or [None]))
+    """The --cors-starlette releases, or [None]: the installed one, no extra dimension."""
+    return list(dict.fromkeys(config.getoption("--cors-starlette", default=None) or [None]))
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -139,11 +152,6 @@ def pytest_configure(config: pytest.Config) -> None:
     except PackageNotFoundError:
         raise pytest.UsageError("starlette is not installed; run `make setup`") from None
     config.stash[_COUNTS] = Counter()
-    if _worker_id(config) is None:  # the controller: xdist workers carry its mark already
-        stop_watching = reaper.start()  # before any process starts: a SIGKILL orphans none
-        config.add_cleanup(stop_watching)
-    if interrupts.install(first_ends_run=True):  # Ctrl-C must not kill Playwright's loop mid-task
-        config.add_cleanup(interrupts.uninstall)
     try:
         remotes = parse_remotes(config.getoption("--cors-remote", default=[]))
         grid = config.getoption("--cors-grid", default=None)
@@ -163,9 +171,39 @@ _GRIDS = pytest.StashKey[set]()
 
 
 def pytest_collect_file(file_path: Path, parent: pytest.Collector):
-    if file_path.suffix == ".toml" and file_path.name.startswith("test_"):
+    if (
+        file_path.suffix == ".toml"
+        and file_path.name.startswith("test_")
+        and is_scenario_file(file_path, parent.config.getini("cors_scenarios"))
+    ):
         return ScenarioFile.from_parent(parent, path=file_path)
     return None
+
+
+def is_scenario_file(path: Path, scenario_folders: list[Path]) -> bool:
+    """Under a declared scenario folder every test_*.toml is one (a broken one gets its error);
+    elsewhere only a file with a [[probe]] table: a project's own test_settings.toml is data."""
+    if any(path.is_relative_to(folder) for folder in scenario_folders):
+        return True
+    try:
+        return SCENARIO_MARK.search(path.read_bytes()) is not None
+    except OSError:
+        return False
+
+
+def own_processes(config: pytest.Config):
+    """Enter before cors-matrix starts a process (host, nginx, engines): on first use the
+    reaper starts watching this run and Ctrl-C/SIGTERM get the handler Playwright's loop needs;
+    inside, started processes carry the run's mark, so the reaper ends them and nothing else."""
+    if _REAPER not in config.stash:
+        config.stash[_REAPER] = reaper.Reaper()
+        config.add_cleanup(config.stash[_REAPER].stop)
+        if interrupts.install(first_ends_run=True):  # Ctrl-C must not break Playwright's loop
+            config.add_cleanup(interrupts.uninstall)
+    return config.stash[_REAPER].marking()
+
+
+_REAPER = pytest.StashKey["reaper.Reaper"]()
 
 
 class ScenarioFile(pytest.File):
@@ -210,7 +248,7 @@ def _cell_function():
 
 def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config, items) -> None:
     """Refuse duplicate scenario names (they would share one API server); list the whole
-    collection's cells beside the results file; keep only this run's --shard."""
+    collection's cells beside the results file; keep only this run's --cors-shard."""
     seen: dict[str, Path] = {}
     cells = [item for item in items if CELL in item.stash]
     for item in cells:
@@ -222,12 +260,14 @@ def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config
                 "set [scenario] name to something unique"
             )
     try:
-        shard = shards.parse_shard(config.getoption("--shard"))
+        shard = shards.parse_shard(config.getoption("--cors-shard"))
     except shards.ShardError as exc:
         raise pytest.UsageError(str(exc)) from None
+    if cells:
+        _claim_results(config)
     if cells and _worker_id(config) in (None, "gw0"):  # every xdist worker collects the same
         keys = [c.key for c in (i.stash[CELL] for i in cells)]
-        shards.write_expected(_results_path(config), keys, config.getoption("--shard"))
+        shards.write_expected(_results_path(config), keys, config.getoption("--cors-shard"))
     if config.stash[_REMOTES]:  # one remote session per endpoint: group cells by engine
         position = {id(item): n for n, item in enumerate(items)}
         items.sort(key=lambda i: (*_engine_of(i), position[id(i)]))
@@ -251,18 +291,6 @@ def _results_path(config: pytest.Config) -> Path:
     return Path(config.getoption("--cors-results") or config.rootpath / DEFAULT_RESULTS)
 
 
-def _fixture_dir(config: pytest.Config) -> Path:
-    """--fixture-dir, $CORS_MATRIX_FIXTURE_DIR, the checkout's build beside this package, or
-    (cors-matrix installed from the checkout into another venv) the one under the rootdir."""
-    given = config.getoption("--fixture-dir") or os.environ.get("CORS_MATRIX_FIXTURE_DIR")
-    if given:
-        return Path(given).resolve()
-    beside_rootdir = config.rootpath / "react_fixture" / "dist"
-    if not DEFAULT_FIXTURE.is_dir() and beside_rootdir.is_dir():
-        return beside_rootdir
-    return DEFAULT_FIXTURE
-
-
 @pytest.fixture(scope="session")
 def cors_cells(request) -> list[Cell]:
     return [i.stash[CELL] for i in request.session.items if CELL in i.stash]
@@ -284,12 +312,10 @@ def cors_xprocess(request, tmpdir_factory):
 def cors_hosts(request, cors_xprocess, cors_cells, tmp_path_factory):
     """One host process per Starlette release of the run (None: the installed one), each
     serving every collected scenario's API and the page origins."""
-    fixture_dir = _fixture_dir(request.config)
-    if not (fixture_dir / "index.html").is_file():
-        pytest.exit(
-            f"missing React build: {fixture_dir}/index.html not found; run `make fixture` "
-            "(npm ci && npm run build in react_fixture/)", returncode=4,
-        )  # fmt: skip
+    try:
+        fixture_dir = probe_page_dir(request.config.getoption("--cors-fixture-dir"))
+    except ProbePageMissing as exc:
+        pytest.exit(str(exc), returncode=4)
     scenarios = list({c.scenario.name: c.scenario for c in cors_cells}.values())
     releases = list(dict.fromkeys(c.starlette for c in cors_cells)) or [None]
     hosts, infos = {}, []
@@ -300,16 +326,17 @@ def cors_hosts(request, cors_xprocess, cors_cells, tmp_path_factory):
             except EnvError as exc:
                 pytest.exit(str(exc), returncode=3)
             name = f"cors-matrix-host-{os.getpid()}" + (f"-starlette{release}" if release else "")
-            try:
-                host, info = start_host(
-                    cors_xprocess, name, host_spec(scenarios, fixture_dir),
-                    tmp_path_factory.mktemp("host"), python,
-                )  # fmt: skip
-            except HostError as exc:
-                pytest.exit(str(exc), returncode=3)
-            infos.append(info)
-            infos.append(_start_proxy(cors_xprocess, host, scenarios,
-                                      tmp_path_factory.mktemp("nginx"), name))  # fmt: skip
+            with own_processes(request.config):
+                try:
+                    host, info = start_host(
+                        cors_xprocess, name, host_spec(scenarios, fixture_dir),
+                        tmp_path_factory.mktemp("host"), python,
+                    )  # fmt: skip
+                except HostError as exc:
+                    pytest.exit(str(exc), returncode=3)
+                infos.append(info)
+                infos.append(_start_proxy(cors_xprocess, host, scenarios,
+                                          tmp_path_factory.mktemp("nginx"), name))  # fmt: skip
             hosts[release] = host
         yield hosts
     finally:
@@ -320,7 +347,7 @@ def cors_hosts(request, cors_xprocess, cors_cells, tmp_path_factory):
 
 @pytest.fixture(scope="session")
 def cors_host(cors_hosts):
-    """The host of the installed Starlette (or of the first --starlette release)."""
+    """The host of the installed Starlette (or of the first --cors-starlette release)."""
     return cors_hosts.get(None) or next(iter(cors_hosts.values()))
 
 
@@ -370,11 +397,28 @@ def cors_remote_proxy(request, cors_hosts):
 
 
 @pytest.fixture(scope="session")
-def cors_engines(request, cors_remote_proxy):
+def cors_playwright(request):
+    """The session's one sync Playwright, shared by the cells, `cors_check` and
+    pytest-playwright (two cannot run in one thread): pytest-playwright's `playwright` fixture
+    when that plugin (or the user's conftest) has one, else cors-matrix's own."""
+    try:
+        request.getfixturevalue("playwright")
+    except pytest.FixtureLookupError:
+        session = PlaywrightSession()
+    else:
+        session = PlaywrightSession(lambda: request.getfixturevalue("playwright"))
+    yield session
+    session.close()  # only an own one is stopped
+
+
+@pytest.fixture(scope="session")
+def cors_engines(request, cors_remote_proxy, cors_playwright):
     """Launched engines, one per (browser, cookie policy), closed at the end of the session."""
-    pool = EnginePool(request.config.getoption("--cors-driver"), request.config.stash[_REMOTES],
-                      grids=request.config.stash[_GRIDS],
-                      remote_proxy=cors_remote_proxy)  # fmt: skip
+    config = request.config
+    pool = EnginePool(config.getoption("--cors-driver"), config.stash[_REMOTES],
+                      grids=config.stash[_GRIDS], remote_proxy=cors_remote_proxy,
+                      playwright=cors_playwright,
+                      own_processes=lambda: own_processes(config))  # fmt: skip
     yield pool
     pool.close()
 
@@ -384,11 +428,13 @@ def _worker_id(config: pytest.Config) -> str | None:
     return getattr(config, "workerinput", {}).get("workerid")
 
 
-def pytest_sessionstart(session: pytest.Session) -> None:
-    """One run at a time per results file: the controller holds a lock on it for the run, and
-    a second run on the same path is refused, naming the first."""
-    config = session.config
-    if _worker_id(config) is None and not config.option.collectonly:
+def _claim_results(config: pytest.Config) -> None:
+    """One run at a time per results file: once a session has cells, its controller holds a
+    lock on the file for the run, and a second run on the same path is refused, naming the
+    first. A session without cells neither locks nor creates it."""
+    if _RESULTS_PATH in config.stash or config.option.collectonly:
+        return
+    if _worker_id(config) is None:
         path = _results_path(config)
         if path.is_dir():
             raise pytest.UsageError(f"--cors-results {path} is a directory; give a file path")
@@ -415,24 +461,50 @@ def _empty_results_once(config: pytest.Config) -> None:
 
 @pytest.hookimpl(optionalhook=True)
 def pytest_xdist_node_collection_finished(node, ids) -> None:
-    """pytest-xdist: the controller empties the file before it hands any worker a cell."""
-    if ids:
+    """pytest-xdist: the controller claims and empties the file before it hands any worker a
+    cell."""
+    if any(".toml::" in nodeid for nodeid in ids):
+        try:
+            _claim_results(node.config)
+        except pytest.UsageError as exc:
+            pytest.exit(str(exc), returncode=pytest.ExitCode.USAGE_ERROR)
         _empty_results_once(node.config)
 
 
+@pytest.fixture(scope="session")
+def cors_check_engines(request, cors_playwright):
+    """The engines every `cors_check` of the session shares (launched on the first check that
+    needs them), and the forward proxy they go through."""
+    from .check.run import CheckEngines
+
+    config = request.config
+    proxy = ForwardProxy({}).start()
+    pool = EnginePool(proxy=proxy.url, playwright=cors_playwright,
+                      own_processes=lambda: own_processes(config))  # fmt: skip
+    yield CheckEngines(pool, proxy)
+    pool.close()
+    proxy.stop()
+
+
 @pytest.fixture
-def cors_check(tmp_path):
-    """Check your own app from your own test suite (see README "Check your own app"):
+def cors_check(request, tmp_path):
+    """Check your own app from your own test suite (see README "Check your app from pytest"):
 
     def test_cors(cors_check):
-        assert cors_check(app, "https://app.example.com", endpoints=["GET:/items/1"]) == 0
+        result = cors_check(app, "https://app.example.com", endpoints=["GET:/items/1"])
+        assert result, result.message
+
+    Returns a CheckResult: true (and == 0) on PASS; its message names the findings and the
+    blocked requests. Engines are launched once per session and shared by every call.
     """
     from .check import check_app
 
-    def run(app, frontend, **kwargs) -> int:
+    def run(app, frontend, **kwargs):
         frontends = [frontend] if isinstance(frontend, str) else list(frontend)
         kwargs.setdefault("output", tmp_path / "cors-check")
-        return check_app(app, frontends, **kwargs)
+        engines = request.getfixturevalue("cors_check_engines")
+        with own_processes(request.config):
+            return check_app(app, frontends, engines=engines, **kwargs)
 
     return run
 
@@ -475,4 +547,4 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config: pytest.Config)
     )
     if path is not None:
         terminalreporter.write_line(f"results: {path}")
-        terminalreporter.write_line(f"HTML report: python -m harness report {path} -o report/")
+        terminalreporter.write_line(f"HTML report: cors-matrix report {path} -o report/")

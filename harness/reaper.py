@@ -6,7 +6,9 @@ alive for minutes (issue 20). So the run marks its environment with a variable o
 before it starts anything (every process it starts, and theirs, inherit it), and starts this
 watcher, which holds the read end of a pipe whose write end only the run has. When the run
 ends, the kernel closes that end, the watcher reads EOF and ends every process that still
-carries the run's mark: SIGTERM, then SIGKILL after a grace period.
+carries the run's mark: SIGTERM, then SIGKILL after a grace period. The mark is in the
+environment only while cors-matrix starts its own processes (Reaper.marking): inside a user's
+pytest session, their own processes never carry it.
 
 The watcher lives in its own session and ignores SIGINT and SIGTERM: a terminal's Ctrl-C or a
 runner's cancel reaches the run's process group, and the watcher must outlive them to clean up.
@@ -21,8 +23,11 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+
+from . import PACKAGE
 
 MARK_PREFIX = "CORS_MATRIX_RUN_"
 GRACE_S = 3.0
@@ -73,35 +78,62 @@ def end_marked(mark: str, exclude: set[int], grace_s: float = GRACE_S) -> list[i
         time.sleep(0.1)
 
 
-def start() -> Callable[[], None]:
-    """Mark this process's environment and start the watcher (before any process is started).
-    Returns `stop`: the run's end, for a run that ends without its process ending (pytest in
-    process): the watcher ends what is left with the mark, and the mark is removed. Where
-    /proc is missing (not Linux) nothing is started."""
-    if not Path("/proc/self/environ").exists():
-        return lambda: None
-    mark = MARK_PREFIX + secrets.token_hex(6)
-    read_end, write_end = os.pipe()
-    subprocess.Popen(  # noqa: S603
-        [sys.executable, "-m", "harness.reaper", str(read_end), mark, str(os.getpid())],
-        pass_fds=(read_end,),
-        start_new_session=True,
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        cwd=str(Path(__file__).resolve().parent.parent),  # harness importable, whatever the cwd
-    )
-    os.close(read_end)  # the write end is not inheritable (os.pipe): only this process holds it
-    os.environ[mark] = "1"  # after the watcher started: it must not carry the mark itself
+class Reaper:
+    """The watcher of one run, started on first use. Only what is started inside `marking()`
+    carries the mark (and so do its own children): a process the user's code starts in the
+    same pytest session, before or after, is never ended by cors-matrix."""
 
-    def stop() -> None:
-        os.environ.pop(mark, None)
+    def __init__(self) -> None:
+        self.mark: str | None = None
+        self._write_end: int | None = None
+        self._depth = 0
+
+    def start(self) -> None:
+        """Start the watcher once (before the first marked process). Where /proc is missing
+        (not Linux) nothing is started and nothing is marked."""
+        if self.mark is not None or not Path("/proc/self/environ").exists():
+            return
+        mark = MARK_PREFIX + secrets.token_hex(6)
+        read_end, write_end = os.pipe()
+        subprocess.Popen(  # noqa: S603
+            [sys.executable, "-m", f"{PACKAGE}.reaper", str(read_end), mark, str(os.getpid())],
+            pass_fds=(read_end,),
+            start_new_session=True,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            cwd=str(Path(__file__).resolve().parent.parent),  # importable, whatever the cwd
+        )
+        os.close(read_end)  # the write end is not inheritable (os.pipe): only we hold it
+        self.mark, self._write_end = mark, write_end
+
+    @contextmanager
+    def marking(self) -> Iterator[None]:
+        """Processes started inside carry the mark (it is in os.environ only meanwhile)."""
+        self.start()
+        if self.mark is None:
+            yield
+            return
+        self._depth += 1
+        os.environ[self.mark] = "1"
         try:
-            os.close(write_end)
-        except OSError:
-            pass
+            yield
+        finally:
+            self._depth -= 1
+            if self._depth == 0:
+                os.environ.pop(self.mark, None)
 
-    return stop
+    def stop(self) -> None:
+        """The run's end, for a run that ends without its process ending (pytest in process,
+        a cors_check session): the watcher ends what is left with the mark."""
+        if self.mark is not None:
+            os.environ.pop(self.mark, None)
+        if self._write_end is not None:
+            try:
+                os.close(self._write_end)
+            except OSError:
+                pass
+            self._write_end = None
 
 
 def _watch(fd: int, mark: str, run_pid: int) -> None:

@@ -1,6 +1,7 @@
-"""`python -m harness releases`: what changed for users between Starlette releases, measured.
+"""`cors-matrix releases`: what changed for users between Starlette releases, measured.
 
-From a `--starlette A --starlette B` run's records: per model change (harness/starlette_model.py)
+From a `--cors-starlette A --cors-starlette B` run's records: per model change
+(harness/starlette_model.py)
 between the oldest and newest release, every cell it explains, what each engine observed under
 each release, and what that means for a user (an attacker page that can now read, an app page
 that broke). Markdown, so it can live in docs/ and be regenerated from the next run.
@@ -46,7 +47,9 @@ def releases_markdown(paths: list[Path]) -> str:
     rows = releases_view(merged.cells) or []
     releases = sorted({k[4] for k in merged.cells if len(k) > 4}, key=version_tuple)
     if len(releases) < 2:
-        raise ValueError("these records are not from a run with two or more --starlette releases")
+        raise ValueError(
+            "these records are not from a run with two or more --cors-starlette releases"
+        )
     engines = sorted({k[2] for k in merged.cells})
     builds = {}
     for record in merged.cells.values():
@@ -56,8 +59,8 @@ def releases_markdown(paths: list[Path]) -> str:
         f"# What changed for users between Starlette {releases[0]} and {releases[-1]}",
         "",
         "Measured, not predicted: `pytest scenarios/ "
-        + " ".join(f"--starlette {v}" for v in releases)
-        + "`, then `python -m harness releases` on its records. Engines: "
+        + " ".join(f"--cors-starlette {v}" for v in releases)
+        + "`, then `cors-matrix releases` on its records. Engines: "
         + ", ".join(f"{e} {builds.get(e, '?')}" for e in engines)
         + "; cookie policy "
         + ", ".join(sorted({k[3] for k in merged.cells}))

@@ -18,7 +18,8 @@ REQUIRED = ("scenario", "probe", "browser", "browser_version", "page_origin", "u
             "expected", "verdict", "reason")  # fmt: skip
 VERDICTS = ("match", "diverge", "not-run", "error")
 """error: the cell could not finish (its page, engine or the harness failed): no observation."""
-ARTIFACTS = "test-results"  # the run's artifact folder (screenshots), under pytest's rootdir
+ARTIFACTS = "results/artifacts"  # screenshots and traces, under the rootdir (pytest-playwright
+# empties its own test-results/ at every session start)
 
 
 class ResultsInUse(Exception):

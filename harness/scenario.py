@@ -209,7 +209,7 @@ def origins_from_env(value: str, parsing: str = "guide") -> list[str]:
     return [p.strip() for p in parts] if parsing == "guide" else parts
 
 
-# App-shape keys the running host can change too (control port /reconfigure, --verify-fixes)
+# App-shape keys the running host can change too (control port /reconfigure, --cors-verify-fixes)
 RECONFIGURABLE_SHAPE = ("cors", "cors_outermost", "auth_outside_cors")
 CORS_KWARGS = (
     "allow_origins", "allow_methods", "allow_headers", "allow_credentials",

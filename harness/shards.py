@@ -1,6 +1,6 @@
 """Shards: one matrix split over several runners, and the check that the pieces add up.
 
-`--shard i/n` keeps every n-th cell (by sorted test id), so the split is the same on every
+`--cors-shard i/n` keeps every n-th cell (by sorted test id), so the split is the same on every
 machine that collects the same files with the same options. Every run writes beside its results
 file the list of cells the whole (unsharded) collection had; `merge` unites the shards and
 names every cell that no shard delivered (a runner died, a shard was forgotten).
@@ -18,7 +18,7 @@ from .results import read_records
 
 
 class ShardError(ValueError):
-    """A --shard value or a set of shard files that cannot be used; one line."""
+    """A --cors-shard value or a set of shard files that cannot be used; one line."""
 
 
 def parse_shard(value: str | None) -> tuple[int, int] | None:
@@ -27,9 +27,9 @@ def parse_shard(value: str | None) -> tuple[int, int] | None:
     try:
         index, total = (int(part) for part in value.split("/"))
     except ValueError:
-        raise ShardError(f"--shard {value!r}: expected i/n, e.g. 1/4") from None
+        raise ShardError(f"--cors-shard {value!r}: expected i/n, e.g. 1/4") from None
     if not 1 <= index <= total:
-        raise ShardError(f"--shard {value!r}: i must be between 1 and n")
+        raise ShardError(f"--cors-shard {value!r}: i must be between 1 and n")
     return index, total
 
 

@@ -30,6 +30,7 @@ from .options import UsageError
 
 RUNNER = Path(__file__).resolve().parent / "serve_app.py"
 START_TIMEOUT_S = 60
+STOP_GRACE_S = 0.5  # for open requests to finish before the connections are dropped
 EXCEPTION_LINE = re.compile(r"^[A-Za-z_][\w.]*(Error|Exception|Exit)(: |$)")
 
 
@@ -179,8 +180,14 @@ class ThreadServer:
         return f"{self.name} stopped serving during the check ({self.error or 'thread ended'})"
 
     def stop(self) -> None:
+        """Graceful first; then without waiting for the connections an engine that outlives
+        this check keeps open (the `cors_check` fixture's shared engines): uvicorn would wait
+        for them as long as the browser runs."""
         self.server.should_exit = True
-        self.thread.join(10)
+        self.thread.join(STOP_GRACE_S)
+        if self.thread.is_alive():
+            self.server.force_exit = True
+            self.thread.join(10)
 
 
 def in_process(app, name: str) -> ThreadServer:

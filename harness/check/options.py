@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import argparse
 import ipaddress
 import json
 from dataclasses import dataclass
 from urllib.parse import urlsplit
+
+from ..engines.base import BROWSERS, COOKIE_POLICIES, DEFAULT_COOKIE_POLICY
 
 METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE")
 SAFE_METHODS = ("GET", "HEAD")
@@ -81,3 +84,94 @@ def body_content_type(body: str | None) -> str | None:
     except ValueError:
         return "application/x-www-form-urlencoded"
     return "application/json"
+
+
+def add_check_options(check: argparse.ArgumentParser) -> None:
+    check.add_argument("app", nargs="?", help="module:attribute of your ASGI app (or a factory: "
+                       "module:create_app()), run by --python; or use --serve")  # fmt: skip
+    check.add_argument(
+        "--serve",
+        metavar="COMMAND",
+        help="the command you run your app with, "
+        "with {port} for the port, e.g. 'uvicorn app.main:app --port {port}'",
+    )
+    check.add_argument("--python", help="the interpreter that runs module:app (your venv's); "
+                       "default: this one")  # fmt: skip
+    check.add_argument("--factory", action="store_true", help="module:attr is an app factory")
+    check.add_argument("--cwd", help="directory to run the app in (default: here)")
+    check.add_argument("--frontend", action="append", default=[],
+                       help="an origin your frontend runs on (repeatable)")  # fmt: skip
+    check.add_argument(
+        "--api-origin",
+        default="https://api.example.com",
+        help="the origin the API is served on (default https://api.example.com)",
+    )
+    check.add_argument(
+        "--endpoint",
+        action="append",
+        default=[],
+        help="METHOD:/path[ BODY] to probe (repeatable; always probed); "
+        "default: every safe operation of the app's OpenAPI schema",
+    )
+    check.add_argument(
+        "--writes",
+        action="store_true",
+        help="also probe discovered POST/PUT/PATCH/DELETE operations",
+    )
+    check.add_argument("--max-endpoints", type=int, default=50)
+    check.add_argument(
+        "--openapi",
+        action="append",
+        default=[],
+        help="path of the app's OpenAPI JSON (with --serve; repeatable)",
+    )
+    check.add_argument("--login", help="METHOD:/path[ BODY] that signs in: JSON or form body "
+                       "(e.g. 'POST:/token username=a&password=b')")  # fmt: skip
+    check.add_argument(
+        "--auth",
+        default="auto",
+        help="cookie | bearer | none; default: "
+        "inferred from the login answer (a cookie set, or a token returned)",
+    )
+    check.add_argument(
+        "--read-header",
+        action="append",
+        default=[],
+        help="a response header the frontend must be able to read",
+    )
+    check.add_argument(
+        "--timeout",
+        type=float,
+        default=10.0,
+        help="seconds per request before it counts as timed out (max 15)",
+    )
+    check.add_argument(
+        "--start-timeout",
+        type=float,
+        default=60.0,
+        help="seconds the app may take to answer HTTP after starting",
+    )
+    check.add_argument(
+        "--max-attackers",
+        type=int,
+        default=10,
+        help="trusted attacker origins confirmed in browsers, per frontend",
+    )
+    check.add_argument("--no-prescan", action="store_true", help="skip the HTTP pre-scan")
+    check.add_argument("--browser", action="append", choices=BROWSERS)
+    check.add_argument("--cookie-policy", default=DEFAULT_COOKIE_POLICY, choices=COOKIE_POLICIES)
+    check.add_argument("-o", "--output", default="report/check", help="report directory")
+    check.add_argument("--fixture-dir", help="the built probe page (default: the one installed "
+                       "with cors-matrix)")  # fmt: skip
+    check.add_argument(
+        "--keep-run-files",
+        action="store_true",
+        help="keep the per-run CA key "
+        "and the app's log in OUTPUT/run-files (default: a temporary directory)",
+    )
+
+
+def check_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="cors-matrix check")
+    add_check_options(parser)
+    return parser

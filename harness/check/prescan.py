@@ -13,6 +13,7 @@ Sent straight to the app's process with the API origin's Host, as the relay woul
 from __future__ import annotations
 
 import asyncio
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
@@ -87,8 +88,21 @@ def _tokens(vary: str) -> set[str]:
 def run_prescan(port: int, api_origin: str, endpoints: list[Endpoint], origins: list[Candidate],
                 timeout_s: float, auth_header: str | None, cookie: str) -> Prescan:  # fmt: skip
     """`cookie`: the Cookie header a logged-in user's browser would send (names from the login,
-    or a stand-in)."""
-    return asyncio.run(_scan(port, api_origin, endpoints, origins, timeout_s, auth_header, cookie))
+    or a stand-in). In a thread of its own when this one has a running loop (a sync Playwright
+    in the same pytest session keeps one there), where asyncio.run would refuse."""
+    scan = _scan(port, api_origin, endpoints, origins, timeout_s, auth_header, cookie)
+    if not _loop_running():
+        return asyncio.run(scan)
+    with ThreadPoolExecutor(1, thread_name_prefix="cors-matrix-prescan") as pool:
+        return pool.submit(asyncio.run, scan).result()
+
+
+def _loop_running() -> bool:
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return False
+    return True
 
 
 async def _scan(port, api_origin, endpoints, origins, timeout_s, auth_header, cookie) -> Prescan:

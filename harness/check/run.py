@@ -24,6 +24,7 @@ from ..engines.base import BROWSERS, DEFAULT_COOKIE_POLICY, EngineError, EngineU
 from ..forward_proxy import ForwardProxy
 from ..host import build_pages_app
 from ..ledger import LedgerMiddleware, LedgerStore
+from ..probe_page import ProbePageMissing, probe_page_dir
 from ..results import ResultsWriter
 from . import corpus as corpus_mod
 from .app_server import AppDied, AppProcess, ThreadServer, in_process
@@ -37,36 +38,43 @@ from .prescan import run_prescan
 from .redact import redact
 from .relay import Relay
 from .report import write_check_report
+from .result import CheckResult
 from .verdict import Summary, build, judge
 
-FIXTURE = Path(__file__).resolve().parent.parent.parent / "react_fixture" / "dist"
 MAX_TIMEOUT_S = 15  # below the engines' own script timeout (20 s)
 BASELINE_KINDS = ("unrelated site", "null origin")
 
 
-def run_check(args: Namespace) -> int:
+def run_check(args: Namespace, engines: CheckEngines | None = None) -> int:
+    """The command line's check: prints the verdict, returns the exit code."""
+    return checked(args, engines).exit_code
+
+
+def _no_verdict(message: str) -> CheckResult:
+    print(f"cors-matrix check: {message}", file=sys.stderr)
+    return CheckResult(2, f"no verdict: {message}")
+
+
+def checked(args: Namespace, engines: CheckEngines | None = None) -> CheckResult:
+    """The whole check as a CheckResult (what it printed is in it too)."""
     try:
         options = _validate(args)
     except UsageError as exc:
-        print(f"harness check: {exc}", file=sys.stderr)
-        return 2
+        return _no_verdict(str(exc))
     run_dir = Path(tempfile.mkdtemp(prefix="cors-matrix-check-"))
     try:
-        return _check(args, options, run_dir)
+        return _check(args, options, run_dir, engines)
     except UsageError as exc:
-        print(f"harness check: {exc}", file=sys.stderr)
-        return 2
+        return _no_verdict(str(exc))
     except KeyboardInterrupt:
-        print("harness check: interrupted; no verdict (exit 2)", file=sys.stderr)
-        return 2
+        return _no_verdict("interrupted; no verdict (exit 2)")
     except Exception as exc:  # a bug of ours must not look like a verdict
         (run_dir / "internal-error.txt").write_text(traceback.format_exc())
         keep = Path(args.output) / "internal-error.txt"
         keep.parent.mkdir(parents=True, exist_ok=True)
         shutil.copy(run_dir / "internal-error.txt", keep)
-        print(f"harness check: internal error, no verdict: {type(exc).__name__}: {exc} "
-              f"(traceback in {keep})", file=sys.stderr)  # fmt: skip
-        return 2
+        return _no_verdict(f"internal error, no verdict: {type(exc).__name__}: {exc} "
+                           f"(traceback in {keep})")  # fmt: skip
     finally:
         if args.keep_run_files:
             target = Path(args.output) / "run-files"
@@ -88,9 +96,12 @@ def _validate(args: Namespace) -> dict[str, Any]:
     for browser in args.browser or []:
         if browser not in BROWSERS:
             raise UsageError(f"--browser {browser!r}: choose from {', '.join(BROWSERS)}")
-    if not (FIXTURE / "index.html").is_file():
-        raise UsageError(f"missing React build: {FIXTURE}/index.html; run `make fixture`")
+    try:
+        fixture = probe_page_dir(getattr(args, "fixture_dir", None))
+    except ProbePageMissing as exc:
+        raise UsageError(str(exc)) from None
     return {
+        "fixture": fixture,
         "frontends": list(dict.fromkeys(parse_origin(f) for f in args.frontend)),
         "api_origin": parse_origin(args.api_origin, "--api-origin"),
         "endpoints": [parse_endpoint(e) for e in args.endpoint],
@@ -123,7 +134,18 @@ def _endpoints(args, options, app, api_origin) -> Discovery:
     return found
 
 
-def _check(args: Namespace, options: dict[str, Any], run_dir: Path) -> int:
+class CheckEngines:
+    """Engines kept across checks (the `cors_check` fixture: a session's second check must not
+    launch them again) and the forward proxy they were launched with; each check points the
+    proxy at its own servers. Each cell's URL carries its own token, so no cached preflight or
+    answer of one check can serve another; cookies are cleared per page."""
+
+    def __init__(self, pool: EnginePool, proxy: ForwardProxy) -> None:
+        self.pool, self.proxy = pool, proxy
+
+
+def _check(args: Namespace, options: dict[str, Any], run_dir: Path,
+           engines: CheckEngines | None) -> CheckResult:  # fmt: skip
     frontends, api_origin = options["frontends"], options["api_origin"]
     out = Path(args.output)
     out.mkdir(parents=True, exist_ok=True)
@@ -157,11 +179,19 @@ def _check(args: Namespace, options: dict[str, Any], run_dir: Path) -> int:
         summary = Summary(name, app.info.get("versions", {}), api_origin, frontends, auth_line,
                           found.summary(), prescan, configs, [])  # fmt: skip
         store = LedgerStore()
-        proxy_url = _serve_origins(stack, app, api_origin, frontends, attackers, store, run_dir)
+        routes = _serve_origins(stack, app, api_origin, frontends, attackers, store, run_dir,
+                                options["fixture"])  # fmt: skip
         results = ResultsWriter(_fresh(out / "check.jsonl"))
         stack.callback(results.close)
-        pool = EnginePool(proxy=proxy_url)
-        stack.callback(pool.close)
+        if engines is None:
+            proxy = ForwardProxy(routes).start()
+            stack.callback(proxy.stop)
+            pool = EnginePool(proxy=proxy.url)
+            stack.callback(pool.close)
+        else:  # the session's engines: only the routes are this check's
+            pool = engines.pool
+            engines.proxy.set_routes(routes)
+            stack.callback(engines.proxy.set_routes, {})
 
         def write(cell: Cell) -> None:
             fix = config_fix(cell, configs, api_origin)
@@ -196,7 +226,20 @@ def _check(args: Namespace, options: dict[str, Any], run_dir: Path) -> int:
         print("\n".join(summary.lines))
         write_check_report(summary, out)
         print(f"report: {out / 'index.html'}")
-        return summary.exit_code
+        return _result(summary, out / "index.html")
+
+
+def _result(summary: Summary, report: Path) -> CheckResult:
+    order = {"HIGH": 0, "high": 0, "medium": 1, "low": 2}
+    findings = sorted(summary.findings, key=lambda f: order.get(f["severity"], 3))
+    blocked = [f"{c.browser}: {c.request.kind}: {c.record['check'].get('why') or 'not readable'}"
+               for c in summary.cells if c.role == "frontend" and c.request.declared
+               and c.record.get("verdict") == "diverge"]  # fmt: skip
+    verdict = next((line.strip() for line in reversed(summary.lines)
+                    if line.strip().startswith("verdict:")), "no verdict")  # fmt: skip
+    return CheckResult(summary.exit_code, verdict,
+                       [f"{f['severity']}: {f['headline']}" for f in findings], blocked,
+                       list(summary.problems), report, "\n".join(summary.lines))  # fmt: skip
 
 
 def _fresh(path: Path) -> Path:
@@ -224,9 +267,10 @@ def _attackers(frontends, candidates, prescan, limit: int) -> dict[str, list[tup
     return out
 
 
-def _serve_origins(stack, app, api_origin, frontends, attackers, store, run_dir) -> str:
-    """The relay for the API origin and the probe page for every page origin, behind the
-    forward proxy; returns the proxy's URL."""
+def _serve_origins(stack, app, api_origin, frontends, attackers, store, run_dir,
+                   fixture: Path) -> dict[tuple[str, str, int], int]:  # fmt: skip
+    """The relay for the API origin and the probe page for every page origin; returns the
+    forward proxy's routes to them."""
     import trustme
 
     pages = [o for f in frontends for o in [f, *(o for _, o in attackers[f])] if o != "null"]
@@ -239,7 +283,7 @@ def _serve_origins(stack, app, api_origin, frontends, attackers, store, run_dir)
     relay = ThreadServer(relay_app, "the relay to the app", str(cert) if scheme == "https"
                          else None, lifespan="on", own_headers=False).start()  # fmt: skip
     stack.callback(relay.stop)
-    static = build_pages_app(FIXTURE)
+    static = build_pages_app(fixture)
     plain = ThreadServer(static, "page server").start()
     stack.callback(plain.stop)
     tls = ThreadServer(static, "page server (https)", str(cert)).start()
@@ -248,9 +292,7 @@ def _serve_origins(stack, app, api_origin, frontends, attackers, store, run_dir)
     for origin in pages:
         routes[_route_key(origin)] = tls.port if origin.startswith("https:") else plain.port
     routes[_route_key(api_origin)] = relay.port
-    proxy = ForwardProxy(routes).start()
-    stack.callback(proxy.stop)
-    return proxy.url
+    return routes
 
 
 def _route_key(origin: str) -> tuple[str, str, int]:
@@ -268,16 +310,18 @@ def check_app(
     browsers: list[str] | None = None,
     cookie_policy: str = DEFAULT_COOKIE_POLICY,
     output: str | Path = "report/check",
+    engines: CheckEngines | None = None,
     **options: Any,
-) -> int:
+) -> CheckResult:
     """The same check from Python (or the `cors_check` pytest fixture): `app` is an ASGI app
-    object or "module:attr"; returns the exit code (0: every declared request works, no
-    finding, no problem). `options` are the other command-line options by their dest name."""
-    from ..cli import check_parser
+    object or "module:attr"; returns a CheckResult, true and equal to 0 when every declared
+    request works with no finding and no problem. `options` are the other command-line options
+    by their dest name; `engines` keeps launched engines across calls."""
+    from .options import check_parser
 
     defaults = vars(check_parser().parse_args(["--frontend", "x"]))
-    return run_check(Namespace(**{
+    return checked(Namespace(**{
         **defaults, **options, "app": app, "frontend": list(frontends), "api_origin": api_origin,
         "endpoint": list(endpoints), "login": login, "read_header": list(read_header),
         "browser": browsers, "cookie_policy": cookie_policy, "output": str(output),
-    }))  # fmt: skip
+    }), engines)  # fmt: skip

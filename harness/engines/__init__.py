@@ -8,10 +8,14 @@ install command in its message; its cells become `not-run` with that reason.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import time
+from collections.abc import Callable
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
+from importlib.metadata import version
 from pathlib import Path
 
 from .base import (
@@ -88,13 +92,63 @@ def discover(playwright, name: str, driver: str = "auto") -> Route:
         _need(CHROMEDRIVER, "apt-get install chromium-driver")
         _need(override or SYSTEM_CHROMIUM, "apt-get install chromium")
         return Route(name, "webdriver", "system", override or SYSTEM_CHROMIUM)
-    if override:
-        return Route(name, "playwright", "system", override)
-    if _playwright_build_exists(playwright, name):
+    if not override and _playwright_build_exists(playwright, name):
         return Route(name, "playwright", "playwright", None)
-    system = {"chromium": SYSTEM_CHROMIUM, "firefox": SYSTEM_FIREFOX}[name]
+    system = override or {"chromium": SYSTEM_CHROMIUM, "firefox": SYSTEM_FIREFOX}[name]
     _need(system, f"apt-get install {'chromium' if name == 'chromium' else 'firefox-esr'}")
+    problem = firefox_route_problem(version("playwright")) if name == "firefox" else None
+    if problem:  # a stock Firefox goes through the moz-firefox channel
+        raise EngineUnavailable(problem)
     return Route(name, "playwright", "system", system)
+
+
+FIREFOX_ESR_PLAYWRIGHT = "1.64."  # the releases whose moz-firefox BiDi route works on ESR
+
+
+def firefox_route_problem(playwright_version: str) -> str | None:
+    """Why stock Firefox ESR cannot be driven by this Playwright, or None. Its BiDi route
+    (channel="moz-firefox") works with 1.64.x; 1.65 fails at new_context
+    (emulation.setMediaFeaturesOverride). Only this route is affected."""
+    if playwright_version.startswith(FIREFOX_ESR_PLAYWRIGHT):
+        return None
+    return (f"stock Firefox ESR is driven over Playwright's moz-firefox BiDi channel, which works "
+            f"with playwright 1.64.x only (this is {playwright_version}): install "
+            "'playwright==1.64.1' beside cors-matrix, or Playwright's own Firefox build "
+            "(`playwright install firefox`); the other engines run")  # fmt: skip
+
+
+class PlaywrightSession:
+    """The one sync Playwright of a thread: a second one cannot start beside it ("Playwright
+    Sync API inside the asyncio loop"). Borrowed from whoever owns it (pytest-playwright's
+    `playwright` fixture), else started here on first use and stopped by `close`."""
+
+    def __init__(self, borrow: Callable[[], object] | None = None) -> None:
+        self._borrow = borrow
+        self._own = None  # the sync_playwright() context manager, when the instance is ours
+        self._playwright = None
+
+    def get(self):
+        if self._playwright is None:
+            if self._borrow is not None:
+                self._playwright = self._borrow()
+            else:
+                from playwright.sync_api import sync_playwright
+
+                self._own = sync_playwright()
+                self._playwright = self._own.start()
+        return self._playwright
+
+    def lost(self) -> None:
+        """Its driver was killed: forget it (an own one is started again on next use)."""
+        self._own = self._playwright = None
+
+    def close(self) -> None:
+        if self._own is not None:
+            try:
+                self._own.__exit__(None, None, None)
+            except Exception:
+                pass  # its driver is gone already (a crash, or Ctrl-C reached it too)
+        self._own = self._playwright = None
 
 
 class EnginePool:
@@ -107,24 +161,22 @@ class EnginePool:
         proxy: str | None = None,
         grids: set[str] | frozenset[str] = frozenset(),
         remote_proxy: str | None = None,
+        playwright: PlaywrightSession | None = None,
+        own_processes: Callable[[], AbstractContextManager] = contextlib.nullcontext,
     ) -> None:
         self.driver = driver
         self.remotes = remotes or {}
         self.proxy = proxy  # every launched engine sends all its traffic through it (check)
         self.grids = set(grids)  # remote URLs that hold many sessions at once (a Grid)
         self.remote_proxy = remote_proxy  # remote browsers reach the origins through it
-        self._playwright_cm = None
-        self._playwright = None
+        self._session = playwright or PlaywrightSession()
+        self._owns_session = playwright is None
+        self._own_processes = own_processes  # what a launch starts carries the run's mark
         self._engines: dict[tuple[str, str], Engine] = {}
         self._failures: dict[tuple[str, str], Exception] = {}
 
     def _pw(self):
-        if self._playwright is None:
-            from playwright.sync_api import sync_playwright
-
-            self._playwright_cm = sync_playwright()
-            self._playwright = self._playwright_cm.start()
-        return self._playwright
+        return self._session.get()
 
     def get(self, name: str, cookie_policy: str) -> Engine:
         """The launched engine, or the same EngineUnavailable/EngineError every time."""
@@ -146,7 +198,8 @@ class EnginePool:
         attempts = LAUNCH_ATTEMPTS
         for attempt in range(1, attempts + 1):
             try:
-                return self._launch(name, cookie_policy)
+                with self._own_processes():
+                    return self._launch(name, cookie_policy)
             except EngineUnavailable as exc:
                 self._failures[key] = exc
                 raise
@@ -206,17 +259,13 @@ class EnginePool:
                 for key, other in list(self._engines.items()):
                     if other.info.driver == "playwright" and other.info.remote is None:
                         self._engines.pop(key, None)
-                self._playwright_cm = self._playwright = None
+                self._session.lost()
 
     def close(self) -> None:
         for key in list(self._engines):
             self.discard(*key)
-        if self._playwright_cm is not None:
-            try:
-                self._playwright_cm.__exit__(None, None, None)
-            except Exception:
-                pass  # its driver is gone already (a crash, or Ctrl-C reached it too)
-            self._playwright_cm = self._playwright = None
+        if self._owns_session:
+            self._session.close()
 
 
 def failure_line(exc: BaseException) -> str:
@@ -235,6 +284,7 @@ def is_engine_failure(exc: BaseException) -> bool:
 
 __all__ = [
     "EnginePool",
+    "PlaywrightSession",
     "is_engine_failure",
     "failure_line",
     "EngineUnavailable",
