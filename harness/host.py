@@ -6,7 +6,7 @@ origins are known (placeholders need them), and dispatches each connection by th
 in on. A separate control port serves health and ledger reads to the harness only: it sends no
 CORS headers, so no page can read it.
 
-Run as: python -m harness.host SPEC.json MANIFEST.json
+Run as: python -m cors_matrix.host SPEC.json MANIFEST.json (harness.host in the checkout)
 """
 
 from __future__ import annotations

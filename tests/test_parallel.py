@@ -19,8 +19,8 @@ def cells_of(path: Path) -> list[tuple]:
 
 def pytest_args(results: Path, *extra: str) -> list[str]:
     return [sys.executable, "-m", "pytest", *THEMES, "-q", "-p", "no:cacheprovider",
-            "--cors-browser", "chromium", "--cors-browser", "webkit", "--cors-results", str(results),
-            *extra]  # fmt: skip
+            "--cors-browser", "chromium", "--cors-browser", "webkit",
+            "--cors-results", str(results), *extra]  # fmt: skip
 
 
 def test_xdist_workers_write_every_cell_once(tmp_path):

@@ -61,3 +61,39 @@ def test_missing_react_build_stops_with_one_clear_line(pytester, tmp_path):
     )
     assert run.ret == 4
     run.stdout.fnmatch_lines([f"*--cors-fixture-dir {tmp_path}: no index.html there*"])
+
+
+def test_a_session_without_cells_starts_nothing_and_leaves_toml_data_alone(pytester):
+    """Inside a user's suite: no reaper mark, no signal handler, no results file, and a data
+    file named like a test is not collected."""
+    pytester.makefile(".toml", test_settings='[server]\nhost = "0.0.0.0"\n')
+    pytester.makepyfile(
+        test_user="""
+import os, signal
+
+def test_untouched():
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+    assert signal.getsignal(signal.SIGTERM) == signal.SIG_DFL
+    assert not [k for k in os.environ if k.startswith("CORS_MATRIX_RUN_")]
+"""
+    )
+    run = pytester.runpytest_subprocess("-p", "no:cacheprovider")
+    run.assert_outcomes(passed=1)
+    assert "test_settings.toml" not in run.stdout.str()
+    assert not (pytester.path / "results").exists()
+
+
+def test_scenario_files_are_known_by_a_probe_table_or_a_declared_folder(tmp_path):
+    from cors_matrix.plugin import is_scenario_file
+
+    data = tmp_path / "test_data.toml"
+    data.write_text('[server]\nhost = "x"\n# [[probe]] in a comment is no table\n')
+    scenario = tmp_path / "test_s.toml"
+    scenario.write_text('[server]\nallow_origins = ["{app}"]\n\n  [[ probe ]]\nname = "p"\n')
+    broken = tmp_path / "declared" / "test_broken.toml"
+    broken.parent.mkdir()
+    broken.write_text("not toml at all [")
+    assert not is_scenario_file(data, [])
+    assert is_scenario_file(scenario, [])
+    assert not is_scenario_file(broken, [])
+    assert is_scenario_file(broken, [tmp_path / "declared"])  # its error will be shown

@@ -363,7 +363,8 @@ def test_a_diverging_cell_gets_a_playwright_trace_linked_from_the_report(tmp_pat
         with zipfile.ZipFile(trace) as z:  # a real Playwright trace of the re-run
             events = z.read("trace.trace").decode()
         assert "cm_probe=unmodelled-redirect.p." in events and '"type":"before"' in events
-    view = write_report([results], tmp_path / "report", artifacts_root=tmp_path / "results" / "artifacts")
+    artifacts = tmp_path / "results" / "artifacts"
+    view = write_report([results], tmp_path / "report", artifacts_root=artifacts)
     html = (tmp_path / "report" / "index.html").read_text()
     for detail in view["details"]:
         assert (tmp_path / "report" / detail["trace"]).is_file()

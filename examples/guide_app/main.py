@@ -1,7 +1,7 @@
 """A FastAPI app written the way the guide shows: origins from ALLOWED_ORIGINS (stripped),
 credentials on, every method and header allowed, a cookie session set by /login.
 
-    python -m cors_matrix check examples.guide_app.main:app --frontend https://app.example.com \\
+    cors-matrix check examples.guide_app.main:app --frontend https://app.example.com \\
         --api-origin https://api.example.com --login POST:/login \\
         --endpoint GET:/items/1 --endpoint "POST:/items {\\"name\\": \\"x\\"}"
 """

@@ -2,7 +2,7 @@
 credentials on. `r"https://.*example\\.com"` also matches https://evilapp.example.com and
 https://evil.example.com, so any such site reads the logged-in user's data.
 
-    python -m cors_matrix check examples.insecure_app.main:app --frontend https://app.example.com \\
+    cors-matrix check examples.insecure_app.main:app --frontend https://app.example.com \\
         --api-origin https://api.example.com --login POST:/login --endpoint GET:/items/1
 """
 

@@ -1,4 +1,4 @@
-"""`python -m harness check`: the user's own app, run as it runs, probed from its frontends and
+"""`cors-matrix check`: the user's own app, run as it runs, probed from its frontends and
 from attacker origins in real engines. One module per job:
 
     options.py     the command line, parsed; one-line usage errors
@@ -14,6 +14,7 @@ from attacker origins in real engines. One module per job:
     explain.py     why a request was unreadable, from what the server sent
     fixes.py       the CORSMiddleware keyword change that fixes it, where the config is known
     verdict.py     severity, root causes, the printed verdict and exit code
+    result.py      the CheckResult that check_app and `cors_check` return
     report.py      the check's HTML report
     run.py         all of it in order
 """

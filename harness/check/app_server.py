@@ -180,14 +180,22 @@ class ThreadServer:
         return f"{self.name} stopped serving during the check ({self.error or 'thread ended'})"
 
     def stop(self) -> None:
-        """Graceful first; then without waiting for the connections an engine that outlives
-        this check keeps open (the `cors_check` fixture's shared engines): uvicorn would wait
-        for them as long as the browser runs."""
-        self.server.should_exit = True
-        self.thread.join(STOP_GRACE_S)
-        if self.thread.is_alive():
-            self.server.force_exit = True
-            self.thread.join(10)
+        stop_all([self])
+
+
+def stop_all(servers: list[ThreadServer]) -> None:
+    """Graceful first (all at once, one grace period); then without waiting for the
+    connections an engine that outlives this check keeps open (the `cors_check` fixture's
+    shared engines): uvicorn would wait for them as long as the browser runs."""
+    for server in servers:
+        server.server.should_exit = True
+    deadline = time.monotonic() + STOP_GRACE_S
+    for server in servers:
+        server.thread.join(max(0.0, deadline - time.monotonic()))
+    for server in servers:
+        if server.thread.is_alive():
+            server.server.force_exit = True
+            server.thread.join(10)
 
 
 def in_process(app, name: str) -> ThreadServer:

@@ -1,4 +1,4 @@
-"""`python -m harness check`: the whole check, from the command line to the exit code.
+"""`cors-matrix check`: the whole check, from the command line to the exit code.
 
 Order: start the app (its own process), learn its endpoints, log in over HTTP, pre-scan every
 candidate Origin over HTTP, then the browsers: the frontends' battery and the reads from every
@@ -27,7 +27,7 @@ from ..ledger import LedgerMiddleware, LedgerStore
 from ..probe_page import ProbePageMissing, probe_page_dir
 from ..results import ResultsWriter
 from . import corpus as corpus_mod
-from .app_server import AppDied, AppProcess, ThreadServer, in_process
+from .app_server import AppDied, AppProcess, ThreadServer, in_process, stop_all
 from .battery import MISSING_PATH, attacker_battery, frontend_battery
 from .browsers import Cell, Plan, run_engine
 from .discovery import Discovery, discover, fetch_schemas
@@ -280,14 +280,16 @@ def _serve_origins(stack, app, api_origin, frontends, attackers, store, run_dir,
     ca.issue_cert(*hosts).private_key_and_cert_chain_pem.write_to_path(str(cert))
     scheme = api_origin.split(":", 1)[0]
     relay_app = LedgerMiddleware(Relay(app.port, scheme), store, server_name="app")
+    started: list[ThreadServer] = []  # stopped together, whichever of them started
+    stack.callback(stop_all, started)
     relay = ThreadServer(relay_app, "the relay to the app", str(cert) if scheme == "https"
                          else None, lifespan="on", own_headers=False).start()  # fmt: skip
-    stack.callback(relay.stop)
+    started.append(relay)
     static = build_pages_app(fixture)
     plain = ThreadServer(static, "page server").start()
-    stack.callback(plain.stop)
+    started.append(plain)
     tls = ThreadServer(static, "page server (https)", str(cert)).start()
-    stack.callback(tls.stop)
+    started.append(tls)
     routes = {}
     for origin in pages:
         routes[_route_key(origin)] = tls.port if origin.startswith("https:") else plain.port
