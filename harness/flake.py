@@ -27,10 +27,15 @@ def compare_runs(paths: list[Path]) -> dict[tuple, list[tuple]]:
     """Cells whose observation differs between runs (or that are missing from some run)."""
     seen: dict[tuple, list[tuple | None]] = defaultdict(lambda: [None] * len(paths))
     for index, path in enumerate(paths):
-        for _, record, _problem in read_records(path):
+        for _, record, _problem in _records(path):
             if record is not None:
                 seen[key_of(record)][index] = observation(record)
     return {key: obs for key, obs in seen.items() if len(set(obs)) > 1}
+
+
+def _records(path: Path):
+    """A run that collected no cell writes no results file: it has no records."""
+    return read_records(path) if path.exists() else []
 
 
 def run(runs: int, out: Path, pytest_args: list[str]) -> int:
@@ -46,7 +51,7 @@ def run(runs: int, out: Path, pytest_args: list[str]) -> int:
         command = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider",
                    "--cors-results", str(path), *pytest_args]  # fmt: skip
         subprocess.run(command, stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT, check=False)
-        cells = sum(1 for _, r, _ in read_records(path) if r) if path.exists() else 0
+        cells = sum(1 for _, r, _ in _records(path) if r)
         print(f"run {i}/{runs}: {cells} cells in {time.monotonic() - started:.0f} s", flush=True)
         paths.append(path)
     flaky = compare_runs(paths)
@@ -55,7 +60,7 @@ def run(runs: int, out: Path, pytest_args: list[str]) -> int:
             f"FLAKY {'/'.join(key)}: "
             + " | ".join(str(o[:3]) if o else "missing" for o in observations)
         )
-    total = len({key_of(r) for path in paths for _, r, _ in read_records(path) if r})
+    total = len({key_of(r) for path in paths for _, r, _ in _records(path) if r})
     print(f"flake check: {len(flaky)} of {total} cells changed between {runs} runs")
     if total == 0:  # nothing ran: no verdict on flakiness
         print("cors-matrix flake-check: no cell ran; nothing was compared", file=sys.stderr)
