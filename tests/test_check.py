@@ -356,6 +356,79 @@ def test_the_pytest_fixture_checks_an_app_object(cors_check, monkeypatch):
     assert code == 0
 
 
+# --- what a check cannot see it says; it never ends its own session ------------------------------
+
+
+def serve(module_app: str) -> str:
+    """--serve with the app run as a user runs it (the config is then unknown to the check)."""
+    return f"{sys.executable} -m uvicorn {module_app} --port {{port}}"
+
+
+def test_a_regex_trusting_local_pages_behind_an_https_frontend_fails_under_serve(tmp_path):
+    """MLflow's shape: no config to read, yet the loopback origins are tried and found."""
+    run = check("--serve", serve("tests.check_apps.loopback_regex:app"), *COMMON, "--login",
+                "POST:/login", "--browser", "chromium", "-o", str(tmp_path))  # fmt: skip
+    assert run.returncode == 1, run.stdout + run.stderr
+    assert verdict(run).startswith("verdict: FAIL")
+    reads = [x for x in lines_with(run, " reads ") if x.strip().startswith("http://localhost")]
+    assert reads, run.stdout
+    local = [r for r in records(tmp_path) if r["page_origin"].startswith("http://localhost")]
+    assert any(r["check"]["severity"] for r in local)
+
+
+def test_a_public_api_under_serve_passes_saying_public_and_what_was_not_seen(tmp_path):
+    run = check("--serve", serve("tests.check_apps.public_wildcard:app"), *COMMON,
+                "--browser", "chromium", "-o", str(tmp_path))  # fmt: skip
+    assert run.returncode == 0, run.stdout + run.stderr
+    line = verdict(run)
+    assert "public API: any origin reads it without credentials" in line
+    assert "not seen: the app's CORS config (--serve)" in line
+    assert "cors-matrix check module:app" in line
+
+
+def test_a_get_logout_in_the_schema_is_not_probed(tmp_path):
+    run = check("tests.check_apps.logout_get:app", *COMMON, "--login", "POST:/login",
+                "--browser", "chromium", "-o", str(tmp_path))  # fmt: skip
+    assert run.returncode == 0, run.stdout + run.stderr
+    assert "skipped 1 GETs that end something" in run.stdout
+    assert not [r for r in records(tmp_path) if "/logout" in r["url"]]
+    (me,) = lines_with(run, "GET /me:")
+    assert "status 200" in me  # the session held to the end
+
+
+def test_a_session_that_ends_mid_check_is_said_and_no_pass(tmp_path):
+    run = check("tests.check_apps.logout_get:app", *COMMON, "--login", "POST:/login",
+                "--endpoint", "GET:/logout", "--endpoint", "GET:/me",
+                "--browser", "chromium", "-o", str(tmp_path))  # fmt: skip
+    assert run.returncode == 1, run.stdout + run.stderr
+    (line,) = lines_with(run, "stopped arriving")
+    assert "chromium: the session's cookies stopped arriving after GET /logout" in line
+
+
+def test_a_schema_whose_paths_miss_the_mount_gives_no_verdict(tmp_path):
+    run = check("--serve", serve("tests.check_apps.schema_without_prefix:app"), *COMMON,
+                "--login", "POST:/api/login", "--browser", "chromium",
+                "-o", str(tmp_path))  # fmt: skip
+    assert run.returncode == 2, run.stdout + run.stderr
+    line = verdict(run)
+    assert line.startswith("verdict: INCOMPLETE — 1 of 1 endpoints from the app's schema "
+                           "answer 404 (e.g. GET /items/1)"), line  # fmt: skip
+    assert "--endpoint METHOD:/path" in line
+
+
+def test_an_app_without_cors_gets_the_middleware_it_needs_as_its_fix(tmp_path):
+    run = check("tests.check_apps.no_cors:app", *COMMON, "--login", "POST:/login",
+                "--browser", "chromium", "-o", str(tmp_path))  # fmt: skip
+    assert run.returncode == 1, run.stdout + run.stderr
+    lines = run.stdout.splitlines()
+    at = lines.index(next(x for x in lines if "GET /items/1:" in x))
+    assert lines[at].strip().startswith("BLOCKED")
+    assert lines[at + 2].strip() == (
+        "fix: the app has no CORSMiddleware: app.add_middleware(CORSMiddleware, "
+        "allow_origins=['https://app.example.com'], allow_credentials=True)"
+    )
+
+
 # --- pure parts ----------------------------------------------------------------------------------
 
 

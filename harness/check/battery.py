@@ -26,6 +26,10 @@ class Request:
     read_headers: list[str] = field(default_factory=list)
     endpoint: str | None = None
 
+    @property
+    def path(self) -> str:
+        return self.spec["path"]
+
 
 @dataclass(frozen=True)
 class Auth:

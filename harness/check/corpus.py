@@ -3,9 +3,13 @@
 The classes are the ones origin-check scanners test (CORScanner, Corsy): any origin reflected,
 `null`, http for https, prefix/suffix/substring lookalikes, truncations (app.example.co is
 a different, buyable domain), an unescaped dot at every position, special characters, other
-ports and subdomains. From the config, where it is known: every origin listed that is not a
-declared frontend, and witnesses of each `allow_origin_regex` (strings the regex accepts, made
-by walking its parse tree with "evil" wherever it repeats or takes any character).
+ports and subdomains. Beside every frontend, whatever its scheme: the local development
+origins apps trust by accident (`http://localhost:5173`, `http://127.0.0.1:3000`, `[::1]`, one
+random high port to tell "this port" from "any port"): a regex such as
+`https://app\\.example\\.com|http://localhost(:[0-9]+)?` lets any local page read. From the
+config, where it is known: every origin listed that is not a declared frontend, and
+witnesses of each `allow_origin_regex` (strings the regex accepts, made by walking its parse
+tree with "evil" wherever it repeats or takes any character).
 """
 
 from __future__ import annotations
@@ -24,6 +28,9 @@ except ImportError:  # pragma: no cover
 
 # hostnames a page can have here: LDH labels (the per-run CA issues no certificate for "_")
 LABEL = r"[a-z0-9]([a-z0-9-]*[a-z0-9])?"
+LOOPBACK_NAMES = ("localhost", "127.0.0.1", "[::1]")
+DEV_PORTS = (None, 3000, 5173, 8000, 8080)  # the default port, then the dev servers' own
+LOCAL_KIND = "local dev origin"
 BROWSER_HOST = re.compile(rf"^(\[[0-9a-f:.]+\]|{LABEL}(\.{LABEL})*)$")
 
 
@@ -91,6 +98,12 @@ def for_frontend(frontend: str) -> list[Candidate]:
             add("another subdomain", f"evil.{parent}")
             add("parent domain", parent)
         add("subdomain of the frontend", f"evil.{host}")
+    for name in LOOPBACK_NAMES:
+        for dev_port in DEV_PORTS:
+            add(LOCAL_KIND, name, dev_port, "http")
+    add(LOCAL_KIND, "localhost", None, "https")
+    add(LOCAL_KIND, "localhost", 5173, "https")
+    add(LOCAL_KIND, "localhost", 20000 + secrets.randbelow(40000), "http")  # any port?
     seen: set[str] = set()
     return [Candidate(o, k, frontend) for k, o in out if not (o in seen or seen.add(o))]
 

@@ -4,12 +4,15 @@ Paths honour where the API really is: the path an app is mounted under, and the 
 `servers` (FastAPI's root_path). Path parameters get a value of their type (uuid, integer,
 enum...), JSON bodies a minimal valid value. Unsafe methods are only probed when asked
 (`--writes`): a discovered `POST /logout` sent with the user's session would change the
-findings, and the user's data. What is skipped is counted and said.
+findings, and the user's data. A GET whose path or operation says it ends something
+(logout, signout, revoke, delete...) is treated the same: probed first, it logged the check's
+own session out and every later request ran without it. What is skipped is counted and said.
 """
 
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
@@ -21,6 +24,13 @@ from .options import METHODS, Endpoint
 OPENAPI_PATHS = ("/openapi.json", "/api/openapi.json", "/api/v1/openapi.json",
                  "/docs/openapi.json", "/api/docs/openapi.json")  # fmt: skip
 SAMPLE_UUID = "00000000-0000-4000-8000-000000000000"
+ENDS_SOMETHING = re.compile(
+    r"log[-_]?out|sign[-_]?out|revoke|delete|destroy|remove|"
+    r"unsubscribe|invalidate|terminate|deactivate",
+    re.IGNORECASE,
+)
+WRITES_SKIPPED = "writes (POST/PUT/PATCH/DELETE; pass --writes to probe them)"
+ENDERS_SKIPPED = "GETs that end something (logout, revoke, delete...; --writes probes them)"
 
 
 @dataclass
@@ -75,7 +85,10 @@ def discover(schemas: list[dict[str, Any]], writes: bool, limit: int) -> Discove
                     continue
                 seen.add((method, concrete))
                 if method not in ("GET", "HEAD") and not writes:
-                    _count(found, "writes (POST/PUT/PATCH/DELETE; pass --writes to probe them)")
+                    _count(found, WRITES_SKIPPED)
+                    continue
+                if not writes and ends_something(path, operation):
+                    _count(found, ENDERS_SKIPPED)
                     continue
                 if len(found.endpoints) >= limit:
                     _count(found, f"beyond --max-endpoints {limit}")
@@ -83,6 +96,12 @@ def discover(schemas: list[dict[str, Any]], writes: bool, limit: int) -> Discove
                 found.endpoints.append(Endpoint(method, concrete, _body(operation, schema),
                                                 "openapi"))  # fmt: skip
     return found
+
+
+def ends_something(path: str, operation: dict[str, Any]) -> bool:
+    """A safe method by its verb, but by its name a logout, a revocation or a deletion."""
+    names = [path, str(operation.get("operationId", "")), str(operation.get("summary", ""))]
+    return any(ENDS_SOMETHING.search(name) for name in names)
 
 
 def _count(found: Discovery, reason: str) -> None:

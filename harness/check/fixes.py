@@ -1,9 +1,11 @@
 """The smallest fix for a blocked frontend request, in the app's own CORSMiddleware keywords.
 
-Only where the app's config is known (the `module:app` routes read it) and Starlette's
-middleware is what answered: the oracle's model of that config is asked why the request fails
+Where the app's config is known (the `module:app` routes read it) and Starlette's middleware
+is what answered: the oracle's model of that config is asked why the request fails
 and harness/causes.py turns its reasons into a keyword change. The CORS answer does not depend
-on the route, so the oracle's generic endpoint stands in for the app's.
+on the route, so the oracle's generic endpoint stands in for the app's. Where no CORS header
+came back at all and the app has no CORSMiddleware (or its config is unknown, --serve): the
+middleware to add, with the keywords this very request needs.
 """
 
 from __future__ import annotations
@@ -14,6 +16,9 @@ from .. import causes as causes_mod
 from .. import oracle
 from ..scenario import RECONFIGURABLE_SHAPE, Probe
 from .browsers import Cell
+
+SAFELISTED = {"accept", "accept-language", "content-language"}
+SIMPLE_TYPES = {"application/x-www-form-urlencoded", "multipart/form-data", "text/plain"}
 
 
 def _literal(value: Any, frontend: str) -> str:
@@ -51,3 +56,31 @@ def config_fix(cell: Cell, configs: list[dict[str, Any]], api_origin: str) -> st
         if cause.fix_note:
             return cause.fix_note
     return None
+
+
+def missing_cors_fix(cell: Cell, configs: list[dict[str, Any]], config_seen: bool) -> str | None:
+    """A blocked frontend request whose answers carried no CORS header at all, from an app
+    without CORSMiddleware (or one whose config is unknown): the middleware it needs."""
+    if cell.role != "frontend" or cell.readable or cell.page_origin == "null" or configs:
+        return None
+    answers = cell.record.get("ledger") or []
+    if not answers or any("access-control-allow-origin" in e["response_headers"]
+                          for e in answers):  # fmt: skip
+        return None
+    spec = cell.request.spec
+    keywords = [f"allow_origins=[{cell.frontend!r}]"]
+    if spec.get("credentials") == "include":
+        keywords.append("allow_credentials=True")
+    if spec["method"] != "GET":
+        keywords.append(f"allow_methods=[{spec['method']!r}]")
+    headers = [name for name, value in (spec.get("headers") or {}).items()
+               if name.lower() not in SAFELISTED and not (name.lower() == "content-type"
+               and value.split(";")[0].strip().lower() in SIMPLE_TYPES)]  # fmt: skip
+    if headers:
+        keywords.append(f"allow_headers={headers!r}")
+    add = f"app.add_middleware(CORSMiddleware, {', '.join(keywords)})"
+    if cell.request.modelled_by == "/error":  # only an outermost middleware reaches a 500
+        add = f"app = CORSMiddleware(app, {', '.join(keywords)}) (wraps errors too)"
+    if config_seen:
+        return f"the app has no CORSMiddleware: {add}"
+    return f"no CORS header came back; if the app has no CORS middleware: {add}"

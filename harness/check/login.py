@@ -37,7 +37,8 @@ STAND_IN_COOKIE = "cors_matrix_session=1"
 def http_login(port: int, api_origin: str, frontend: str, login: Endpoint | None,
                mode: str) -> tuple[Auth, str, str]:  # fmt: skip
     """(how requests authenticate, a line saying what the login did, the Cookie header a
-    logged-in browser would send: the login's cookie names, or a stand-in)."""
+    logged-in browser would send: the login's own cookies, or a stand-in). The cookie's value
+    is a secret: it goes to the pre-scan's requests only, never into a record or output."""
     if login is None:
         if mode == "bearer":
             raise UsageError("--auth bearer needs --login to obtain a token")
@@ -57,7 +58,8 @@ def http_login(port: int, api_origin: str, frontend: str, login: Endpoint | None
         snippet = response.text.strip().replace("\n", " ")[:120]
         raise UsageError(f"--login {login.name} failed: the app answered {status}"
                          + (f" ({snippet})" if snippet else ""))  # fmt: skip
-    cookies = [c.split("=", 1)[0].strip() for c in response.headers.get_list("set-cookie")]
+    pairs = [c.split(";", 1)[0].strip() for c in response.headers.get_list("set-cookie")]
+    cookies = [pair.split("=", 1)[0].strip() for pair in pairs]
     try:
         token = _find_token(response.json())
     except (ValueError, json.JSONDecodeError):
@@ -75,5 +77,6 @@ def http_login(port: int, api_origin: str, frontend: str, login: Endpoint | None
         did += f", set cookie {', '.join(cookies)}"
     if token:
         did += ", returned a token"
-    jar = "; ".join(f"{name}=x" for name in cookies) or STAND_IN_COOKIE
+    # the real session: an app may answer a malformed stand-in with a 500 and no CORS headers
+    jar = "; ".join(pair for pair in pairs if "=" in pair) or STAND_IN_COOKIE
     return Auth(mode, token if mode == "bearer" else None), f"{mode} ({did})", jar

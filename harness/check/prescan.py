@@ -131,8 +131,9 @@ async def _scan(port, api_origin, endpoints, origins, timeout_s, auth_header, co
             answer = Answer(candidate.origin, candidate.kind, endpoint.name, method, None,
                             with_cookie=with_cookie)  # fmt: skip
             async with gate:
-                try:
-                    response = await client.send(request)
+                try:  # the head only: a stream (text/event-stream) never ends
+                    response = await client.send(request, stream=True)
+                    await response.aclose()
                 except httpx2.HTTPError as exc:
                     answer.error = f"{type(exc).__name__}: {exc}".strip()
                     return answer

@@ -31,7 +31,7 @@ from .app_server import AppDied, AppProcess, ThreadServer, in_process, stop_all
 from .battery import MISSING_PATH, attacker_battery, frontend_battery
 from .browsers import Cell, Plan, run_engine
 from .discovery import Discovery, discover, fetch_schemas
-from .fixes import config_fix
+from .fixes import config_fix, missing_cors_fix
 from .login import http_login
 from .options import AUTH_MODES, Endpoint, UsageError, host_port, parse_endpoint, parse_origin
 from .prescan import run_prescan
@@ -176,8 +176,10 @@ def _check(args: Namespace, options: dict[str, Any], run_dir: Path,
                     frontend_battery(found.endpoints, auth, args.read_header,
                                      app.info.get("error_path")),
                     attacker_battery(found.endpoints), attackers, args.timeout)  # fmt: skip
+        discovered = [e.name for e in found.endpoints if e.source == "openapi"]
         summary = Summary(name, app.info.get("versions", {}), api_origin, frontends, auth_line,
-                          found.summary(), prescan, configs, [])  # fmt: skip
+                          found.summary(), prescan, configs, [],
+                          config_seen="cors" in app.info, discovered=discovered)  # fmt: skip
         store = LedgerStore()
         routes = _serve_origins(stack, app, api_origin, frontends, attackers, store, run_dir,
                                 options["fixture"])  # fmt: skip
@@ -194,7 +196,9 @@ def _check(args: Namespace, options: dict[str, Any], run_dir: Path,
             stack.callback(engines.proxy.set_routes, {})
 
         def write(cell: Cell) -> None:
-            fix = config_fix(cell, configs, api_origin)
+            fix = config_fix(cell, configs, api_origin) or missing_cors_fix(
+                cell, configs, summary.config_seen
+            )
             if fix:
                 cell.record["fix"] = fix
             cell.record = redact(cell.record)  # the report reads the same redacted record

@@ -13,6 +13,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
+from .battery import MISSING_PATH
 from .browsers import Cell
 from .prescan import Prescan
 
@@ -76,6 +77,8 @@ class Summary:
     cells: list[Cell]
     problems: list[str] = field(default_factory=list)
     fatal: str | None = None  # the app died: exit 2 after what is known is said
+    config_seen: bool = True  # False under --serve: the app's CORS keywords are unknown
+    discovered: list[str] = field(default_factory=list)  # endpoints found in the schemas
     lines: list[str] = field(default_factory=list)
     findings: list[dict[str, Any]] = field(default_factory=list)
     exit_code: int = 1
@@ -151,6 +154,8 @@ def build(summary: Summary, max_detail: int = 6) -> Summary:
         origins = len({a.origin for a in scan.answers})
         say(f"  pre-scan: {scan.sent} HTTP requests with {origins} Origin values in "
             f"{scan.seconds:g} s; {len(trusted)} origins trusted beyond the frontends")  # fmt: skip
+    summary.problems.extend(session_drops(summary))
+    summary.fatal = summary.fatal or hollow(summary)
     failing = bool(summary.problems) or summary.fatal is not None
     for frontend in summary.frontends:
         say(f"\n{frontend} (declared frontend)")
@@ -174,10 +179,68 @@ def build(summary: Summary, max_detail: int = 6) -> Summary:
             f"unread declared request(s), {len(summary.problems)} problem(s)")  # fmt: skip
         summary.exit_code = 1
     else:
-        say("\nverdict: PASS — every declared request readable in every engine, nothing "
-            "readable or trusted beyond the frontends")  # fmt: skip
+        say("\nverdict: PASS — " + pass_text(summary))
         summary.exit_code = 0
     return summary
+
+
+def pass_text(summary: Summary) -> str:
+    """What a PASS may claim: only what was tried, and what could not be seen."""
+    public = any(c.role == "attacker" and c.readable for c in summary.cells)
+    text = "every declared request readable in every engine, " + (
+        "and a public API: any origin reads it without credentials (Access-Control-Allow-"
+        "Origin: *), by design; nothing credentialed readable beyond the frontends"
+        if public else "nothing readable or trusted beyond the frontends")  # fmt: skip
+    if not summary.config_seen:
+        text += (
+            "; not seen: the app's CORS config (--serve), so origins only it names (a "
+            "regex, a list) were not tried: `cors-matrix check module:app` reads it"
+        )
+    return text
+
+
+def session_drops(summary: Summary) -> list[str]:
+    """Per engine: the login's cookies arrived, then stopped arriving (a request ended the
+    session): what ran after it ran without the session, so it says nothing of a user's."""
+    if not summary.auth.startswith("cookie"):
+        return []
+    out = []
+    for browser in dict.fromkeys(c.browser for c in summary.cells):
+        sent = [c for c in summary.cells if c.browser == browser and c.role == "frontend"
+                and c.request.spec.get("credentials") == "include"]  # fmt: skip
+        had = None
+        for cell in sent:
+            if cell.observed.get("cookies_received"):
+                had = cell
+            elif had is not None:
+                out.append(f"{browser}: the session's cookies stopped arriving after "
+                           f"{had.request.kind} (did it end the session?); what ran after it "
+                           "ran without the session")  # fmt: skip
+                break
+    return out
+
+
+def hollow(summary: Summary) -> str | None:
+    """No verdict when most endpoints found in the schema answer 404 in every engine, as the
+    app answers a path it lacks: the schema's paths are not where the API is served, and
+    every 'ok' would be a 404's."""
+    found = set(summary.discovered)
+    lacks = {c.browser: c.observed.get("body") for c in summary.cells  # the app's own 404
+             if c.role == "frontend" and c.request.path == MISSING_PATH}  # fmt: skip
+    statuses: dict[str, set] = {}
+    for cell in summary.cells:
+        if cell.role == "frontend" and cell.request.endpoint in found:
+            status = cell.record["check"]["status"]
+            body = lacks.get(cell.browser)  # an item's "not found" is no missing route
+            route_missing = status == 404 and (body is None or cell.observed.get("body") == body)
+            statuses.setdefault(cell.request.endpoint, set()).add(route_missing)
+    missing = [name for name, seen in statuses.items() if seen == {True}]
+    if not statuses or len(missing) * 2 <= len(statuses):
+        return None
+    return (f"{len(missing)} of {len(statuses)} endpoints from the app's schema answer 404 "
+            f"(e.g. {missing[0]}): its paths are not where the API is served (a mount or a "
+            "proxy prefix?), so nothing was tested; give the real paths with --endpoint "
+            "METHOD:/path, or the schema with --openapi PATH")  # fmt: skip
 
 
 def _statuses(group: list[Cell]) -> str:
