@@ -397,18 +397,13 @@ def cors_remote_proxy(request, cors_hosts):
 
 
 @pytest.fixture(scope="session")
-def cors_playwright(request):
-    """The session's one sync Playwright, shared by the cells, `cors_check` and
-    pytest-playwright (two cannot run in one thread): pytest-playwright's `playwright` fixture
-    when that plugin (or the user's conftest) has one, else cors-matrix's own."""
-    try:
-        request.getfixturevalue("playwright")
-    except pytest.FixtureLookupError:
-        session = PlaywrightSession()
-    else:
-        session = PlaywrightSession(lambda: request.getfixturevalue("playwright"))
+def cors_playwright():
+    """The session's one sync Playwright of cors-matrix, shared by the cells and `cors_check`,
+    on a thread of its own: pytest-playwright's (in the main thread) and the user's asyncio
+    tests never meet it."""
+    session = PlaywrightSession()
     yield session
-    session.close()  # only an own one is stopped
+    session.close()
 
 
 @pytest.fixture(scope="session")

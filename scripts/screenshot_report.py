@@ -16,8 +16,9 @@ def main(report: str, out: str) -> int:
     try:
         page = pool.get("chromium", "block-third-party").new_page()
         page.goto(Path(report).resolve().as_uri())
-        page._page.set_viewport_size({"width": 1400, "height": 1000})
-        page._page.screenshot(path=out)
+        raw = page._page  # the Playwright page, used on the pool's Playwright thread
+        pool.call(raw.set_viewport_size, {"width": 1400, "height": 1000})
+        pool.call(lambda: raw.screenshot(path=out))
         page.close()
     finally:
         pool.close()

@@ -9,6 +9,7 @@ driven directly (no HTTP client), so nothing but Starlette has to be installed.
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import json
 import sys
 
@@ -67,7 +68,12 @@ async def _answer(case: dict) -> dict:
 
 
 def answer(case: dict) -> dict:
-    return asyncio.run(_answer(case))
+    if asyncio._get_running_loop() is None:
+        return asyncio.run(_answer(case))
+    # a sync Playwright in this thread (pytest-playwright's `page` in the same session) keeps
+    # its loop running here: drive the middleware on a thread of its own
+    with concurrent.futures.ThreadPoolExecutor(1) as pool:
+        return pool.submit(asyncio.run, _answer(case)).result()
 
 
 def main() -> None:

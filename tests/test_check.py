@@ -374,6 +374,12 @@ def test_a_regex_trusting_local_pages_behind_an_https_frontend_fails_under_serve
     assert reads, run.stdout
     local = [r for r in records(tmp_path) if r["page_origin"].startswith("http://localhost")]
     assert any(r["check"]["severity"] for r in local)
+    # medium under block-third-party, and the line says where it is HIGH
+    line = _finding(run, "medium", "readable by")
+    assert (
+        "; HIGH where third-party cookies are allowed (the session cookie session is "
+        "SameSite=None" in line
+    )
 
 
 def test_a_public_api_under_serve_passes_saying_public_and_what_was_not_seen(tmp_path):

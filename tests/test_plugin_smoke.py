@@ -97,3 +97,20 @@ def test_scenario_files_are_known_by_a_probe_table_or_a_declared_folder(tmp_path
     assert is_scenario_file(scenario, [])
     assert not is_scenario_file(broken, [])
     assert is_scenario_file(broken, [tmp_path / "declared"])  # its error will be shown
+
+
+def test_the_users_asyncio_tests_still_run_after_cells(pytester):
+    """cors-matrix's sync Playwright lives on a thread of its own: the main thread keeps no
+    running loop, so a later asyncio.run in the user's tests works."""
+    pytester.makefile(".toml", test_a_smoke=SCENARIO)
+    pytester.makepyfile(
+        test_z_after="""
+import asyncio
+
+def test_asyncio_run_after_the_cells():
+    assert asyncio.run(asyncio.sleep(0, result=42)) == 42
+"""
+    )
+    run = pytester.runpytest_subprocess("--cors-browser", "chromium", "-p", "no:cacheprovider",
+                                        "-p", "no:playwright")  # fmt: skip
+    run.assert_outcomes(passed=3)

@@ -190,11 +190,15 @@ COUNT_JS = """async () => ({
 })"""
 
 
-def test_report_in_chromium_counts_click_filter_screenshot(engines, report_url):
+def test_report_in_chromium_counts_click_filter_screenshot(page, report_url):
+    """With pytest-playwright's own `page` (Debian's Chromium, tests/conftest.py): this test
+    clicks like a person, beside the harness's engines in the same session."""
+    _click_filter_screenshot(page, report_url)
+
+
+def _click_filter_screenshot(page, report_url: str) -> None:
     from playwright.sync_api import expect
 
-    engine = engines.get("chromium", "block-third-party")
-    page = engine.new_page()._page  # the Playwright page: this test clicks like a person
     page.goto(report_url)
     counts = page.evaluate(COUNT_JS)
     assert counts["cells"] == len(RECORDS) and counts["diverge"] == 1
@@ -211,7 +215,6 @@ def test_report_in_chromium_counts_click_filter_screenshot(engines, report_url):
     shots = ROOT / "results" / "artifacts" / "report"
     shots.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(shots / "report-filtered.png"), full_page=True)
-    page.close()
 
 
 @pytest.mark.parametrize("name", ["firefox", "webkit"])
@@ -259,7 +262,7 @@ MARKED = {  # three known cells of the catalogue and the server-side mark each m
 }
 
 
-def test_marks_evidence_beside_the_grid_and_a_claim_in_a_real_report(tmp_path, engines):
+def test_marks_evidence_beside_the_grid_and_a_claim_in_a_real_report(tmp_path, page):
     """A real run of three catalogue cells in Chromium, its report opened in Chromium: each
     cell's marks say what its record says the server saw; a click opens the evidence beside
     the grid (no jump to the end of the page); a claim links to its deciding cell."""
@@ -281,7 +284,6 @@ def test_marks_evidence_beside_the_grid_and_a_claim_in_a_real_report(tmp_path, e
         for r in map(json.loads, results.read_text().split("\n")[:-1])
     }
     write_report([results], tmp_path / "report")
-    page = engines.get("chromium", "block-third-party").new_page()._page
     page.set_viewport_size({"width": 1400, "height": 900})
     page.goto((tmp_path / "report" / "index.html").as_uri())
     for (scenario, probe), mark in MARKED.items():
@@ -323,7 +325,6 @@ def test_marks_evidence_beside_the_grid_and_a_claim_in_a_real_report(tmp_path, e
         "id", "cookie-without-allow-credentials--get-with-cookie--chromium--block-third-party"
     )
     expect(shown).to_contain_text("cookies sid")
-    page.close()
 
 
 UNMODELLED = """

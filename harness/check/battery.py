@@ -35,6 +35,7 @@ class Request:
 class Auth:
     mode: str  # cookie | bearer | none
     token: str | None = None
+    samesite_none: tuple[str, ...] = ()  # session cookies a third-party context may carry
 
     @property
     def authorization(self) -> str | None:
@@ -75,7 +76,10 @@ def frontend_battery(endpoints: list[Endpoint], auth: Auth, read_headers: list[s
     return out
 
 
-def attacker_battery(endpoints: list[Endpoint]) -> list[Request]:
+def attacker_battery(endpoints: list[Endpoint], auth_mode: str = "cookie") -> list[Request]:
+    """Each read twice, credentialed and not; "the user's cookies" only where the app's
+    session is a cookie (else the credentialed read just carries whatever the jar has)."""
+    credentialed = "with the user's cookies" if auth_mode == "cookie" else "with credentials"
     reads = [e for e in endpoints if e.safe]
     stand_in = not reads
     if stand_in:  # no readable endpoint given: a missing path still shows what is trusted
@@ -85,7 +89,7 @@ def attacker_battery(endpoints: list[Endpoint]) -> list[Request]:
         base = {"method": endpoint.method, "path": endpoint.path}
         out.append(
             Request(
-                f"{endpoint.name} with the user's cookies",
+                f"{endpoint.name} {credentialed}",
                 {**base, "credentials": "include"},
                 endpoint=endpoint.name,
             )

@@ -58,8 +58,11 @@ def http_login(port: int, api_origin: str, frontend: str, login: Endpoint | None
         snippet = response.text.strip().replace("\n", " ")[:120]
         raise UsageError(f"--login {login.name} failed: the app answered {status}"
                          + (f" ({snippet})" if snippet else ""))  # fmt: skip
-    pairs = [c.split(";", 1)[0].strip() for c in response.headers.get_list("set-cookie")]
+    set_cookies = response.headers.get_list("set-cookie")
+    pairs = [c.split(";", 1)[0].strip() for c in set_cookies]
     cookies = [pair.split("=", 1)[0].strip() for pair in pairs]
+    samesite_none = tuple(name for name, header in zip(cookies, set_cookies, strict=True)
+                          if "samesite=none" in header.lower().replace(" ", ""))  # fmt: skip
     try:
         token = _find_token(response.json())
     except (ValueError, json.JSONDecodeError):
@@ -79,4 +82,6 @@ def http_login(port: int, api_origin: str, frontend: str, login: Endpoint | None
         did += ", returned a token"
     # the real session: an app may answer a malformed stand-in with a 500 and no CORS headers
     jar = "; ".join(pair for pair in pairs if "=" in pair) or STAND_IN_COOKIE
-    return Auth(mode, token if mode == "bearer" else None), f"{mode} ({did})", jar
+    auth = Auth(mode, token if mode == "bearer" else None, samesite_none if mode == "cookie"
+                else ())  # fmt: skip
+    return auth, f"{mode} ({did})", jar

@@ -175,11 +175,14 @@ def _check(args: Namespace, options: dict[str, Any], run_dir: Path,
         plan = Plan(api_origin, auth, options["login"],
                     frontend_battery(found.endpoints, auth, args.read_header,
                                      app.info.get("error_path")),
-                    attacker_battery(found.endpoints), attackers, args.timeout)  # fmt: skip
+                    attacker_battery(found.endpoints, auth.mode), attackers,
+                    args.timeout)  # fmt: skip
         discovered = [e.name for e in found.endpoints if e.source == "openapi"]
         summary = Summary(name, app.info.get("versions", {}), api_origin, frontends, auth_line,
                           found.summary(), prescan, configs, [],
-                          config_seen="cors" in app.info, discovered=discovered)  # fmt: skip
+                          config_seen="cors" in app.info, discovered=discovered,
+                          cookie_policy=args.cookie_policy,
+                          samesite_none=auth.samesite_none)  # fmt: skip
         store = LedgerStore()
         routes = _serve_origins(stack, app, api_origin, frontends, attackers, store, run_dir,
                                 options["fixture"])  # fmt: skip

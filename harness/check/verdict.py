@@ -78,6 +78,8 @@ class Summary:
     problems: list[str] = field(default_factory=list)
     fatal: str | None = None  # the app died: exit 2 after what is known is said
     config_seen: bool = True  # False under --serve: the app's CORS keywords are unknown
+    cookie_policy: str = "block-third-party"  # the engines' third-party cookie policy
+    samesite_none: tuple[str, ...] = ()  # the login's SameSite=None cookies
     discovered: list[str] = field(default_factory=list)  # endpoints found in the schemas
     lines: list[str] = field(default_factory=list)
     findings: list[dict[str, Any]] = field(default_factory=list)
@@ -133,6 +135,22 @@ def _fix_for(cause: str, frontends: list[str]) -> str:
     return (
         "answer Access-Control-Allow-Origin only for the declared frontends, comparing the "
         f"whole Origin against an exact list ({', '.join(frontends)})"
+    )
+
+
+def _other_policy(summary: Summary, level: str | None) -> str:
+    """A medium read under block-third-party is HIGH wherever the SameSite=None session
+    cookie crosses sites; say so in the line, as not confirmed by this run."""
+    if (
+        level != "medium"
+        or summary.cookie_policy != "block-third-party"
+        or not summary.samesite_none
+    ):
+        return ""
+    return (
+        f"; HIGH where third-party cookies are allowed (the session cookie "
+        f"{', '.join(summary.samesite_none)} is SameSite=None; not confirmed here: rerun "
+        "with --cookie-policy allow-third-party)"
     )
 
 
@@ -306,7 +324,7 @@ def _say_findings(summary: Summary, trusted, reflects_any: bool, say, max_detail
         findings.append({
             "severity": level, "cause": cause, "engines": _engines(cells),
             "headline": f"{cause}: {len(requests)} requests readable by {who}{cookies} "
-                        f"(confirmed in {_engines(cells)})",
+                        f"(confirmed in {_engines(cells)})" + _other_policy(summary, level),
             "origins": {o: [c.record["token"] for c in group] for o, group in per_origin.items()},
             "fix": _fix_for(cause, summary.frontends),
         })  # fmt: skip

@@ -13,6 +13,7 @@ import os
 import shutil
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from importlib.metadata import version
@@ -23,6 +24,7 @@ from .base import (
     COOKIE_POLICIES,
     Engine,
     EngineError,
+    EnginePage,
     EngineUnavailable,
     override_variable,
 )
@@ -118,37 +120,76 @@ def firefox_route_problem(playwright_version: str) -> str | None:
 
 
 class PlaywrightSession:
-    """The one sync Playwright of a thread: a second one cannot start beside it ("Playwright
-    Sync API inside the asyncio loop"). Borrowed from whoever owns it (pytest-playwright's
-    `playwright` fixture), else started here on first use and stopped by `close`."""
+    """cors-matrix's own sync Playwright, on a thread of its own, started on first use.
 
-    def __init__(self, borrow: Callable[[], object] | None = None) -> None:
-        self._borrow = borrow
-        self._own = None  # the sync_playwright() context manager, when the instance is ours
+    Sync Playwright makes its asyncio loop the running loop of the thread it is used in: in
+    the main thread it would break every later `asyncio.run` of the user's tests, and a second
+    sync Playwright there (pytest-playwright's) refuses to start ("Playwright Sync API inside
+    the asyncio loop"). On its own thread it meets neither. Every Playwright call goes there
+    (`call`), and the engines and pages made there are handed out bound to it (ThreadBound).
+    """
+
+    def __init__(self) -> None:
+        self._thread: ThreadPoolExecutor | None = None
+        self._own = None  # the sync_playwright() context manager
         self._playwright = None
 
-    def get(self):
-        if self._playwright is None:
-            if self._borrow is not None:
-                self._playwright = self._borrow()
-            else:
-                from playwright.sync_api import sync_playwright
+    def call(self, fn: Callable, *args, **kwargs):
+        """fn(*args, **kwargs) on the Playwright thread; its exceptions come back here."""
+        if self._thread is None:
+            self._thread = ThreadPoolExecutor(1, thread_name_prefix="cors-matrix-playwright")
+        return self._thread.submit(fn, *args, **kwargs).result()
 
-                self._own = sync_playwright()
-                self._playwright = self._own.start()
+    def get(self):
+        """The Playwright instance; only for code that runs on the Playwright thread."""
+        if self._playwright is None:
+            from playwright.sync_api import sync_playwright
+
+            self._own = sync_playwright()
+            self._playwright = self._own.start()
         return self._playwright
 
+    def bind(self, target):
+        return ThreadBound(target, self)
+
     def lost(self) -> None:
-        """Its driver was killed: forget it (an own one is started again on next use)."""
+        """Its driver was killed: forget it (a new one is started on next use)."""
         self._own = self._playwright = None
 
     def close(self) -> None:
         if self._own is not None:
+            own, self._own, self._playwright = self._own, None, None
             try:
-                self._own.__exit__(None, None, None)
+                self.call(own.__exit__, None, None, None)
             except Exception:
                 pass  # its driver is gone already (a crash, or Ctrl-C reached it too)
-        self._own = self._playwright = None
+        if self._thread is not None:
+            self._thread.shutdown(wait=True)
+            self._thread = None
+
+
+class ThreadBound:
+    """An engine or page made on the Playwright thread: its methods run there, and an engine
+    or page they return comes back bound too. Plain attributes (info, watchdog) read through."""
+
+    def __init__(self, target, session: PlaywrightSession) -> None:
+        object.__setattr__(self, "_target", target)
+        object.__setattr__(self, "_session", session)
+
+    def __getattr__(self, name: str):
+        value = getattr(self._target, name)
+        if not callable(value):
+            return value
+
+        def on_thread(*args, **kwargs):
+            result = self._session.call(value, *args, **kwargs)
+            return self._session.bind(result) if isinstance(result, Engine | EnginePage) \
+                else result  # fmt: skip
+
+        return on_thread
+
+    def __setattr__(self, name: str, value) -> None:
+        setattr(self._target, name, value)
 
 
 class EnginePool:
@@ -231,9 +272,9 @@ class EnginePool:
                     raise EngineUnavailable(f"{name} at {url}: a Playwright server cannot be sent "
                                             "through --cors-remote-proxy; use a WebDriver "
                                             "endpoint (a Grid)")  # fmt: skip
-                return RemotePlaywright(self._pw(), name, url, cookie_policy)
+                return self._on_playwright_thread(RemotePlaywright, name, url, cookie_policy)
             return RemoteWebDriver(name, url, cookie_policy, self.remote_proxy, url in self.grids)
-        route = discover(self._pw(), name, self.driver)
+        route = self._session.call(lambda: discover(self._pw(), name, self.driver))
         if route.backend == "webdriver":
             from .webdriver_backend import ChromiumWebDriver, WebKitGTK
 
@@ -243,7 +284,18 @@ class EnginePool:
         from .playwright_backend import PlaywrightChromium, PlaywrightFirefox
 
         backend = {"chromium": PlaywrightChromium, "firefox": PlaywrightFirefox}[name]
-        return backend(self._pw(), route.executable, route.build, cookie_policy, self.proxy)
+        return self._on_playwright_thread(
+            backend, route.executable, route.build, cookie_policy, self.proxy
+        )
+
+    def _on_playwright_thread(self, backend, *args) -> Engine:
+        """A Playwright engine, made on the Playwright thread and bound to it."""
+        return self._session.bind(self._session.call(lambda: backend(self._pw(), *args)))
+
+    def call(self, fn: Callable, *args):
+        """fn(*args) where this pool's Playwright objects live (a test that drives a page
+        itself)."""
+        return self._session.call(fn, *args)
 
     def discard(self, name: str, cookie_policy: str) -> None:
         """Forget a crashed engine so the next cell launches a fresh one."""
