@@ -435,6 +435,16 @@ def test_an_app_without_cors_gets_the_middleware_it_needs_as_its_fix(tmp_path):
     )
 
 
+def test_an_event_stream_is_judged_by_its_head_without_a_timeout(tmp_path):
+    run = check("tests.check_apps.event_stream:app", *COMMON, "--endpoint", "GET:/events",
+                "--timeout", "5", "-o", str(tmp_path))  # fmt: skip
+    assert run.returncode == 0, run.stdout + run.stderr
+    (line,) = lines_with(run, "GET /events:")
+    assert line.strip().startswith("ok") and f"readable in {ALL} (status 200)" in line
+    events = [r for r in records(tmp_path) if "/events" in r["url"]]
+    assert events and not [r for r in events if r["observed"]["outcome"] == "timeout"]
+
+
 # --- pure parts ----------------------------------------------------------------------------------
 
 

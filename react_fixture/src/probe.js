@@ -52,10 +52,20 @@ export async function runProbe(spec) {
     for (const name of spec.readHeaders || []) {
       seen.headers[name] = response.headers.get(name);
     }
-    try {
-      seen.body = await response.text();
-    } catch (err) {
-      seen.body = null;
+    const type = (response.headers.get("content-type") || "").toLowerCase();
+    if (type.startsWith("text/event-stream")) {
+      // a stream never ends: what crossed is decided by the head; read no body, close it
+      try {
+        await response.body.cancel();
+      } catch (err) {
+        // already closed
+      }
+    } else {
+      try {
+        seen.body = await response.text();
+      } catch (err) {
+        seen.body = null;
+      }
     }
   } catch (err) {
     seen.outcome = err && err.name === "TypeError" ? "cors-error" : "error";
