@@ -22,6 +22,7 @@ import zipfile
 from pathlib import Path
 
 import pytest
+from test_cleanup import SCENARIO  # one allowed and one refused probe
 
 ROOT = Path(__file__).resolve().parent.parent
 CHROMIUM = "/usr/lib/chromium/chromium"
@@ -109,17 +110,6 @@ def test_nothing_of_cors_matrix_is_active():
     assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
     assert signal.getsignal(signal.SIGTERM) == signal.SIG_DFL
     assert not [k for k in os.environ if k.startswith("CORS_MATRIX_RUN_")]
-"""
-SCENARIO = """
-[server]
-allow_origins = ["{app}"]
-
-[[probe]]
-name = "allowed"
-
-[[probe]]
-name = "refused"
-page = "attacker"
 """
 
 
