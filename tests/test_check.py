@@ -445,6 +445,17 @@ def test_an_event_stream_is_judged_by_its_head_without_a_timeout(tmp_path):
     assert events and not [r for r in events if r["observed"]["outcome"] == "timeout"]
 
 
+def test_one_regex_is_one_finding_and_its_example_is_a_readable_200(tmp_path):
+    run = check("tests.check_apps.regex_dot:app", *COMMON, "--login", "POST:/login",
+                "--browser", "chromium", "--max-attackers", "2", "-o", str(tmp_path))  # fmt: skip
+    assert run.returncode == 1, run.stdout + run.stderr
+    (finding,) = [x for x in run.stdout.splitlines() if x.strip().startswith("[")]
+    assert "allow_origin_regex=" in finding
+    assert "more origin(s) trusted in the HTTP pre-scan, not confirmed in a browser" in finding
+    reads = lines_with(run, " reads ")
+    assert reads and all(" reads GET /items/1 " in x for x in reads), reads
+
+
 # --- pure parts ----------------------------------------------------------------------------------
 
 

@@ -332,13 +332,22 @@ def _say_findings(summary: Summary, trusted, reflects_any: bool, say, max_detail
     if unconfirmed and not reflects_any:  # a server that mirrors all is said once, above
         credentialed = any(x.allow_credentials for answers in unconfirmed.values() for x in answers)
         cause = root_cause(next(iter(unconfirmed)), summary.configs, reflects_any)
+        same = next((f for f in findings if f["cause"] == cause), None)
+        more = ", ".join(sorted(unconfirmed)[:max_detail]) + (
+            " ..." if len(unconfirmed) > max_detail else "")  # fmt: skip
+        if same is not None:  # one cause, one finding: the rest of its origins are named there
+            same["headline"] += (f"; {len(unconfirmed)} more origin(s) trusted in the HTTP "
+                                 f"pre-scan, not confirmed in a browser: {more}")  # fmt: skip
+            same["origins"].update({o: [] for o in unconfirmed})
+            same["severity"] = _worst([same["severity"], "medium" if credentialed else "low"])
+            unconfirmed = {}
+    if unconfirmed and not reflects_any:
         findings.append({
             "severity": "medium" if credentialed else "low", "cause": cause, "engines": "",
             "headline": f"{len(unconfirmed)} more origin(s) trusted in the HTTP pre-scan"
                         + (" with credentials" if credentialed else "")
                         + " (not confirmed in a browser: not a valid page origin or beyond "
-                          "--max-attackers): " + ", ".join(sorted(unconfirmed)[:max_detail])
-                        + (" ..." if len(unconfirmed) > max_detail else ""),
+                          "--max-attackers): " + more,
             "origins": {o: [] for o in unconfirmed}, "fix": _fix_for(cause, summary.frontends),
         })  # fmt: skip
     if summary.prescan is not None:
@@ -362,6 +371,8 @@ def _say_findings(summary: Summary, trusted, reflects_any: bool, say, max_detail
         for origin, cells in ranked[:max_detail]:
             worst = _worst(c.record["check"]["severity"] for c in cells)
             top = [c for c in cells if c.record["check"]["severity"] == worst]
+            # the example shown: a readable 2xx before a 404
+            top.sort(key=lambda c: not 200 <= (c.record["check"]["status"] or 0) < 300)
             requests = list(dict.fromkeys(c.request.kind for c in top))
             shown = requests[0] + (f" and {len(requests) - 1} more" if len(requests) > 1 else "")
             say(
