@@ -456,6 +456,18 @@ def test_one_regex_is_one_finding_and_its_example_is_a_readable_200(tmp_path):
     assert reads and all(" reads GET /items/1 " in x for x in reads), reads
 
 
+def test_a_header_sent_but_not_exposed_gets_the_expose_headers_fix(tmp_path):
+    run = check("tests.check_apps.unexposed_header:app", *COMMON, "--read-header",
+                "X-Total-Count", "--browser", "chromium", "-o", str(tmp_path))  # fmt: skip
+    assert run.returncode == 1, run.stdout + run.stderr
+    lines = run.stdout.splitlines()
+    at = lines.index(next(x for x in lines if "GET /items:" in x))
+    assert "X-Total-Count: sent, but not in Access-Control-Expose-Headers" in lines[at + 1]
+    assert lines[at + 2].strip() == (
+        "fix: CORSMiddleware(expose_headers=['X-Request-Id', 'X-Total-Count'])"
+    )
+
+
 # --- pure parts ----------------------------------------------------------------------------------
 
 

@@ -84,3 +84,22 @@ def missing_cors_fix(cell: Cell, configs: list[dict[str, Any]], config_seen: boo
     if config_seen:
         return f"the app has no CORSMiddleware: {add}"
     return f"no CORS header came back; if the app has no CORS middleware: {add}"
+
+
+def expose_fix(cell: Cell, configs: list[dict[str, Any]]) -> str | None:
+    """A readable answer whose --read-header the server sent but did not expose: the
+    expose_headers keyword, with what the app already exposes where its config is known."""
+    missing = cell.record.get("check", {}).get("unread_headers") or []
+    actual = [e for e in cell.record.get("ledger") or [] if not e["preflight"]]
+    sent = set(actual[-1].get("response_header_names") or []) if actual else set()
+    names = [name for name in missing if name.lower() in sent]
+    if cell.role != "frontend" or not cell.readable or not names:
+        return None
+    top = [c for c in configs if c.get("mount", "") == ""]
+    if len(top) == 1:
+        exposed = list(top[0]["kwargs"].get("expose_headers") or [])
+        return f"CORSMiddleware(expose_headers={exposed + names!r})"
+    return (
+        f"expose them: CORSMiddleware(expose_headers={names!r}) (the answer's "
+        "Access-Control-Expose-Headers)"
+    )
