@@ -21,6 +21,14 @@ from attacker origins in real engines. One module per job:
 
 from .corpus import for_frontend as attacker_origins
 from .options import UsageError, parse_origin
+from .result import CheckResult
 from .run import check_app, run_check
 
-__all__ = ["run_check", "check_app", "parse_origin", "attacker_origins", "UsageError"]
+__all__ = [
+    "run_check",
+    "check_app",
+    "CheckResult",
+    "parse_origin",
+    "attacker_origins",
+    "UsageError",
+]
