@@ -13,12 +13,9 @@ from __future__ import annotations
 from typing import Any
 
 from .. import causes as causes_mod
-from .. import oracle
+from .. import fetch_spec, oracle
 from ..scenario import RECONFIGURABLE_SHAPE, Probe
 from .browsers import Cell
-
-SAFELISTED = {"accept", "accept-language", "content-language"}
-SIMPLE_TYPES = {"application/x-www-form-urlencoded", "multipart/form-data", "text/plain"}
 
 
 def _literal(value: Any, frontend: str) -> str:
@@ -30,13 +27,18 @@ def _literal(value: Any, frontend: str) -> str:
     return repr(value)
 
 
+def _top_config(configs: list[dict[str, Any]]) -> dict[str, Any] | None:
+    """The app's one CORSMiddleware on the whole app (not a mount's), or None."""
+    top = [c for c in configs if c.get("mount", "") == ""]
+    return top[0] if len(top) == 1 else None
+
+
 def config_fix(cell: Cell, configs: list[dict[str, Any]], api_origin: str) -> str | None:
     if cell.role != "frontend" or cell.readable or cell.page_origin == "null":
         return None
-    top = [c for c in configs if c.get("mount", "") == ""]
-    if len(top) != 1 or not isinstance(top[0]["kwargs"].get("allow_origins", []), list):
+    config = _top_config(configs)
+    if config is None or not isinstance(config["kwargs"].get("allow_origins", []), list):
         return None  # no config, several, or one the model does not take (a string)
-    config = top[0]
     spec = cell.request.spec
     probe = Probe(name="check", method=spec["method"], path=cell.request.modelled_by,
                   headers=spec.get("headers", {}), body=spec.get("body"),
@@ -74,8 +76,7 @@ def missing_cors_fix(cell: Cell, configs: list[dict[str, Any]], config_seen: boo
     if spec["method"] != "GET":
         keywords.append(f"allow_methods=[{spec['method']!r}]")
     headers = [name for name, value in (spec.get("headers") or {}).items()
-               if name.lower() not in SAFELISTED and not (name.lower() == "content-type"
-               and value.split(";")[0].strip().lower() in SIMPLE_TYPES)]  # fmt: skip
+               if not fetch_spec.is_safelisted_request_header(name, value)]  # fmt: skip
     if headers:
         keywords.append(f"allow_headers={headers!r}")
     add = f"app.add_middleware(CORSMiddleware, {', '.join(keywords)})"
@@ -95,9 +96,9 @@ def expose_fix(cell: Cell, configs: list[dict[str, Any]]) -> str | None:
     names = [name for name in missing if name.lower() in sent]
     if cell.role != "frontend" or not cell.readable or not names:
         return None
-    top = [c for c in configs if c.get("mount", "") == ""]
-    if len(top) == 1:
-        exposed = list(top[0]["kwargs"].get("expose_headers") or [])
+    config = _top_config(configs)
+    if config is not None:
+        exposed = list(config["kwargs"].get("expose_headers") or [])
         return f"CORSMiddleware(expose_headers={exposed + names!r})"
     return (
         f"expose them: CORSMiddleware(expose_headers={names!r}) (the answer's "

@@ -237,15 +237,14 @@ def _check(args: Namespace, options: dict[str, Any], run_dir: Path,
 
 
 def _result(summary: Summary, report: Path) -> CheckResult:
-    order = {"HIGH": 0, "high": 0, "medium": 1, "low": 2}
-    findings = sorted(summary.findings, key=lambda f: order.get(f["severity"], 3))
     blocked = [f"{c.browser}: {c.request.kind}: {c.record['check'].get('why') or 'not readable'}"
                for c in summary.cells if c.role == "frontend" and c.request.declared
                and c.record.get("verdict") == "diverge"]  # fmt: skip
     verdict = next((line.strip() for line in reversed(summary.lines)
                     if line.strip().startswith("verdict:")), "no verdict")  # fmt: skip
     return CheckResult(summary.exit_code, verdict,
-                       [f"{f['severity']}: {f['headline']}" for f in findings], blocked,
+                       [f"{f['severity']}: {f['headline']}" for f in summary.findings],
+                       blocked,
                        list(summary.problems), report, "\n".join(summary.lines))  # fmt: skip
 
 
