@@ -294,16 +294,20 @@ def test_an_app_in_another_venv_with_an_old_starlette_through_serve(old_venv, tm
     (login,) = lines_with(run, "login POST /login")
     assert login.startswith("  BLOCKED") and ALL in login
     assert "allowed origin '*', which never admits a request with credentials" in run.stdout
-    # ... and mirrors every Origin once the session cookie comes along
+    assert ("fix: CORSMiddleware(allow_origins=['https://app.example.com'], "
+            "allow_credentials=True) instead of '*'") in run.stdout  # fmt: skip
+    # ... and mirrors every Origin once the session cookie comes along (and only then)
     line = _finding(run, "HIGH", "the server echoes any Origin")
     assert f"confirmed in {ALL}" in line
+    assert "only when the request carries a Cookie (without one it answers '*')" in line
     # the same app by module:app in that venv's interpreter: its versions are read from there
     run = check("old_starlette:app", "--python", str(old_venv / "bin" / "python"), "--cwd",
                 str(APPS), *COMMON, "--login", "POST:/login", "--browser", "chromium",
                 "-o", str(tmp_path / "python"))  # fmt: skip
     assert run.returncode == 1, run.stdout + run.stderr
     assert "(fastapi 0.100.1, starlette 0.27.0, uvicorn 0.23.2)" in run.stdout
-    _finding(run, "HIGH", "allow_origins=['*'] with allow_credentials=True")
+    line = _finding(run, "HIGH", "allow_origins=['*'] with allow_credentials=True")
+    assert "Starlette before 1.0 then answers '*' to a request without a Cookie" in line
 
 
 class _WrongServer(http.server.BaseHTTPRequestHandler):
@@ -411,8 +415,18 @@ def test_a_session_that_ends_mid_check_is_said_and_no_pass(tmp_path):
     assert "chromium: the session's cookies stopped arriving after GET /logout" in line
 
 
-def test_a_schema_whose_paths_miss_the_mount_gives_no_verdict(tmp_path):
+def test_a_schema_whose_paths_miss_the_mount_finds_the_mounted_schema(tmp_path):
     run = check("--serve", serve("tests.check_apps.schema_without_prefix:app"), *COMMON,
+                "--login", "POST:/api/login", "--browser", "chromium",
+                "-o", str(tmp_path))  # fmt: skip
+    assert run.returncode == 0, run.stdout + run.stderr
+    assert "endpoints: 3 operations in /api/openapi.json" in run.stdout
+    (line,) = lines_with(run, "GET /api/items/1:")
+    assert line.strip().startswith("ok") and "(status 200)" in line
+
+
+def test_a_schema_whose_paths_miss_the_mount_gives_no_verdict(tmp_path):
+    run = check("--serve", serve("tests.check_apps.schema_without_prefix:hollow"), *COMMON,
                 "--login", "POST:/api/login", "--browser", "chromium",
                 "-o", str(tmp_path))  # fmt: skip
     assert run.returncode == 2, run.stdout + run.stderr
@@ -433,6 +447,25 @@ def test_an_app_without_cors_gets_the_middleware_it_needs_as_its_fix(tmp_path):
         "fix: the app has no CORSMiddleware: app.add_middleware(CORSMiddleware, "
         "allow_origins=['https://app.example.com'], allow_credentials=True)"
     )
+
+
+def test_a_frontend_the_config_does_not_allow_gets_its_origin_before_any_wrap(tmp_path):
+    run = check("tests.check_apps.other_frontend:app", *COMMON, "--login", "POST:/login",
+                "--browser", "chromium", "-o", str(tmp_path))  # fmt: skip
+    assert run.returncode == 1, run.stdout + run.stderr
+    lines = run.stdout.splitlines()
+    add = ("fix: CORSMiddleware(allow_origins=['https://admin.example.com', "
+           "'https://app.example.com'])")  # fmt: skip
+    at = lines.index(next(x for x in lines if "GET /items/1:" in x))
+    assert lines[at].strip().startswith("BLOCKED") and lines[at + 2].strip() == add
+    at = lines.index(next(x for x in lines if "error response (500" in x))
+    assert lines[at + 2].strip() == add + (", and wrap the whole app so that 500s carry it "
+                                          "too: app = CORSMiddleware(app, ...)")  # fmt: skip
+    _finding(run, "HIGH", "allow_origins lists origins that are not declared frontends")
+    assert (
+        'fix: allow_origins=["https://app.example.com"], or, if they are your own '
+        "frontends too, declare them: --frontend https://admin.example.com"
+    ) in run.stdout
 
 
 def test_an_event_stream_is_judged_by_its_head_without_a_timeout(tmp_path):

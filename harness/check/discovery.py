@@ -19,8 +19,10 @@ from urllib.parse import urlsplit
 
 import httpx2
 
+from .battery import MISSING_PATH
 from .options import METHODS, Endpoint
 
+SAMPLE_SIZE = 6  # GETs per schema placement tried (placed)
 OPENAPI_PATHS = ("/openapi.json", "/api/openapi.json", "/api/v1/openapi.json",
                  "/docs/openapi.json", "/api/docs/openapi.json")  # fmt: skip
 SAMPLE_UUID = "00000000-0000-4000-8000-000000000000"
@@ -49,8 +51,9 @@ class Discovery:
 
 
 def fetch_schemas(port: int, api_origin: str, extra: list[str]) -> list[dict[str, Any]]:
-    """The --serve route: schemas the app serves itself (the usual paths, plus --openapi)."""
-    out = []
+    """The --serve route: schemas the app serves itself (--openapi ones, all kept; of the usual
+    paths, the first whose paths are where the API answers: see `placed`)."""
+    given, usual = [], []
     host = urlsplit(api_origin).netloc
     for path in [*extra, *OPENAPI_PATHS]:
         try:
@@ -60,10 +63,53 @@ def fetch_schemas(port: int, api_origin: str, extra: list[str]) -> list[dict[str
         except (httpx2.HTTPError, ValueError):
             continue
         if isinstance(schema, dict) and "paths" in schema:
-            out.append({"prefix": "", "schema": schema, "source": path})
-            if path not in extra:
-                break  # the first usual path that answers; --openapi ones are all kept
-    return out
+            entry = {"prefix": "", "schema": schema, "source": path}
+            (given if path in extra else usual).append(entry)
+    return given + placed(usual, port, host)
+
+
+def placed(usual: list[dict[str, Any]], port: int, host: str) -> list[dict[str, Any]]:
+    """A schema's paths may miss where the API is served: a mount or a proxy prefix the
+    schema does not name, or `servers` that the paths already include. Each schema is tried
+    as given, without its `servers`, and under the folder it was served from; the first
+    placement whose sample GETs mostly reach a route wins (none: the first, and the verdict
+    says the run is hollow)."""
+    options: list[dict[str, Any]] = []
+    for entry in usual:
+        folder = entry["source"].rsplit("/", 1)[0]
+        for prefix, servers in (("", True), ("", False), (folder, False)):
+            option = entry | {"prefix": prefix, "servers": servers}
+            if (prefix, servers) != ("", True):
+                option["source"] = f"{entry['source']} under {prefix or '/'}"
+            if _where(option) not in {_where(o) for o in options if o["schema"] is entry["schema"]}:
+                options.append(option)
+    if len(options) <= 1:
+        return options[:1]
+    with httpx2.Client(timeout=10, headers={"Host": host}) as client:
+        lacks = _answer(client, port, MISSING_PATH)
+        for option in options:
+            sample = [e for e in discover([option], False, SAMPLE_SIZE).endpoints if e.safe]
+            answers = [_answer(client, port, e.path) for e in sample]
+            missing = [a for a in answers if a is None or (a[0] == 404 and a == lacks)]
+            if sample and len(missing) * 2 <= len(sample):
+                return [option]
+    return options[:1]
+
+
+def _where(option: dict[str, Any]) -> str:
+    """Where a placement puts the schema's paths."""
+    server = _server_path(option["schema"]) if option.get("servers", True) else ""
+    return option["prefix"].rstrip("/") + server
+
+
+def _answer(client: httpx2.Client, port: int, path: str) -> tuple[int, bytes] | None:
+    """Status, and a 404's body (the head only otherwise: a stream never ends)."""
+    try:
+        with client.stream("GET", f"http://127.0.0.1:{port}{path}") as response:
+            body = response.read()[:2000] if response.status_code == 404 else b""
+            return response.status_code, body
+    except httpx2.HTTPError:
+        return None
 
 
 def discover(schemas: list[dict[str, Any]], writes: bool, limit: int) -> Discovery:
@@ -74,7 +120,7 @@ def discover(schemas: list[dict[str, Any]], writes: bool, limit: int) -> Discove
         if not isinstance(schema, dict):
             continue
         found.sources.append(entry.get("source") or f"the schema at {entry['prefix'] or '/'}")
-        prefix = entry.get("prefix", "").rstrip("/") + _server_path(schema)
+        prefix = _where(entry)
         for path, operations in (schema.get("paths") or {}).items():
             for method, operation in (operations or {}).items():
                 method = method.upper()

@@ -39,8 +39,23 @@ def config_fix(cell: Cell, configs: list[dict[str, Any]], api_origin: str) -> st
     config = _top_config(configs)
     if config is None or not isinstance(config["kwargs"].get("allow_origins", []), list):
         return None  # no config, several, or one the model does not take (a string)
+    fix = _model_fix(cell, config, api_origin, cell.request.modelled_by)
+    if cell.request.modelled_by == "/error":
+        # a 500 needs the whole app wrapped, but first the request must pass at all: a
+        # frontend the config does not allow gets that keyword change, and then the wrap
+        plain = _model_fix(cell, config, api_origin, "/data")
+        if plain and plain.startswith("CORSMiddleware("):
+            return (
+                f"{plain}, and wrap the whole app so that 500s carry it too: "
+                "app = CORSMiddleware(app, ...)"
+            )
+    return fix
+
+
+def _model_fix(cell: Cell, config: dict[str, Any], api_origin: str, path: str) -> str | None:
+    """The first fix the oracle's causes give for this cell's request at the model's path."""
     spec = cell.request.spec
-    probe = Probe(name="check", method=spec["method"], path=cell.request.modelled_by,
+    probe = Probe(name="check", method=spec["method"], path=path,
                   headers=spec.get("headers", {}), body=spec.get("body"),
                   credentials=spec.get("credentials", "same-origin"))  # fmt: skip
     ctx = oracle.Context(cell.page_origin, api_origin, config["kwargs"],
@@ -85,6 +100,24 @@ def missing_cors_fix(cell: Cell, configs: list[dict[str, Any]], config_seen: boo
     if config_seen:
         return f"the app has no CORSMiddleware: {add}"
     return f"no CORS header came back; if the app has no CORS middleware: {add}"
+
+
+def wildcard_fix(cell: Cell) -> str | None:
+    """A blocked credentialed request answered `*` (Starlette before 1.0 does so under
+    allow_origins=['*'] with credentials when no cookie comes yet, e.g. the login): the
+    frontend's own origin is what a credentialed read needs."""
+    if cell.role != "frontend" or cell.readable or cell.page_origin == "null":
+        return None
+    actual = [e for e in cell.record.get("ledger") or [] if not e["preflight"]]
+    if cell.request.spec.get("credentials") != "include" or not actual:
+        return None
+    if actual[-1]["response_headers"].get("access-control-allow-origin") != ["*"]:
+        return None
+    return (
+        f"CORSMiddleware(allow_origins=[{cell.frontend!r}], allow_credentials=True) instead "
+        "of '*': a request with credentials is read only when Access-Control-Allow-Origin "
+        "names its own origin"
+    )
 
 
 def expose_fix(cell: Cell, configs: list[dict[str, Any]]) -> str | None:

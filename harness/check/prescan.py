@@ -65,6 +65,16 @@ class Prescan:
                 out.setdefault(answer.origin, []).append(answer)
         return out
 
+    def mirrors_only_with_cookie(self) -> bool:
+        """Every Origin echoed to a simple request was echoed only with a Cookie header, and
+        the same request without one got `*`: Starlette before 1.0 under allow_origins=['*']."""
+        plain = {(a.endpoint, a.origin): a for a in self.answers
+                 if a.method != "OPTIONS" and not a.with_cookie}  # fmt: skip
+        echoed = [a for a in self.answers if a.method != "OPTIONS" and a.echoed]
+        return bool(echoed) and all(
+            a.with_cookie and plain.get((a.endpoint, a.origin), a).wildcard for a in echoed
+        )
+
     def missing_vary(self) -> list[str]:
         """Endpoints whose Access-Control-Allow-Origin depends on the Origin but whose answer
         lacks Vary: Origin: a shared cache can serve one origin's answer to another."""

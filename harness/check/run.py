@@ -31,7 +31,7 @@ from .app_server import AppDied, AppProcess, ThreadServer, in_process, stop_all
 from .battery import MISSING_PATH, attacker_battery, frontend_battery
 from .browsers import Cell, Plan, run_engine
 from .discovery import Discovery, discover, fetch_schemas
-from .fixes import config_fix, expose_fix, missing_cors_fix
+from .fixes import config_fix, expose_fix, missing_cors_fix, wildcard_fix
 from .login import http_login
 from .options import AUTH_MODES, Endpoint, UsageError, host_port, parse_endpoint, parse_origin
 from .prescan import run_prescan
@@ -201,6 +201,7 @@ def _check(args: Namespace, options: dict[str, Any], run_dir: Path,
         def write(cell: Cell) -> None:
             fix = (config_fix(cell, configs, api_origin)
                    or missing_cors_fix(cell, configs, summary.config_seen)
+                   or wildcard_fix(cell)
                    or expose_fix(cell, configs))  # fmt: skip
             if fix:
                 cell.record["fix"] = fix

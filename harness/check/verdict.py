@@ -81,18 +81,32 @@ class Summary:
     cookie_policy: str = "block-third-party"  # the engines' third-party cookie policy
     samesite_none: tuple[str, ...] = ()  # the login's SameSite=None cookies
     discovered: list[str] = field(default_factory=list)  # endpoints found in the schemas
+    cookie_only: bool = False  # the pre-scan saw Origins echoed only with a Cookie header
     lines: list[str] = field(default_factory=list)
     findings: list[dict[str, Any]] = field(default_factory=list)
     exit_code: int = 1
 
 
-def root_cause(origin: str, configs: list[dict[str, Any]], reflects_any: bool) -> str:
+def root_cause(origin: str, configs: list[dict[str, Any]], reflects_any: bool,
+               cookie_only: bool = False) -> str:  # fmt: skip
+    """`cookie_only`: the pre-scan saw the Origin echoed only to requests with a Cookie."""
     kwargs_list = [c.get("kwargs", {}) for c in configs]
     if reflects_any:  # one cause for every origin it admits, null included
-        if any("*" in (k.get("allow_origins") or []) and k.get("allow_credentials")
-               for k in kwargs_list):  # fmt: skip
+        star_credentials = any("*" in (k.get("allow_origins") or []) and
+                               k.get("allow_credentials") for k in kwargs_list)  # fmt: skip
+        if star_credentials and cookie_only:
+            return ("allow_origins=['*'] with allow_credentials=True: Starlette before 1.0 "
+                    "then answers '*' to a request without a Cookie and echoes any Origin, "
+                    "with credentials allowed, to one that carries a Cookie (a logged-in "
+                    "user's)")  # fmt: skip
+        if star_credentials:
             return ("allow_origins=['*'] with allow_credentials=True: Starlette then mirrors "
                     "every Origin with credentials allowed")  # fmt: skip
+        if cookie_only:
+            return ("the server echoes any Origin in Access-Control-Allow-Origin, but only "
+                    "when the request carries a Cookie (without one it answers '*'), as "
+                    "Starlette before 1.0 does under allow_origins=['*'] with "
+                    "allow_credentials=True")  # fmt: skip
         return ("the server echoes any Origin in Access-Control-Allow-Origin (a hand-written "
                 "middleware, a proxy or a framework setting)")  # fmt: skip
     if origin == "null":
@@ -122,8 +136,11 @@ def _regex_accepts(pattern: str, origin: str) -> bool:
         return False
 
 
-def _fix_for(cause: str, frontends: list[str]) -> str:
+def _fix_for(cause: str, frontends: list[str], origins=()) -> str:
     exact = f"allow_origins={json.dumps(frontends)}"
+    if cause.startswith("allow_origins lists origins"):  # maybe the user's own other frontends
+        listed = ", ".join(f"--frontend {o}" for o in sorted(origins)[:3])
+        return f"{exact}, or, if they are your own frontends too, declare them: {listed}"
     if "'null'" in cause or "Origin: null" in cause:
         return f"remove 'null': {exact}"
     if "not a list" in cause:
@@ -166,6 +183,7 @@ def build(summary: Summary, max_detail: int = 6) -> Summary:
     reflects_any = False
     trusted: dict[str, list] = {}
     if scan is not None:
+        summary.cookie_only = scan.mirrors_only_with_cookie()
         trusted = scan.trusted(summary.frontends)
         reflects_any = any(a.kind == "any origin (random)" for answers in trusted.values()
                            for a in answers)  # fmt: skip
@@ -306,7 +324,7 @@ def _say_findings(summary: Summary, trusted, reflects_any: bool, say, max_detail
     by_cause: dict[str, dict[str, list[Cell]]] = {}
     for cell in attacker_cells:
         if cell.record["check"]["severity"]:
-            cause = root_cause(cell.page_origin, summary.configs, reflects_any)
+            cause = root_cause(cell.page_origin, summary.configs, reflects_any, summary.cookie_only)
             by_cause.setdefault(cause, {}).setdefault(cell.page_origin, []).append(cell)
     confirmed = {c.page_origin for c in attacker_cells}
     for cause, per_origin in by_cause.items():
@@ -326,12 +344,14 @@ def _say_findings(summary: Summary, trusted, reflects_any: bool, say, max_detail
             "headline": f"{cause}: {len(requests)} requests readable by {who}{cookies} "
                         f"(confirmed in {_engines(cells)})" + _other_policy(summary, level),
             "origins": {o: [c.record["token"] for c in group] for o, group in per_origin.items()},
-            "fix": _fix_for(cause, summary.frontends),
+            "fix": _fix_for(cause, summary.frontends, per_origin),
         })  # fmt: skip
     unconfirmed = {o: a for o, a in trusted.items() if o not in confirmed}
     if unconfirmed and not reflects_any:  # a server that mirrors all is said once, above
         credentialed = any(x.allow_credentials for answers in unconfirmed.values() for x in answers)
-        cause = root_cause(next(iter(unconfirmed)), summary.configs, reflects_any)
+        cause = root_cause(
+            next(iter(unconfirmed)), summary.configs, reflects_any, summary.cookie_only
+        )
         same = next((f for f in findings if f["cause"] == cause), None)
         more = ", ".join(sorted(unconfirmed)[:max_detail]) + (
             " ..." if len(unconfirmed) > max_detail else "")  # fmt: skip
@@ -348,7 +368,8 @@ def _say_findings(summary: Summary, trusted, reflects_any: bool, say, max_detail
                         + (" with credentials" if credentialed else "")
                         + " (not confirmed in a browser: not a valid page origin or beyond "
                           "--max-attackers): " + more,
-            "origins": {o: [] for o in unconfirmed}, "fix": _fix_for(cause, summary.frontends),
+            "origins": {o: [] for o in unconfirmed},
+            "fix": _fix_for(cause, summary.frontends, unconfirmed),
         })  # fmt: skip
     if summary.prescan is not None:
         for endpoint in summary.prescan.missing_vary():
