@@ -378,12 +378,15 @@ def test_a_regex_trusting_local_pages_behind_an_https_frontend_fails_under_serve
     assert reads, run.stdout
     local = [r for r in records(tmp_path) if r["page_origin"].startswith("http://localhost")]
     assert any(r["check"]["severity"] for r in local)
-    # medium under block-third-party, and the line says where it is HIGH
-    line = _finding(run, "medium", "readable by")
-    assert (
-        "; HIGH where third-party cookies are allowed (the session cookie session is "
-        "SameSite=None" in line
-    )
+    # medium under block-third-party; run again with third-party cookies allowed: HIGH
+    line = _finding(run, "HIGH", "readable by")
+    assert "with credentials allowed (confirmed in chromium); HIGH where third-party" in line
+    assert "the session cookie session is SameSite=None; confirmed: " in line
+    assert line.endswith("in chromium with allow-third-party), medium where they are blocked")
+    again = [r for r in records(tmp_path) if r["cookie_policy"] == "allow-third-party"
+             and r["check"]["role"] == "attacker"]  # fmt: skip
+    assert any(r["check"]["severity"] == "HIGH" for r in again)
+    assert {r["page_origin"] for r in again} <= {r["page_origin"] for r in local}
 
 
 def test_a_public_api_under_serve_passes_saying_public_and_what_was_not_seen(tmp_path):

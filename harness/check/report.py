@@ -45,6 +45,7 @@ def write_check_report(summary: Summary, out: Path) -> Path:
         frontends=[(f, _rows([c for c in summary.cells if c.frontend == f], "frontend"))
                    for f in summary.frontends],
         attackers=_rows(summary.cells, "attacker"), trusted=trusted,
+        confirmations=_rows(summary.confirmations, "attacker"),
     )  # fmt: skip
     out.mkdir(parents=True, exist_ok=True)
     tmp = out / "index.html.tmp"

@@ -16,6 +16,7 @@ import sys
 import tempfile
 import traceback
 from argparse import Namespace
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +31,7 @@ from . import corpus as corpus_mod
 from .app_server import AppDied, AppProcess, ThreadServer, in_process, stop_all
 from .battery import MISSING_PATH, attacker_battery, frontend_battery
 from .browsers import Cell, Plan, run_engine
+from .confirm import confirm
 from .discovery import Discovery, discover, fetch_schemas
 from .fixes import config_fix, expose_fix, missing_cors_fix, wildcard_fix
 from .login import http_login
@@ -198,16 +200,21 @@ def _check(args: Namespace, options: dict[str, Any], run_dir: Path,
             engines.proxy.set_routes(routes)
             stack.callback(engines.proxy.set_routes, {})
 
-        def write(cell: Cell) -> None:
-            fix = (config_fix(cell, configs, api_origin)
-                   or missing_cors_fix(cell, configs, summary.config_seen)
-                   or wildcard_fix(cell)
-                   or expose_fix(cell, configs))  # fmt: skip
-            if fix:
-                cell.record["fix"] = fix
-            cell.record = redact(cell.record)  # the report reads the same redacted record
-            results.write(cell.record)
-            summary.cells.append(cell)  # kept as it finishes: an app that dies loses none
+        def writer(kept: list[Cell]) -> Callable[[Cell], None]:
+            def write(cell: Cell) -> None:
+                fix = (config_fix(cell, configs, api_origin)
+                       or missing_cors_fix(cell, configs, summary.config_seen)
+                       or wildcard_fix(cell)
+                       or expose_fix(cell, configs))  # fmt: skip
+                if fix:
+                    cell.record["fix"] = fix
+                cell.record = redact(cell.record)  # the report reads the same redacted record
+                results.write(cell.record)
+                kept.append(cell)  # kept as it finishes: an app that dies loses none
+
+            return write
+
+        write = writer(summary.cells)
 
         for browser in args.browser or list(BROWSERS):
             try:
@@ -226,6 +233,16 @@ def _check(args: Namespace, options: dict[str, Any], run_dir: Path,
                 summary.problems.append(f"{browser}: the engine failed mid-check: "
                                         f"{failure_line(exc)}")  # fmt: skip
                 pool.discard(browser, args.cookie_policy)
+        if summary.fatal is None:
+            try:
+                summary.unconfirmed = confirm(pool, plan, summary, store, app,
+                                              writer(summary.confirmations), judge)  # fmt: skip
+            except AppDied as exc:
+                summary.fatal = str(exc)
+            except Exception as exc:
+                if not is_engine_failure(exc):
+                    raise
+                summary.unconfirmed = f"the engine failed: {failure_line(exc)}"
         for cell in summary.cells:
             if cell.observed["outcome"] == "timeout" and cell.role == "frontend":
                 summary.problems.append(f"{cell.browser}: {cell.request.kind} timed out after "

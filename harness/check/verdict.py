@@ -82,6 +82,8 @@ class Summary:
     samesite_none: tuple[str, ...] = ()  # the login's SameSite=None cookies
     discovered: list[str] = field(default_factory=list)  # endpoints found in the schemas
     cookie_only: bool = False  # the pre-scan saw Origins echoed only with a Cookie header
+    confirmations: list[Cell] = field(default_factory=list)  # medium reads, other policy
+    unconfirmed: str | None = None  # why that confirmation could not run
     lines: list[str] = field(default_factory=list)
     findings: list[dict[str, Any]] = field(default_factory=list)
     exit_code: int = 1
@@ -155,20 +157,34 @@ def _fix_for(cause: str, frontends: list[str], origins=()) -> str:
     )
 
 
-def _other_policy(summary: Summary, level: str | None) -> str:
-    """A medium read under block-third-party is HIGH wherever the SameSite=None session
-    cookie crosses sites; say so in the line, as not confirmed by this run."""
+def _other_policy(summary: Summary, level: str | None, cells: list[Cell]) -> tuple[str, str]:
+    """A medium read under block-third-party may be HIGH wherever the SameSite=None session
+    cookie crosses sites: the severity (the worst either policy showed) and what the line
+    says of the other policy (harness/check/confirm.py ran it where it could)."""
     if (
         level != "medium"
         or summary.cookie_policy != "block-third-party"
         or not summary.samesite_none
     ):
-        return ""
-    return (
-        f"; HIGH where third-party cookies are allowed (the session cookie "
-        f"{', '.join(summary.samesite_none)} is SameSite=None; not confirmed here: rerun "
-        "with --cookie-policy allow-third-party)"
-    )
+        return level or "low", ""
+    cookie = f"the session cookie {', '.join(summary.samesite_none)} is SameSite=None"
+    reads = {(c.page_origin, c.request.kind) for c in cells}
+    again = [c for c in summary.confirmations if c.role == "attacker"
+             and (c.page_origin, c.request.kind) in reads]  # fmt: skip
+    high = [c for c in again if c.record["check"].get("severity") == "HIGH"]
+    if high:
+        return "HIGH", (
+            f"; HIGH where third-party cookies are allowed, as in Chromium by default "
+            f"({cookie}; confirmed: {len(high)} of these reads got the user's cookies in "
+            f"{_engines(high)} with allow-third-party), medium where they are blocked"
+        )
+    if again:
+        return level, (
+            f"; still medium with third-party cookies allowed (tried in {_engines(again)}: "
+            "the session cookie did not come along)"
+        )
+    why = summary.unconfirmed or "not run"
+    return level, (f"; HIGH where third-party cookies are allowed ({cookie}; not confirmed: {why})")
 
 
 def build(summary: Summary, max_detail: int = 6) -> Summary:
@@ -339,10 +355,11 @@ def _say_findings(summary: Summary, trusted, reflects_any: bool, say, max_detail
         who = f"{len(per_origin)} other origin(s)"
         if reflects_any:
             who = f"any origin ({len(per_origin)} confirmed)"
+        level, other = _other_policy(summary, level, cells)
         findings.append({
             "severity": level, "cause": cause, "engines": _engines(cells),
             "headline": f"{cause}: {len(requests)} requests readable by {who}{cookies} "
-                        f"(confirmed in {_engines(cells)})" + _other_policy(summary, level),
+                        f"(confirmed in {_engines(cells)})" + other,
             "origins": {o: [c.record["token"] for c in group] for o, group in per_origin.items()},
             "fix": _fix_for(cause, summary.frontends, per_origin),
         })  # fmt: skip
@@ -396,7 +413,14 @@ def _say_findings(summary: Summary, trusted, reflects_any: bool, say, max_detail
             top.sort(key=lambda c: not 200 <= (c.record["check"]["status"] or 0) < 300)
             requests = list(dict.fromkeys(c.request.kind for c in top))
             shown = requests[0] + (f" and {len(requests) - 1} more" if len(requests) > 1 else "")
-            say(
-                f"      {origin} ({cells[0].origin_kind}) reads {shown}: {worst} in {_engines(top)}"
-            )
+            again = [
+                c
+                for c in summary.confirmations
+                if c.page_origin == origin
+                and c.role == "attacker"
+                and c.record["check"].get("severity") == "HIGH"
+            ]
+            other = f"; HIGH in {_engines(again)} with third-party cookies allowed" if again else ""
+            say(f"      {origin} ({cells[0].origin_kind}) reads {shown}: {worst} in "
+                f"{_engines(top)}{other}")  # fmt: skip
         say(f"      fix: {finding['fix']}")
