@@ -602,6 +602,38 @@ def test_explanations_follow_the_fetch_standard(spec, ledger, expected):
     assert expected in why, why
 
 
+def _attacker_cell(origin: str, path: str, status: int, cookies: list[str]):
+    from cors_matrix.check.battery import Request
+    from cors_matrix.check.browsers import Cell
+    from cors_matrix.check.verdict import judge
+
+    spec = {"method": "GET", "path": path, "credentials": "include"}
+    cell = Cell("https://app.example.com", "attacker", origin, "another subdomain",
+                Request(f"GET {path} with the user's cookies", spec), "chromium")  # fmt: skip
+    outcome = "ok" if status < 400 else "http-error"  # both readable (probe.readable)
+    cell.record = {"token": f"t{status}{path}", "observed": {
+        "outcome": outcome, "cookies_received": cookies, "body": "{}"},
+        "ledger": [{"preflight": False, "status": status,
+                    "response_headers": {"access-control-allow-origin": [origin]}}],
+        "check": {"status": status, "why": None, "unread_headers": []}}  # fmt: skip
+    judge(cell)
+    return cell
+
+
+def test_a_findings_example_is_its_most_severe_readable_2xx_whatever_ran_first():
+    from cors_matrix.check.verdict import Summary, build
+
+    origin = "https://evil.example.com"
+    cells = [_attacker_cell(origin, "/missing", 404, ["session"]),  # ran first, also HIGH
+             _attacker_cell(origin, "/public", 200, []),  # a 200, but only medium
+             _attacker_cell(origin, "/items/1", 200, ["session"])]  # fmt: skip
+    summary = build(Summary("app", {}, "https://api.example.com", ["https://app.example.com"],
+                            "cookie", "3 operations", None, [], cells))  # fmt: skip
+    (example,) = [x for x in summary.lines if x.strip().startswith(origin)]
+    assert " reads GET /items/1 with the user's cookies and 1 more: HIGH in chromium" in example
+    assert summary.findings[0]["severity"] == "HIGH" and summary.exit_code == 1
+
+
 def test_redaction_keeps_names_and_drops_values():
     from cors_matrix.check.redact import redact
 
