@@ -18,7 +18,7 @@ import pytest
 from . import causes as causes_mod
 from . import interrupts, oracle
 from .engines import EnginePool, failure_line
-from .engines.base import EngineError, EngineUnavailable
+from .engines.base import EngineError, EngineUnavailable, without_secrets
 from .origins import api_origins, page_key, substitute_all
 from .probe import PageCache, observe, readable, run_cell
 from .results import ARTIFACTS, ResultsWriter
@@ -183,7 +183,8 @@ def run_item(
         session_gone = alive is not None and not alive()  # before discard() ends the session
         engines.discard(cell.browser, cell.policy)
         if session_gone:  # a remote session gone (its node), not the cell's doing
-            reason = (f"the remote session at {engine.info.node or engine.info.remote} ended "
+            at = without_secrets(engine.info.node or engine.info.remote or "?")
+            reason = (f"the remote session at {at} ended "
                       f"while the cell ran (its node went away): {failure_line(exc)}")  # fmt: skip
             not_run(reason)
             pytest.skip(f"not run: {reason}")

@@ -38,7 +38,7 @@ from .probe_page import ProbePageMissing, probe_page_dir
 from .results import ResultsInUse, ResultsWriter, read_records, results_lock
 from .scenario import ScenarioError, load_scenario
 from .servers import HostError, host_spec, origin_routes, start_host
-from .starlette_envs import EnvError, env_for
+from .starlette_envs import EnvError, checked_release, env_for
 from .starlette_model import UnsupportedRelease, minor_of
 
 DEFAULT_RESULTS = "results/latest.jsonl"
@@ -146,8 +146,8 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "cors_cell: one (scenario, probe, browser) cell")
     try:
         for release in _starlettes(config):
-            minor_of(release or version("starlette"))
-    except UnsupportedRelease as exc:
+            minor_of(checked_release(release) if release is not None else version("starlette"))
+    except (UnsupportedRelease, ValueError) as exc:
         raise pytest.UsageError(str(exc)) from None
     except PackageNotFoundError:
         raise pytest.UsageError("starlette is not installed; run `make setup`") from None

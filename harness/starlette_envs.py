@@ -13,6 +13,7 @@ from __future__ import annotations
 import fcntl
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -25,8 +26,19 @@ HARNESS_PACKAGE = Path(__file__).resolve().parent
 PIP_TIMEOUT_S = 600
 
 
+RELEASE = re.compile(r"[0-9]{1,4}\.[0-9]{1,4}(\.[0-9]{1,4})?")  # what --cors-starlette takes
+
+
 class EnvError(RuntimeError):
     """A release's venv could not be built; one line naming the release and the cause."""
+
+
+def checked_release(value: str) -> str:
+    """A --cors-starlette value: N.N or N.N.N, matched in full. It names a folder of the
+    cache and a pip requirement, so nothing else (a path, a space, an option) gets through."""
+    if not isinstance(value, str) or not RELEASE.fullmatch(value):
+        raise ValueError(f"--cors-starlette {value!r}: not a release number (N.N or N.N.N)")
+    return value
 
 
 def cache_root() -> Path:
@@ -42,9 +54,13 @@ def requirements(version: str) -> list[str]:
 def env_for(version: str, root: Path | None = None) -> Path:
     """The python of the venv for starlette `version` (built on first use; EnvError if pip
     fails, UnsupportedRelease for a release the model does not know)."""
+    checked_release(version)
     minor_of(version)
     py = f"py{sys.version_info.major}{sys.version_info.minor}"
-    venv = (root or cache_root()) / f"starlette-{version}-{py}"
+    root = (root or cache_root()).resolve()
+    venv = root / f"starlette-{version}-{py}"
+    if venv.resolve().parent != root:  # never reached after checked_release: fail closed
+        raise EnvError(f"starlette {version}: {venv} is not inside the cache {root}")
     python = venv / "bin" / "python"
     if (venv / ".complete").is_file():
         return python

@@ -69,3 +69,17 @@ def test_same_probe_same_result_via_playwright_and_webdriver(pytester):
     via_webdriver = _observations(pytester, "webdriver")
     assert len(via_playwright) >= 10
     assert via_playwright == via_webdriver
+
+
+def test_a_remote_urls_password_is_never_shown_or_recorded():
+    from cors_matrix.engines.base import EngineInfo, without_secrets
+
+    assert without_secrets("at http://alice:K3y@hub:4444/wd/hub: refused") == (
+        "at http://alice:***@hub:4444/wd/hub: refused"
+    )
+    assert without_secrets("wss://TOKEN@cloud.example/pw") == "wss://***@cloud.example/pw"
+    assert without_secrets("http://hub:4444 and mailto:a@b") == "http://hub:4444 and mailto:a@b"
+    info = EngineInfo("chromium", "1", "remote", "webdriver", "block-third-party", "x",
+                      remote="https://u:p%40ss@grid.example/wd/hub")  # fmt: skip
+    assert info.as_record()["remote"] == "https://u:***@grid.example/wd/hub"
+    assert info.remote.startswith("https://u:p%40ss@")  # the connection keeps it

@@ -4,6 +4,7 @@ why. Real runs in Chromium of scenarios/starlette-releases under the oldest and 
 
 import json
 import shutil
+import sys
 from pathlib import Path
 
 import pytest
@@ -64,3 +65,32 @@ def test_a_release_pip_cannot_install_stops_the_run_in_one_line(pytester, tmp_pa
     assert run.ret == 3
     run.stdout.fnmatch_lines(["*starlette 0.27.99: pip could not install it into *"])
     assert not list((tmp_path / "cache").glob("*/*/.complete"))
+
+
+@pytest.mark.parametrize("value", ["1.0.0/../../x", "1.0.0 --index-url http://x",
+                                   "", "1.0.0rc1", "1", "../1.0"])  # fmt: skip
+def test_a_release_that_is_no_release_number_is_refused_and_touches_nothing(
+    value, pytester, tmp_path, monkeypatch
+):
+    """Earlier, only the leading digits were read: the value became a path the harness
+    rmtree'd and filled with a venv, outside its cache (here: tmp_path/x-pyNN)."""
+    victim = tmp_path / f"x-py{sys.version_info.major}{sys.version_info.minor}"
+    victim.mkdir()
+    (victim / "keep").write_text("the user's")
+    monkeypatch.setenv("CORS_MATRIX_CACHE", str(tmp_path / "cache"))
+    pytester.makefile(".toml", test_x=(CATALOGUE / "test_query_method.toml").read_text())
+    run = pytester.runpytest_subprocess("--cors-starlette", value, "-p", "no:cacheprovider")
+    assert run.ret == pytest.ExitCode.USAGE_ERROR
+    run.stderr.fnmatch_lines([f"*--cors-starlette {value!r}: not a release number (N.N or N.N.N)*"])
+    assert (victim / "keep").read_text() == "the user's"
+    assert not (tmp_path / "cache").exists()
+
+
+def test_env_for_refuses_a_path_before_any_file_system_change(tmp_path):
+    from cors_matrix.starlette_envs import env_for
+
+    victim = tmp_path / f"x-py{sys.version_info.major}{sys.version_info.minor}"
+    victim.mkdir()
+    with pytest.raises(ValueError, match="not a release number"):
+        env_for("1.0.0/../../x", root=tmp_path / "cache")
+    assert victim.is_dir() and not (tmp_path / "cache").exists()

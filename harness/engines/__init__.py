@@ -27,6 +27,7 @@ from .base import (
     EnginePage,
     EngineUnavailable,
     override_variable,
+    without_secrets,
 )
 
 SYSTEM_CHROMIUM = "/usr/lib/chromium/chromium"
@@ -322,7 +323,7 @@ class EnginePool:
 
 def failure_line(exc: BaseException) -> str:
     """An engine error in one line: its message's first line, or its type without one."""
-    text = str(exc).strip()
+    text = without_secrets(str(exc)).strip()
     return text.splitlines()[0] if text else type(exc).__name__
 
 

@@ -7,6 +7,7 @@ Probes and the oracle never know which backend ran them.
 
 from __future__ import annotations
 
+import re
 import time
 from abc import ABC, abstractmethod
 from dataclasses import asdict, dataclass
@@ -16,6 +17,17 @@ from typing import Any
 BROWSERS = ("chromium", "firefox", "webkit")
 COOKIE_POLICIES = ("block-third-party", "allow-third-party")
 DEFAULT_COOKIE_POLICY = "block-third-party"
+
+# userinfo in a URL (a cloud grid's http://user:KEY@hub/...): never printed or recorded
+_USERINFO = re.compile(r"([a-zA-Z][a-zA-Z0-9+.-]*://)([^/@:\s]*)(:[^/@\s]*)?@")
+
+
+def without_secrets(text: str) -> str:
+    """Text with every URL's password replaced (a lone user part may be a token: hidden too)."""
+    return _USERINFO.sub(
+        lambda m: f"{m[1]}{m[2]}:***@" if m[3] is not None else f"{m[1]}***@", text
+    )
+
 
 # How every backend states the engine's settings, local or remote (one definition each).
 CHROMIUM_ARGS = [
@@ -79,7 +91,11 @@ class EngineInfo:
     node: str | None = None
 
     def as_record(self) -> dict[str, Any]:
-        return asdict(self)
+        record = asdict(self)
+        for key in ("remote", "node"):
+            if record[key]:
+                record[key] = without_secrets(record[key])
+        return record
 
 
 class EnginePage(ABC):

@@ -28,6 +28,7 @@ from .base import (
     EngineUnavailable,
     firefox_proxy_prefs,
     override_variable,
+    without_secrets,
 )
 from .playwright_backend import PlaywrightPage
 from .webdriver_backend import (
@@ -52,11 +53,12 @@ def parse_remotes(values: list[str]) -> dict[str, str]:
     remotes: dict[str, str] = {}
     for value in values:
         name, sep, url = value.partition("=")
+        shown = without_secrets(value)
         if not sep or name not in BROWSERS:
-            raise ValueError(f"--cors-remote {value!r}: expected ENGINE=URL with ENGINE one of "
+            raise ValueError(f"--cors-remote {shown!r}: expected ENGINE=URL with ENGINE one of "
                              f"{', '.join(BROWSERS)}")  # fmt: skip
         if not url.startswith(("ws://", "wss://", "http://", "https://")):
-            raise ValueError(f"--cors-remote {value!r}: URL must be ws(s):// (Playwright "
+            raise ValueError(f"--cors-remote {shown!r}: URL must be ws(s):// (Playwright "
                              "server) or http(s):// (WebDriver)")  # fmt: skip
         remotes[name] = url
     return remotes
@@ -65,7 +67,9 @@ def parse_remotes(values: list[str]) -> dict[str, str]:
 def parse_grid(url: str) -> str:
     """A --cors-grid hub URL; ValueError in one line for anything that is not http(s)://."""
     if not url.startswith(("http://", "https://")):
-        raise ValueError(f"--cors-grid {url!r}: a Selenium Grid hub's URL is http(s)://host:port")
+        raise ValueError(
+            f"--cors-grid {without_secrets(url)!r}: a Selenium Grid hub's URL is http(s)://host:port"
+        )
     return url
 
 
@@ -104,7 +108,8 @@ class RemotePlaywright(Engine):
                 headers={"x-playwright-launch-options": json.dumps(launch)},
             )  # fmt: skip
         except Exception as exc:
-            raise EngineError(f"{name} at {url}: {str(exc).splitlines()[0]}") from exc
+            raise EngineError(f"{name} at {without_secrets(url)}: "
+                              f"{without_secrets(str(exc)).splitlines()[0]}") from exc  # fmt: skip
         self.info = EngineInfo(
             name=name, version=self._browser.version, engine_build="remote",
             driver="playwright", cookie_policy=cookie_policy,
@@ -132,10 +137,19 @@ class RemotePlaywright(Engine):
 
 def grid_node(url: str, session_id: str) -> str | None:
     """The URI of the Grid node that holds the session (None: not a Grid, or not found)."""
+    import base64
     import urllib.request
+    from urllib.parse import unquote, urlsplit
 
+    parts = urlsplit(url)
+    headers = {}
+    if parts.username is not None:  # the hub's basic auth, as Selenium's client sends it
+        pair = f"{unquote(parts.username)}:{unquote(parts.password or '')}"
+        headers["Authorization"] = "Basic " + base64.b64encode(pair.encode()).decode()
+        parts = parts._replace(netloc=parts.netloc.rpartition("@")[2])
+    status = urllib.request.Request(parts.geturl().rstrip("/") + "/status", headers=headers)
     try:
-        with urllib.request.urlopen(url.rstrip("/") + "/status", timeout=5) as answer:  # noqa: S310
+        with urllib.request.urlopen(status, timeout=5) as answer:  # noqa: S310
             nodes = json.load(answer)["value"].get("nodes", [])
     except Exception:
         return None
@@ -190,7 +204,7 @@ class RemoteWebDriver(_WebDriverEngine):
         driver = start_session(
             lambda: webdriver.Remote(command_executor=url, options=options),
             _NoService(),
-            f"{name} at {url}",
+            f"{name} at {without_secrets(url)}",
             # a Grid queues the request while its nodes are busy, up to its own timeout
             GRID_QUEUE_WAIT_S if grid else LAUNCH_TIMEOUT_S,
         )

@@ -29,6 +29,7 @@ from .base import (
     EngineError,
     EngineInfo,
     EnginePage,
+    without_secrets,
 )
 
 MINIBROWSER = "/usr/lib/x86_64-linux-gnu/webkit2gtk-4.1/MiniBrowser"
@@ -124,7 +125,8 @@ def start_session(factory, service, what: str, timeout: float = LAUNCH_TIMEOUT_S
         thread.join(5)
         raise EngineError(f"{what}: no WebDriver session within {timeout:.0f}s")
     if "error" in box:
-        raise EngineError(f"{what} failed to start: {str(box['error']).splitlines()[0]}")
+        first = without_secrets(str(box["error"])).splitlines()[0]
+        raise EngineError(f"{what} failed to start: {first}")
     return box["driver"]
 
 
