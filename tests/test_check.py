@@ -440,7 +440,7 @@ def test_a_schema_whose_paths_miss_the_mount_gives_no_verdict(tmp_path):
 
 
 def test_an_app_without_cors_gets_the_middleware_it_needs_as_its_fix(tmp_path):
-    run = check("tests.check_apps.no_cors:app", *COMMON, "--login", "POST:/login",
+    run = check("tests.check_apps.no_cors:app", *COMMON, "--login", "POST:/login", "--writes",
                 "--browser", "chromium", "-o", str(tmp_path))  # fmt: skip
     assert run.returncode == 1, run.stdout + run.stderr
     lines = run.stdout.splitlines()
@@ -449,6 +449,15 @@ def test_an_app_without_cors_gets_the_middleware_it_needs_as_its_fix(tmp_path):
     assert lines[at + 2].strip() == (
         "fix: the app has no CORSMiddleware: app.add_middleware(CORSMiddleware, "
         "allow_origins=['https://app.example.com'], allow_credentials=True)"
+    )
+    # the JSON write is preflighted: Starlette's preflight checks the method and the header
+    at = lines.index(next(x for x in lines if "POST /items:" in x))
+    assert "allow_methods=['POST'], allow_headers=['Content-Type']" in lines[at + 2]
+    # and one line for all: the union of what each request needs
+    at = lines.index("No CORS header on any of these answers; one line for all of them:")
+    assert lines[at + 1].strip() == (
+        "app.add_middleware(CORSMiddleware, allow_origins=['https://app.example.com'], "
+        "allow_credentials=True, allow_methods=['POST'], allow_headers=['Content-Type'])"
     )
 
 

@@ -75,31 +75,58 @@ def _model_fix(cell: Cell, config: dict[str, Any], api_origin: str, path: str) -
     return None
 
 
-def missing_cors_fix(cell: Cell, configs: list[dict[str, Any]], config_seen: bool) -> str | None:
-    """A blocked frontend request whose answers carried no CORS header at all, from an app
-    without CORSMiddleware (or one whose config is unknown): the middleware it needs."""
+def _no_cors_at_all(cell: Cell, configs: list[dict[str, Any]]) -> bool:
+    """A blocked frontend request whose answers carried no CORS header, from an app without
+    CORSMiddleware (or whose config is unknown)."""
     if cell.role != "frontend" or cell.readable or cell.page_origin == "null" or configs:
-        return None
+        return False
     answers = cell.record.get("ledger") or []
-    if not answers or any("access-control-allow-origin" in e["response_headers"]
-                          for e in answers):  # fmt: skip
-        return None
-    spec = cell.request.spec
-    keywords = [f"allow_origins=[{cell.frontend!r}]"]
-    if spec.get("credentials") == "include":
+    return bool(answers) and not any("access-control-allow-origin" in e["response_headers"]
+                                     for e in answers)  # fmt: skip
+
+
+def _keywords(frontends: list[str], specs: list[dict[str, Any]]) -> str:
+    """CORSMiddleware keywords that let these requests through from these frontends."""
+    keywords = [f"allow_origins={frontends!r}"]
+    if any(spec.get("credentials") == "include" for spec in specs):
         keywords.append("allow_credentials=True")
-    if spec["method"] != "GET":
-        keywords.append(f"allow_methods=[{spec['method']!r}]")
-    headers = [name for name, value in (spec.get("headers") or {}).items()
-               if not fetch_spec.is_safelisted_request_header(name, value)]  # fmt: skip
+    methods, headers = [], []
+    for spec in specs:
+        extra = [name for name, value in (spec.get("headers") or {}).items()
+                 if not fetch_spec.is_safelisted_request_header(name, value)]  # fmt: skip
+        headers += [h for h in extra if h not in headers]
+        preflighted = bool(extra) or spec["method"] not in fetch_spec.SAFELISTED_METHODS
+        if preflighted and spec["method"] != "GET" and spec["method"] not in methods:
+            methods.append(spec["method"])  # Starlette's preflight checks it; a simple POST not
+    if methods:
+        keywords.append(f"allow_methods={methods!r}")
     if headers:
         keywords.append(f"allow_headers={headers!r}")
-    add = f"app.add_middleware(CORSMiddleware, {', '.join(keywords)})"
+    return ", ".join(keywords)
+
+
+def missing_cors_fix(cell: Cell, configs: list[dict[str, Any]], config_seen: bool) -> str | None:
+    """The middleware a blocked request needs, where no CORS header came back at all."""
+    if not _no_cors_at_all(cell, configs):
+        return None
+    keywords = _keywords([cell.frontend], [cell.request.spec])
+    add = f"app.add_middleware(CORSMiddleware, {keywords})"
     if cell.request.modelled_by == "/error":  # only an outermost middleware reaches a 500
-        add = f"app = CORSMiddleware(app, {', '.join(keywords)}) (wraps errors too)"
+        add = f"app = CORSMiddleware(app, {keywords}) (wraps errors too)"
     if config_seen:
         return f"the app has no CORSMiddleware: {add}"
     return f"no CORS header came back; if the app has no CORS middleware: {add}"
+
+
+def missing_cors_all(cells: list[Cell], configs: list[dict[str, Any]]) -> str | None:
+    """One line for every declared request that got no CORS header at all: the union of
+    what each needs, from every frontend."""
+    blocked = [c for c in cells if c.request.declared and _no_cors_at_all(c, configs)]
+    if len({c.request.kind for c in blocked}) < 2:
+        return None  # one request: its own fix line says it all
+    frontends = list(dict.fromkeys(c.frontend for c in blocked))
+    specs = list({c.request.kind: c.request.spec for c in blocked}.values())
+    return f"app.add_middleware(CORSMiddleware, {_keywords(frontends, specs)})"
 
 
 def wildcard_fix(cell: Cell) -> str | None:

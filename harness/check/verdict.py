@@ -15,6 +15,7 @@ from typing import Any
 
 from .battery import MISSING_PATH
 from .browsers import Cell
+from .fixes import missing_cors_all
 from .prescan import Prescan
 
 SEVERITIES = ("HIGH", "medium", "low")
@@ -215,6 +216,9 @@ def build(summary: Summary, max_detail: int = 6) -> Summary:
         for kind in dict.fromkeys(c.request.kind for c in own):
             group = [c for c in own if c.request.kind == kind]
             failing |= _say_request(say, kind, group)
+    one_fix = missing_cors_all(summary.cells, summary.configs)
+    if one_fix:
+        say(f"\nNo CORS header on any of these answers; one line for all of them:\n  {one_fix}")
     _say_findings(summary, trusted, reflects_any, say, max_detail)
     failing |= bool(summary.findings)
     if summary.problems:
