@@ -59,6 +59,10 @@ class Plan:
     attacker_requests: list[Request]
     attackers: dict[str, list[tuple[str, str]]]  # frontend -> [(kind, origin)]
     timeout_s: float
+    attacker_reads: dict[str, list[Request]] = field(default_factory=dict)  # origin -> its own
+
+    def reads_for(self, origin: str) -> list[Request]:
+        return self.attacker_reads.get(origin, self.attacker_requests)
 
 
 def run_engine(engine, browser: str, plan: Plan, store, app, write: Callable[[Cell], None],
@@ -77,7 +81,7 @@ def run_engine(engine, browser: str, plan: Plan, store, app, write: Callable[[Ce
             page.goto(frontend + "/")
             groups = [("declared frontend", frontend, _login_requests(plan) +
                        plan.frontend_requests)]  # fmt: skip
-            groups += [(kind, origin, plan.attacker_requests) for kind, origin in attackers]
+            groups += [(kind, origin, plan.reads_for(origin)) for kind, origin in attackers]
             for kind, origin, requests in groups:
                 role = "frontend" if origin == frontend else "attacker"
                 if origin != "null" and origin != frontend:
@@ -130,7 +134,7 @@ def _run_one(cell: Cell, page, engine, plan: Plan, store) -> None:
     why = None
     if not readable(observed["outcome"]):
         why = why_unreadable(cell.request.spec, cell.page_origin, plan.api_origin, observed,
-                             ledger, plan.timeout_s)  # fmt: skip
+                             ledger, plan.timeout_s, cell.browser)  # fmt: skip
     missing = unread_headers(observed, cell.request.read_headers) if readable(
         observed["outcome"]) else []  # fmt: skip
     if missing:

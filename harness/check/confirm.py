@@ -34,7 +34,8 @@ def confirmation_plan(plan: Plan, cells: list[Cell]) -> Plan:
         if pair not in attackers.setdefault(cell.frontend, []):
             attackers[cell.frontend].append(pair)
     requests = list({c.request.kind: c.request for c in cells}.values())
-    return replace(plan, frontend_requests=[], attacker_requests=requests, attackers=attackers)
+    return replace(plan, frontend_requests=[], attacker_requests=requests, attackers=attackers,
+                   attacker_reads={})  # fmt: skip
 
 
 def confirm(pool, plan: Plan, summary, store, app, write: Callable[[Cell], None],

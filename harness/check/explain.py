@@ -43,7 +43,7 @@ def _origin_problem(headers: dict[str, list[str]], origin: str, credentialed: bo
 
 def why_unreadable(spec: dict[str, Any], page_origin: str, api_origin: str,
                    observed: dict[str, Any], ledger: list[dict[str, Any]],
-                   timeout_s: float) -> str:  # fmt: skip
+                   timeout_s: float, browser: str = "") -> str:  # fmt: skip
     method = spec.get("method", "GET")
     credentialed = spec.get("credentials") == "include"
     preflights = [e for e in ledger if e["preflight"]]
@@ -51,6 +51,12 @@ def why_unreadable(spec: dict[str, Any], page_origin: str, api_origin: str,
     if observed["outcome"] == "timeout":
         if any(e["status"] is None for e in ledger):
             return f"timed out after {timeout_s:g} s: the app received it and did not answer"
+        if actual and actual[-1]["status"] is not None:
+            return (f"timed out after {timeout_s:g} s: the app answered {actual[-1]['status']} "
+                    "but sent no body byte in that time (a stream or a long poll?)"
+                    + ("; Firefox hands a response to the page only with its first body "
+                       "byte, so this read could not be judged there" if browser == "firefox"
+                       else ""))  # fmt: skip
         return f"timed out after {timeout_s:g} s with no answer"
     if not ledger:
         if urlsplit(page_origin).scheme == "https" and urlsplit(api_origin).scheme == "http":

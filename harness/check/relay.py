@@ -10,6 +10,8 @@ through once. Hop-by-hop headers are not forwarded (RFC 9110 section 7.6.1).
 
 from __future__ import annotations
 
+import asyncio
+
 import httpx2
 
 HOP_BY_HOP = {b"connection", b"keep-alive", b"proxy-connection", b"transfer-encoding", b"te",
@@ -21,7 +23,11 @@ class Relay:
     def __init__(self, upstream_port: int, scheme: str, timeout_s: float = 60) -> None:
         self.base = f"http://127.0.0.1:{upstream_port}"
         self.scheme = scheme
-        self.client = httpx2.AsyncClient(timeout=timeout_s)
+        # no pool limit: each browser request is one upstream request, streams included
+        self.client = httpx2.AsyncClient(
+            timeout=timeout_s,
+            limits=httpx2.Limits(max_connections=None, max_keepalive_connections=20),
+        )
         self.unreachable = 0  # requests the app did not answer
 
     async def __call__(self, scope, receive, send) -> None:
@@ -62,8 +68,32 @@ class Relay:
             out = [(k.lower(), v) for k, v in response.headers.raw if k.lower() not in HOP_BY_HOP]
             await send({"type": "http.response.start", "status": response.status_code,
                         "headers": out})  # fmt: skip
-            async for chunk in response.aiter_raw():
-                await send({"type": "http.response.body", "body": chunk, "more_body": True})
-            await send({"type": "http.response.body", "body": b""})
+            await _until_disconnect(self._pump(response, send), receive)
         finally:
             await response.aclose()
+
+    @staticmethod
+    async def _pump(response: httpx2.Response, send) -> None:
+        async for chunk in response.aiter_raw():
+            await send({"type": "http.response.body", "body": chunk, "more_body": True})
+        await send({"type": "http.response.body", "body": b""})
+
+
+async def _until_disconnect(pump, receive) -> None:
+    """Pass the body on until it ends or the browser goes away. A stream (text/event-stream,
+    a long poll) that the page cancelled would otherwise be read from the app forever, each
+    holding one of the relay's connections, until none is left for the next request."""
+
+    async def gone() -> None:
+        while (await receive())["type"] != "http.disconnect":
+            pass
+
+    tasks = [asyncio.ensure_future(pump), asyncio.ensure_future(gone())]
+    try:
+        done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+        if tasks[0] in done:
+            tasks[0].result()  # the pump's own error, if any
+    finally:
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)

@@ -29,14 +29,14 @@ from ..probe_page import ProbePageMissing, probe_page_dir
 from ..results import ResultsWriter
 from . import corpus as corpus_mod
 from .app_server import AppDied, AppProcess, ThreadServer, in_process, stop_all
-from .battery import MISSING_PATH, attacker_battery, frontend_battery
+from .battery import MISSING_PATH, Request, attacker_battery, frontend_battery
 from .browsers import Cell, Plan, run_engine
 from .confirm import confirm
 from .discovery import Discovery, discover, fetch_schemas
 from .fixes import config_fix, expose_fix, missing_cors_fix, wildcard_fix
 from .login import http_login
 from .options import AUTH_MODES, Endpoint, UsageError, host_port, parse_endpoint, parse_origin
-from .prescan import run_prescan
+from .prescan import Prescan, run_prescan
 from .redact import redact
 from .relay import Relay
 from .report import write_check_report
@@ -45,6 +45,8 @@ from .verdict import Summary, build, judge
 
 MAX_TIMEOUT_S = 15  # below the engines' own script timeout (20 s)
 BASELINE_KINDS = ("unrelated site", "null origin")
+READS_PER_ATTACKER = 6  # endpoints read from each attacker origin the pre-scan saw trusted
+BASELINE_READS = 2  # endpoints read from an origin trusted nowhere: it must stay unreadable
 
 
 def run_check(args: Namespace, engines: CheckEngines | None = None) -> int:
@@ -174,11 +176,12 @@ def _check(args: Namespace, options: dict[str, Any], run_dir: Path,
                 raise UsageError(f"{app.death()} (during the HTTP pre-scan, before any browser "
                                  "ran: an endpoint that ends the process?)")  # fmt: skip
         attackers = _attackers(frontends, candidates, prescan, args.max_attackers)
+        reads = attacker_battery(found.endpoints, auth.mode)
         plan = Plan(api_origin, auth, options["login"],
                     frontend_battery(found.endpoints, auth, args.read_header,
                                      app.info.get("error_path")),
-                    attacker_battery(found.endpoints, auth.mode), attackers,
-                    args.timeout)  # fmt: skip
+                    reads, attackers, args.timeout,
+                    attacker_reads(reads, attackers, prescan))  # fmt: skip
         discovered = [e.name for e in found.endpoints if e.source == "openapi"]
         summary = Summary(name, app.info.get("versions", {}), api_origin, frontends, auth_line,
                           found.summary(), prescan, configs, [],
@@ -245,8 +248,8 @@ def _check(args: Namespace, options: dict[str, Any], run_dir: Path,
                 summary.unconfirmed = f"the engine failed: {failure_line(exc)}"
         for cell in summary.cells:
             if cell.observed["outcome"] == "timeout" and cell.role == "frontend":
-                summary.problems.append(f"{cell.browser}: {cell.request.kind} timed out after "
-                                        f"{args.timeout:g} s")  # fmt: skip
+                summary.problems.append(f"{cell.browser}: {cell.request.kind} "
+                                        f"{cell.record['check']['why']}")  # fmt: skip
         build(summary)
         print("\n".join(summary.lines))
         write_check_report(summary, out)
@@ -288,6 +291,42 @@ def _attackers(frontends, candidates, prescan, limit: int) -> dict[str, list[tup
         rest = [c for c in hits if c not in firsts]
         chosen += (firsts + rest)[: max(0, limit)]
         out[frontend] = [(c.kind, c.origin) for c in chosen]
+    return out
+
+
+def attacker_reads(reads: list[Request], attackers, prescan: Prescan | None,
+                   limit: int = READS_PER_ATTACKER) -> dict[str, list[Request]]:  # fmt: skip
+    """Per attacker origin, the reads worth a browser: those the pre-scan saw it trusted at,
+    one per distinct answer first (a mount with its own CORS), then 2xx answers before
+    others, up to `limit` endpoints; an origin trusted nowhere gets the first `BASELINE_READS`
+    (it must stay unreadable there). Without a pre-scan, every read. A server that echoes any
+    Origin on 50 endpoints would otherwise cost 100 cells per origin per engine."""
+    if prescan is None:
+        return {}
+    names = list(dict.fromkeys(r.endpoint for r in reads))
+    answers: dict[tuple[str, str], list] = {}
+    for answer in prescan.answers:
+        answers.setdefault((answer.origin, answer.endpoint), []).append(answer)
+    out: dict[str, list[Request]] = {}
+    for origin in {o for pairs in attackers.values() for _, o in pairs}:
+
+        def rank(name: str, origin: str = origin) -> tuple[bool, bool]:
+            seen = answers.get((origin, name), [])
+            return (not any(a.echoed for a in seen),
+                    not any(a.status and 200 <= a.status < 300 for a in seen))  # fmt: skip
+
+        trusted = [n for n in sorted(names, key=rank) if not rank(n)[0]]
+        if not trusted:
+            chosen = sorted(names, key=rank)[:BASELINE_READS]
+        else:
+            shapes: dict[tuple, str] = {}
+            for name in trusted:
+                shape = tuple(sorted({(tuple(a.allow_origin), a.allow_credentials)
+                                      for a in answers[(origin, name)]}))  # fmt: skip
+                shapes.setdefault(shape, name)
+            firsts = list(shapes.values())
+            chosen = (firsts + [n for n in trusted if n not in firsts])[: max(limit, len(firsts))]
+        out[origin] = [r for r in reads if r.endpoint in chosen]
     return out
 
 

@@ -19,3 +19,14 @@ async def events() -> StreamingResponse:
             await asyncio.sleep(0.5)
 
     return StreamingResponse(heartbeat(), media_type="text/event-stream")
+
+
+@app.get("/quiet")
+async def quiet() -> StreamingResponse:
+    """A stream whose head goes out at once and whose first event comes much later."""
+
+    async def later():
+        await asyncio.sleep(60)
+        yield "data: ping\n\n"
+
+    return StreamingResponse(later(), media_type="text/event-stream")
