@@ -483,6 +483,21 @@ def test_a_frontend_the_config_does_not_allow_gets_its_origin_before_any_wrap(tm
     ) in run.stdout
 
 
+def test_under_serve_a_500_of_an_app_with_cors_gets_the_wrap_not_add_a_middleware(tmp_path):
+    run = check("--serve", serve("tests.check_apps.error_route:app"), *COMMON,
+                "--endpoint", "GET:/boom", "--endpoint", "GET:/items/1",
+                "--browser", "chromium", "-o", str(tmp_path))  # fmt: skip
+    assert run.returncode == 1, run.stdout + run.stderr
+    lines = run.stdout.splitlines()
+    at = lines.index(next(x for x in lines if "GET /boom:" in x))
+    assert lines[at].strip().startswith("BLOCKED") and "status 500" in lines[at]
+    assert lines[at + 2].strip() == (
+        "fix: the app's other answers carry CORS headers, its errors do not (an exception "
+        "escaped the CORS middleware): wrap the whole app: app = CORSMiddleware(app, ...)"
+    )
+    assert "one line for all of them" not in run.stdout
+
+
 def test_an_event_stream_is_judged_by_its_head_without_a_timeout(tmp_path):
     run = check("tests.check_apps.event_stream:app", *COMMON, "--endpoint", "GET:/events",
                 "--timeout", "5", "-o", str(tmp_path))  # fmt: skip

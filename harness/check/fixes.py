@@ -105,10 +105,23 @@ def _keywords(frontends: list[str], specs: list[dict[str, Any]]) -> str:
     return ", ".join(keywords)
 
 
-def missing_cors_fix(cell: Cell, configs: list[dict[str, Any]], config_seen: bool) -> str | None:
-    """The middleware a blocked request needs, where no CORS header came back at all."""
+def missing_cors_fix(cell: Cell, configs: list[dict[str, Any]], config_seen: bool,
+                     cors_elsewhere: bool = False) -> str | None:  # fmt: skip
+    """The middleware a blocked request needs, where no CORS header came back at all.
+    `cors_elsewhere`: other answers of the app did carry CORS headers (the pre-scan saw
+    them), so it has a CORS layer that this answer bypassed."""
     if not _no_cors_at_all(cell, configs):
         return None
+    if cors_elsewhere:
+        status = (cell.record.get("check") or {}).get("status")
+        if status is not None and status >= 500:
+            return ("the app's other answers carry CORS headers, its errors do not (an "
+                    "exception escaped the CORS middleware): wrap the whole app: "
+                    "app = CORSMiddleware(app, ...)")  # fmt: skip
+        return (
+            "the app's other answers carry CORS headers, this one does not: a route or "
+            "mounted app outside its CORS middleware? Put the middleware around it"
+        )
     keywords = _keywords([cell.frontend], [cell.request.spec])
     add = f"app.add_middleware(CORSMiddleware, {keywords})"
     if cell.request.modelled_by == "/error":  # only an outermost middleware reaches a 500
@@ -118,9 +131,13 @@ def missing_cors_fix(cell: Cell, configs: list[dict[str, Any]], config_seen: boo
     return f"no CORS header came back; if the app has no CORS middleware: {add}"
 
 
-def missing_cors_all(cells: list[Cell], configs: list[dict[str, Any]]) -> str | None:
+def missing_cors_all(cells: list[Cell], configs: list[dict[str, Any]],
+                     cors_elsewhere: bool = False) -> str | None:  # fmt: skip
     """One line for every declared request that got no CORS header at all: the union of
-    what each needs, from every frontend."""
+    what each needs, from every frontend (not when the app has CORS for some answers)."""
+    if cors_elsewhere or any("access-control-allow-origin" in e["response_headers"]
+                             for c in cells for e in c.record.get("ledger") or []):  # fmt: skip
+        return None
     blocked = [c for c in cells if c.request.declared and _no_cors_at_all(c, configs)]
     if len({c.request.kind for c in blocked}) < 2:
         return None  # one request: its own fix line says it all

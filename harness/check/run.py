@@ -203,10 +203,12 @@ def _check(args: Namespace, options: dict[str, Any], run_dir: Path,
             engines.proxy.set_routes(routes)
             stack.callback(engines.proxy.set_routes, {})
 
+        cors_elsewhere = prescan is not None and any(a.allow_origin for a in prescan.answers)
+
         def writer(kept: list[Cell]) -> Callable[[Cell], None]:
             def write(cell: Cell) -> None:
                 fix = (config_fix(cell, configs, api_origin)
-                       or missing_cors_fix(cell, configs, summary.config_seen)
+                       or missing_cors_fix(cell, configs, summary.config_seen, cors_elsewhere)
                        or wildcard_fix(cell)
                        or expose_fix(cell, configs))  # fmt: skip
                 if fix:
@@ -297,10 +299,11 @@ def _attackers(frontends, candidates, prescan, limit: int) -> dict[str, list[tup
 def attacker_reads(reads: list[Request], attackers, prescan: Prescan | None,
                    limit: int = READS_PER_ATTACKER) -> dict[str, list[Request]]:  # fmt: skip
     """Per attacker origin, the reads worth a browser: those the pre-scan saw it trusted at,
-    one per distinct answer first (a mount with its own CORS), then 2xx answers before
-    others, up to `limit` endpoints; an origin trusted nowhere gets the first `BASELINE_READS`
-    (it must stay unreadable there). Without a pre-scan, every read. A server that echoes any
-    Origin on 50 endpoints would otherwise cost 100 cells per origin per engine."""
+    one per distinct answer first (a mount with its own CORS), then answers that are 2xx only
+    with the cookie (the user's own data), then other 2xx, up to `limit` endpoints; an origin
+    trusted nowhere gets the first `BASELINE_READS` (it must stay unreadable there). Without a
+    pre-scan, every read. A server that echoes any Origin on 50 endpoints would otherwise
+    cost 100 cells per origin per engine."""
     if prescan is None:
         return {}
     names = list(dict.fromkeys(r.endpoint for r in reads))
@@ -310,10 +313,12 @@ def attacker_reads(reads: list[Request], attackers, prescan: Prescan | None,
     out: dict[str, list[Request]] = {}
     for origin in {o for pairs in attackers.values() for _, o in pairs}:
 
-        def rank(name: str, origin: str = origin) -> tuple[bool, bool]:
+        def rank(name: str, origin: str = origin) -> tuple[bool, bool, bool]:
             seen = answers.get((origin, name), [])
+            ok = {a.with_cookie for a in seen if a.status and 200 <= a.status < 300}
             return (not any(a.echoed for a in seen),
-                    not any(a.status and 200 <= a.status < 300 for a in seen))  # fmt: skip
+                    ok != {True},  # 2xx only with the cookie: the user's own data first
+                    not ok)  # fmt: skip
 
         trusted = [n for n in sorted(names, key=rank) if not rank(n)[0]]
         if not trusted:

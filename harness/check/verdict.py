@@ -54,6 +54,24 @@ def judge(cell: Cell) -> None:
                              if check["severity"] else "not readable, as it should be")  # fmt: skip
 
 
+def _ok(cell: Cell) -> bool:
+    return 200 <= (cell.record["check"]["status"] or 0) < 300
+
+
+def _personal(cell: Cell, cells: list[Cell]) -> bool:
+    """A 2xx with credentials whose read without them (same origin, same endpoint) was not."""
+    if not _ok(cell) or cell.request.spec.get("credentials") != "include":
+        return False
+    bare = [
+        c
+        for c in cells
+        if c.request.endpoint == cell.request.endpoint
+        and c.browser == cell.browser
+        and c.request.spec.get("credentials") == "omit"
+    ]
+    return bool(bare) and not any(_ok(c) for c in bare)
+
+
 def _worst(levels) -> str | None:
     levels = [lv for lv in levels if lv]
     return min(levels, key=SEVERITIES.index) if levels else None
@@ -216,7 +234,8 @@ def build(summary: Summary, max_detail: int = 6) -> Summary:
         for kind in dict.fromkeys(c.request.kind for c in own):
             group = [c for c in own if c.request.kind == kind]
             failing |= _say_request(say, kind, group)
-    one_fix = missing_cors_all(summary.cells, summary.configs)
+    elsewhere = scan is not None and any(a.allow_origin for a in scan.answers)
+    one_fix = missing_cors_all(summary.cells, summary.configs, elsewhere)
     if one_fix:
         say(f"\nNo CORS header on any of these answers; one line for all of them:\n  {one_fix}")
     _say_findings(summary, trusted, reflects_any, say, max_detail)
@@ -413,8 +432,10 @@ def _say_findings(summary: Summary, trusted, reflects_any: bool, say, max_detail
         for origin, cells in ranked[:max_detail]:
             worst = _worst(c.record["check"]["severity"] for c in cells)
             top = [c for c in cells if c.record["check"]["severity"] == worst]
-            # the example shown: a readable 2xx before a 404
-            top.sort(key=lambda c: not 200 <= (c.record["check"]["status"] or 0) < 300)
+            # the example shown: the user's own data (2xx with the cookie, not without), then
+            # any readable 2xx, before a 404
+            mine = [c for c in summary.cells if c.page_origin == origin and c.role == "attacker"]
+            top.sort(key=lambda c: (not _personal(c, mine), not _ok(c)))
             requests = list(dict.fromkeys(c.request.kind for c in top))
             shown = requests[0] + (f" and {len(requests) - 1} more" if len(requests) > 1 else "")
             again = [
