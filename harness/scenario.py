@@ -10,6 +10,7 @@ import re
 import tomllib
 from pathlib import Path
 from typing import Any, Literal
+from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
@@ -64,6 +65,11 @@ class RawRoute(_Strict):
     def _path(cls, v: str) -> str:
         if not v.startswith("/") or "?" in v or "#" in v:
             raise ValueError(f"route path {v!r} must start with / and have no query")
+        if not ROUTE_PATH.fullmatch(v):  # braces would be Starlette path parameters
+            raise ValueError(
+                f"route path {v!r}: one literal path (letters, digits, "
+                "-._~!$&'()*+,;=:@/ and %XX; no {placeholders} or spaces)"
+            )
         return v
 
     @field_validator("method")
@@ -91,10 +97,29 @@ class RawRoute(_Strict):
             bad = unknown_placeholders(value)
             if bad:
                 raise ValueError(f"route header {name!r}: unknown placeholder {{{bad[0]}}}")
+            if name.lower() == "location":
+                _check_location(value)
         return v
 
     def matches(self, method: str, path: str) -> bool:
         return self.path == path and self.method in ("*", method)
+
+
+ROUTE_PATH = re.compile(r"/(?:[A-Za-z0-9\-._~!$&'()*+,;=:@/]|%[0-9A-Fa-f]{2})*")
+
+
+def _check_location(value: str) -> None:
+    """A Location the oracle and the browsers can both follow: not empty (the same URL again,
+    a loop nobody models here) and, where it is absolute, a URL whose host and port parse."""
+    if not value.strip():
+        raise ValueError("route header 'Location' is empty (a redirect to the same URL)")
+    sample = re.sub(r"\{[A-Za-z_][A-Za-z0-9_]*_port\}", "1", value.strip())
+    sample = re.sub(r"\{[A-Za-z_][A-Za-z0-9_]*\}", "http://placeholder.test", sample)
+    try:
+        parts = urlsplit(sample)
+        parts.port  # noqa: B018 - raises on a port out of range or not a number
+    except ValueError as exc:
+        raise ValueError(f"route header 'Location': {value!r} is not a URL ({exc})") from None
 
 
 class ServerConfig(_Strict):

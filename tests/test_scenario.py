@@ -122,6 +122,29 @@ BAD = [
         '[[server.route]]\npath = "/a/"\n[[probe]]\nname = "p"\npath = "/b"\n',
         "probe[p].path: unknown endpoint '/b'",
     ),
+    # issue 27: each of these loaded, then crashed the host or the oracle mid-run
+    (
+        '[[server.route]]\npath = "/{x}"\n[[probe]]\nname = "p"\n',
+        "route path '/{x}': one literal path",
+    ),
+    (
+        '[[server.route]]\npath = "/{p:path}"\n[[probe]]\nname = "p"\n',
+        "route path '/{p:path}': one literal path",
+    ),
+    (
+        '[[server.route]]\npath = "/a"\nheaders = [["Location", "http://x.test:99999/"]]\n'
+        '[[probe]]\nname = "p"\n',
+        "route header 'Location': 'http://x.test:99999/' is not a URL (Port out of range",
+    ),
+    (
+        '[[server.route]]\npath = "/a"\nheaders = [["Location", "http://[::1/"]]\n'
+        '[[probe]]\nname = "p"\n',
+        "route header 'Location': 'http://[::1/' is not a URL (Invalid IPv6 URL)",
+    ),
+    (
+        '[[server.route]]\npath = "/a"\nheaders = [["Location", ""]]\n[[probe]]\nname = "p"\n',
+        "route header 'Location' is empty",
+    ),
 ]
 
 
