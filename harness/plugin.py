@@ -18,6 +18,7 @@ from __future__ import annotations
 import argparse
 import os
 import re
+import sys
 from collections import Counter
 from importlib.metadata import PackageNotFoundError, version
 from itertools import product
@@ -137,6 +138,9 @@ def _policies(config: pytest.Config) -> list[str]:
     return list(dict.fromkeys(config.getoption("--cors-cookie-policy") or [DEFAULT_COOKIE_POLICY]))
 
 
+EVERY_INTERFACE = ("0.0.0.0", "::", "[::]")  # noqa: S104 - named only to warn about them
+
+
 def _starlettes(config: pytest.Config) -> list[str | None]:
     """The --cors-starlette releases, or [None]: the installed one, no extra dimension."""
     return list(dict.fromkeys(config.getoption("--cors-starlette", default=None) or [None]))
@@ -161,8 +165,13 @@ def pytest_configure(config: pytest.Config) -> None:
         config.stash[_REMOTES] = remotes
     except ValueError as exc:
         raise pytest.UsageError(str(exc)) from None
-    if config.getoption("--cors-remote-proxy", default=None) and not remotes:
+    bind = config.getoption("--cors-remote-proxy", default=None)
+    if bind and not remotes:
         raise pytest.UsageError("--cors-remote-proxy needs --cors-grid or --cors-remote")
+    if bind in EVERY_INTERFACE and not hasattr(config, "workerinput"):
+        sys.stderr.write(f"cors-matrix: --cors-remote-proxy {bind} listens on every interface "
+                         "of this machine; give its address on the grid's network to narrow "
+                         "it\n")  # fmt: skip
 
 
 _COUNTS = pytest.StashKey[Counter]()

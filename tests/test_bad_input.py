@@ -68,3 +68,10 @@ def test_a_results_path_that_is_a_directory_is_one_line(pytester):
     run = pytester.runpytest_subprocess("--cors-results", str(folder), "-p", "no:cacheprovider")
     assert run.ret == pytest.ExitCode.USAGE_ERROR
     run.stderr.fnmatch_lines([f"*--cors-results {folder} is a directory; give a file path*"])
+
+
+def test_a_remote_proxy_on_every_interface_is_said_in_one_line(pytester):
+    run = pytester.runpytest_subprocess("--cors-grid", "http://127.0.0.1:9", "--cors-remote-proxy",
+                                        "0.0.0.0", "-p", "no:cacheprovider")  # fmt: skip
+    run.stderr.fnmatch_lines(["cors-matrix: --cors-remote-proxy 0.0.0.0 listens on every "
+                              "interface of this machine; *"])  # fmt: skip

@@ -59,12 +59,34 @@ ALL = "chromium, firefox, webkit"
         (["examples.guide_app.main:app", "--timeout", "99"], "--timeout 99"),
         (["examples.guide_app.main:app", "--login", "nocolon"], "--login 'nocolon'"),
         (["examples.guide_app.main:app", "--api-origin", "https://a:99999"], "not an origin"),
+        (
+            ["examples.guide_app.main:app", "--cwd", "/no/such/dir"],
+            "--cwd '/no/such/dir': no such directory",
+        ),
+        (["examples.guide_app.main:app", "--start-timeout", "-5"], "--start-timeout -5"),
+        (["examples.guide_app.main:app", "--max-attackers", "-1"], "--max-attackers -1"),
+        (["examples.guide_app.main:app", "--max-endpoints", "0"], "--max-endpoints 0"),
     ],
 )
 def test_bad_input_is_one_line_and_exit_2(args, message, tmp_path):
     run = check(*args, "--frontend", "https://app.example.com", "-o", str(tmp_path))
     assert run.returncode == 2 and message in run.stderr, run.stderr
     assert len(run.stderr.strip().splitlines()) == 1, run.stderr
+
+
+def test_an_apps_escape_codes_never_reach_the_terminal(tmp_path):
+    command = "sh -c 'printf \"\\033[2J\\033[31mboom\\007\\n\"; exit 3' {port}"
+    run = check("--serve", command, "--frontend", "https://app.example.com", "-o", str(tmp_path))
+    assert run.returncode == 2 and "boom" in run.stderr, run.stderr
+    assert not any(c in run.stderr + run.stdout for c in "\x1b\x07"), repr(run.stderr)
+
+
+def test_a_serve_command_on_every_interface_is_said_in_one_line(tmp_path):
+    wide = serve("tests.check_apps.public_wildcard:app") + " --host 0.0.0.0"
+    run = check("--serve", wide, *COMMON, "--browser", "chromium", "-o", str(tmp_path))
+    assert run.returncode == 0, run.stdout + run.stderr
+    (note,) = [x for x in run.stderr.splitlines() if x.startswith("note: ")]
+    assert "listens on every interface (0.0.0.0)" in note
 
 
 def test_failing_startup_and_failed_login_are_exit_2_with_the_reason(tmp_path):

@@ -38,9 +38,15 @@ class AppDied(Exception):
     """The app's process ended during the check."""
 
 
+CONTROL = re.compile(r"\x1b\[[0-9;?]*[ -/]*[@-~]|[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+
+
 def _last_line(log: Path) -> str:
+    """The app's last meaningful output line, without escape codes or control characters (it
+    reaches the user's terminal)."""
     try:
-        lines = [line.strip() for line in log.read_text(errors="replace").splitlines()]
+        text = CONTROL.sub("", log.read_text(errors="replace"))
+        lines = [line.strip() for line in text.splitlines()]
     except OSError:
         return ""
     lines = [line for line in lines if line]

@@ -11,6 +11,7 @@ Run files (the per-run CA's key, the app's log) live in a temporary directory un
 from __future__ import annotations
 
 import contextlib
+import re
 import shutil
 import sys
 import tempfile
@@ -43,6 +44,7 @@ from .report import write_check_report
 from .result import CheckResult
 from .verdict import Summary, build, judge
 
+EVERY_INTERFACE = re.compile(r"(?:^|[\s=])(0\.0\.0\.0|::|\[::\])(?=$|[\s:])")
 MAX_TIMEOUT_S = 15  # below the engines' own script timeout (20 s)
 BASELINE_KINDS = ("unrelated site", "null origin")
 READS_PER_ATTACKER = 6  # endpoints read from each attacker origin the pre-scan saw trusted
@@ -97,6 +99,14 @@ def _validate(args: Namespace) -> dict[str, Any]:
         raise UsageError(f"--auth {args.auth!r}: choose from {', '.join(AUTH_MODES)}")
     if not 0.5 <= args.timeout <= MAX_TIMEOUT_S:
         raise UsageError(f"--timeout {args.timeout:g}: between 0.5 and {MAX_TIMEOUT_S} seconds")
+    if not 0 < args.start_timeout <= 3600:
+        raise UsageError(f"--start-timeout {args.start_timeout:g}: between 0 and 3600 seconds")
+    if args.max_attackers < 0:
+        raise UsageError(f"--max-attackers {args.max_attackers}: 0 or more")
+    if args.max_endpoints < 1:
+        raise UsageError(f"--max-endpoints {args.max_endpoints}: 1 or more")
+    if args.cwd is not None and not Path(args.cwd).is_dir():
+        raise UsageError(f"--cwd {args.cwd!r}: no such directory")
     for browser in args.browser or []:
         if browser not in BROWSERS:
             raise UsageError(f"--browser {browser!r}: choose from {', '.join(BROWSERS)}")
@@ -154,6 +164,11 @@ def _check(args: Namespace, options: dict[str, Any], run_dir: Path,
     out = Path(args.output)
     out.mkdir(parents=True, exist_ok=True)
     with contextlib.ExitStack() as stack:  # every server and engine started is stopped
+        wide = args.serve and EVERY_INTERFACE.search(args.serve)
+        if wide:
+            print(f"note: the --serve command listens on every interface ({wide[1]}): the app "
+                  "is reachable from other machines while the check runs; 127.0.0.1 keeps it "
+                  "on this one", file=sys.stderr)  # fmt: skip
         app = _start_app(args, run_dir)
         stack.callback(app.stop)
         name = (
