@@ -11,20 +11,24 @@ from .check.options import add_check_options
 from .flake import run as flake_run
 from .report import write_junit, write_report
 from .results import ARTIFACTS
-from .shards import ShardError, merge_shards
+from .shards import ShardError, merge_shards, missing_cells
 
 
 def _report(args: argparse.Namespace) -> int:
     try:
         view = write_report(args.results, args.output, artifacts_root=args.artifacts_root,
                             history=args.baseline)  # fmt: skip
+        if args.junit:
+            write_junit(view, args.junit)
     except FileNotFoundError as exc:
         print(f"cors-matrix report: {exc}", file=sys.stderr)
         return 2
-    if args.junit:
-        write_junit(view, args.junit)
+    except OSError as exc:  # an output that is a directory, unwritable, a full disk
+        print(f"cors-matrix report: cannot write {exc.filename}: {exc.strerror}", file=sys.stderr)
+        return 2
     for problem in view["problems"]:
         print(f"warning: {problem}", file=sys.stderr)
+    incomplete = _incomplete(args.results)
     if view["total_cells"] == 0:  # an empty report is no verdict
         print(f"cors-matrix report: no valid record in {', '.join(map(str, args.results))}",
               file=sys.stderr)  # fmt: skip
@@ -37,7 +41,26 @@ def _report(args: argparse.Namespace) -> int:
         + f"{len(view['findings'])} security findings"
     )
     new = [c for c in view["changes"] or [] if c["kind"] == "new divergence"]
-    return 1 if args.fail_on_new_divergence and new else 0
+    return 1 if incomplete or (args.fail_on_new_divergence and new) else 0
+
+
+def _incomplete(paths: list[Path]) -> bool:
+    """Say, per results file, the collected cells it has no record of (a cut file must not
+    read as complete); True when any is missing."""
+    incomplete = False
+    for path in paths:
+        try:
+            found = missing_cells(path)
+        except ShardError as exc:
+            print(f"warning: {exc}; not compared", file=sys.stderr)
+            continue
+        if found and found[0]:
+            missing, collected = found
+            incomplete = True
+            print(f"missing: {len(missing)} of {collected} collected cells have no record in "
+                  f"{path} (a cut or unfinished file?), e.g. {'/'.join(missing[0])}",
+                  file=sys.stderr)  # fmt: skip
+    return incomplete
 
 
 def _check(args: argparse.Namespace) -> int:
@@ -85,6 +108,9 @@ def _merge(args: argparse.Namespace) -> int:
         summary = merge_shards(args.results, args.output)
     except ShardError as exc:
         print(f"cors-matrix merge: {exc}", file=sys.stderr)
+        return 2
+    except OSError as exc:
+        print(f"cors-matrix merge: cannot write {exc.filename}: {exc.strerror}", file=sys.stderr)
         return 2
     for problem in summary["problems"]:
         print(f"warning: {problem}", file=sys.stderr)

@@ -255,6 +255,7 @@ def _cell_function():
     return cell
 
 
+@pytest.hookimpl(trylast=True)  # after -k, -m and --lf deselected theirs: list what runs
 def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config, items) -> None:
     """Refuse duplicate scenario names (they would share one API server); list the whole
     collection's cells beside the results file; keep only this run's --cors-shard."""

@@ -118,4 +118,30 @@ def read_records(path: Path) -> Iterator[tuple[int, dict[str, Any] | None, str |
                     ),
                 )
                 continue
+            wrong = _wrong_field(record)
+            if wrong:
+                yield number, None, f"{path}:{number}: {wrong}; line skipped"
+                continue
             yield number, record, None
+
+
+# The fields every reader relies on, and what they must be (None allowed where a cell did
+# not run). A record from elsewhere with another shape is one warning, not a traceback.
+_FIELDS: dict[str, tuple[type, ...]] = {
+    "scenario": (str,), "probe": (str,), "browser": (str,), "verdict": (str,),
+    "reason": (str, type(None)), "observed": (dict, type(None)),
+    "expected": (dict, type(None)), "ledger": (list, type(None)), "causes": (list, type(None)),
+    "cookie_policy": (str, type(None)), "page_origin": (str, type(None)),
+}  # fmt: skip
+
+
+def _wrong_field(record: dict[str, Any]) -> str | None:
+    for key, types in _FIELDS.items():
+        if key in record and not isinstance(record[key], types):
+            return f"field {key!r} is {type(record[key]).__name__} {record[key]!r:.40}"
+    for key in ("scenario", "probe", "browser", "verdict"):
+        if key not in record:
+            return f"field {key!r} is missing"
+    if record["verdict"] not in VERDICTS:
+        return f"field 'verdict' is {record['verdict']!r:.40}, not one of {', '.join(VERDICTS)}"
+    return None

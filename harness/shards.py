@@ -48,6 +48,37 @@ def write_expected(results: Path, cells: list[list[str]], shard: str | None) -> 
     _write_atomically(expected_path(results), json.dumps(listing, indent=0))
 
 
+def read_expected(results: Path) -> tuple[str | None, set[tuple[str, ...]]] | None:
+    """The run's collected cells beside `results` and its --cors-shard (None: no listing);
+    ShardError in one line for a listing that is not one."""
+    listing = expected_path(results)
+    if not listing.is_file():
+        return None
+    try:
+        data = json.loads(listing.read_text(encoding="utf-8"))
+        cells = {
+            tuple(cell)
+            for cell in data["cells"]
+            if isinstance(cell, list) and all(isinstance(x, str) for x in cell)
+        }
+        shard = data.get("shard")
+    except (ValueError, KeyError, TypeError, AttributeError, OSError) as exc:
+        raise ShardError(
+            f"{listing}: not a list of collected cells ({type(exc).__name__})"
+        ) from None
+    return (shard if isinstance(shard, str) else None), cells
+
+
+def missing_cells(results: Path) -> tuple[list[tuple[str, ...]], int] | None:
+    """Cells the run collected that have no record in `results` (a cut or unfinished file),
+    and how many were collected; None when there is no listing or the file is one shard."""
+    found = read_expected(results)
+    if found is None or found[0]:
+        return None
+    recorded = {key_of(r) for _, r, _ in read_records(results) if r}
+    return sorted(found[1] - recorded), len(found[1])
+
+
 def _write_atomically(path: Path, text: str) -> None:
     """A reader (the merge, the report) never sees half a file."""
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -68,9 +99,10 @@ def merge_shards(paths: list[Path], out: Path) -> dict[str, Any]:
         listing = expected_path(path)
         if not path.is_file():
             raise ShardError(f"results file not found: {path}")
-        if not listing.is_file():
+        found = read_expected(path)
+        if found is None:
             raise ShardError(f"{listing} not found: was {path} written by a cors-matrix run?")
-        expected |= {tuple(cell) for cell in json.loads(listing.read_text())["cells"]}
+        expected |= found[1]
         for _, record, problem in read_records(path):
             if problem:
                 problems.append(problem)

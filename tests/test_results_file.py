@@ -67,3 +67,42 @@ def test_a_second_run_on_the_same_results_path_is_refused_and_the_first_keeps_ev
     records = [json.loads(line) for line in results.read_text().splitlines()]
     assert sorted(r["probe"] for r in records) == [f"p{i}" for i in range(6)]
     assert not list(tmp_path.glob("*.lock"))  # nothing beside the results
+
+
+def test_report_compares_with_the_collected_cells_and_never_shows_a_traceback(tmp_path):
+    """A cut results file read as complete ("9/9 cells as expected", exit 0); an output that is
+    a directory, a wrongly typed record and a garbage cell list were tracebacks."""
+    probes = "".join(f'[[probe]]\nname = "p{n}"\n' for n in range(3))
+    (tmp_path / "test_a.toml").write_text(GOOD.split("[[probe]]")[0] + probes)
+    results = tmp_path / "r.jsonl"
+    done = run(tmp_path, results, "-k", "not p2")  # deselected cells are not "collected"
+    assert done.returncode == 0, done.stdout
+
+    def report(path: Path, *extra: str) -> subprocess.CompletedProcess:
+        return subprocess.run([sys.executable, "-m", "cors_matrix", "report", str(path),
+                               "-o", str(tmp_path / "out"), *extra],
+                              capture_output=True, text=True, timeout=120)  # fmt: skip
+
+    whole = report(results)
+    assert whole.returncode == 0 and "2/2 cells as expected" in whole.stdout, whole.stderr
+    lines = results.read_text().splitlines()
+    cut = tmp_path / "cut.jsonl"
+    cut.write_text(lines[0] + "\n" + lines[1][:50])  # a full disk mid-line
+    (tmp_path / "cut.jsonl.cells.json").write_text(results.with_name("r.jsonl.cells.json")
+                                                   .read_text())  # fmt: skip
+    after = report(cut)
+    assert after.returncode == 1
+    assert "missing: 1 of 2 collected cells have no record in" in after.stderr, after.stderr
+    odd = tmp_path / "odd.jsonl"
+    record = json.loads(lines[0])
+    odd.write_text(json.dumps({**record, "observed": 5}) + "\n" + lines[1] + "\n")
+    (tmp_path / "odd.jsonl.cells.json").write_text("garbage")
+    typed = report(odd)
+    assert "field 'observed' is int 5; line skipped" in typed.stderr
+    assert "odd.jsonl.cells.json: not a list of collected cells" in typed.stderr
+    (tmp_path / "dir" / "index.html").mkdir(parents=True)
+    blocked = subprocess.run([sys.executable, "-m", "cors_matrix", "report", str(results), "-o",
+                              str(tmp_path / "dir")], capture_output=True, text=True)  # fmt: skip
+    assert blocked.returncode == 2 and "cannot write" in blocked.stderr
+    for done in (whole, after, typed, blocked):
+        assert "Traceback" not in done.stderr, done.stderr
