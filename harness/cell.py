@@ -107,7 +107,15 @@ def run_item(
             not_run(dead)
             pytest.fail(f"not run: {dead}", pytrace=False)
 
+    def stop_if_proxy_died() -> None:
+        """A dead nginx: its scenarios' cells are not run naming it, not 27 divergences."""
+        dead = host.proxy_dead() if cell.scenario.server.proxy != "none" else None
+        if dead:
+            not_run(dead)
+            pytest.fail(f"not run: {dead}", pytrace=False)
+
     stop_if_host_died()
+    stop_if_proxy_died()
     if cell.scenario.server.proxy != "none" and "proxy_unavailable" in host.manifest:
         not_run(host.manifest["proxy_unavailable"])
         pytest.skip(f"not run: {host.manifest['proxy_unavailable']}")
@@ -147,6 +155,12 @@ def run_item(
     except oracle.NotModelled as exc:
         spec = expected = None
         unmodelled = str(exc)
+    except Exception as exc:  # noqa: BLE001 - an input the oracle cannot take: this cell only
+        reason = f"the oracle failed on this cell: {type(exc).__name__}: {exc}".splitlines()[0]
+        record.update(observed=None, expected=None, verdict="error", reason=reason)
+        results.write(record)
+        counts["error"] += 1
+        pytest.fail(reason, pytrace=False)
     else:
         unmodelled = None
 
@@ -179,6 +193,7 @@ def run_item(
     except Exception as exc:
         page_cache.forget(engine)
         stop_if_host_died()  # the cell failed because the host died: not an engine's doing
+        stop_if_proxy_died()
         alive = getattr(engine, "alive", None)
         session_gone = alive is not None and not alive()  # before discard() ends the session
         engines.discard(cell.browser, cell.policy)
@@ -200,6 +215,8 @@ def run_item(
             f"cell failed to run in {cell.browser}: {exc}\nhost log:\n{host.log_tail()}",
             pytrace=False,
         )
+    if judged["verdict"] == "diverge":
+        stop_if_proxy_died()  # nginx died under the cell: what it saw says nothing of CORS
     verdict = judged["verdict"]
     causes = []
     if expected is not None:

@@ -387,7 +387,9 @@ def _start_proxy(xprocess, host, scenarios, workdir: Path, host_name: str):
         pytest.exit(f"nginx did not start: {exc}\n{tail}", returncode=3)
     host.manifest.setdefault("backends", {}).update({n: host.api(n) for n in proxied})
     host.manifest["apis"].update(public)
-    return xprocess.getinfo(name)
+    info = xprocess.getinfo(name)
+    host.manifest["proxy_pid"] = info.pid  # a cell of a proxy scenario checks it is alive
+    return info
 
 
 @pytest.fixture(scope="session")

@@ -72,6 +72,11 @@ def http_get(url: str, timeout: float, cafile: str | None = None) -> bytes:
         return response.read()
 
 
+def _gone(pid: int) -> bool:
+    state = (process_state(pid) or "gone") if Path("/proc").is_dir() else _alive_elsewhere(pid)
+    return state in ("Z", "X", "gone")
+
+
 @dataclass
 class Host:
     """A running host process: its origins and its ledger."""
@@ -87,17 +92,19 @@ class Host:
         """Why the host cannot serve any more (None while it runs): checked before each cell,
         so a host that died ends the run in a moment, every later cell not run with this."""
         pid = self.manifest.get("pid")
-        if pid is None:
-            return None
-        if Path("/proc").is_dir():
-            state = process_state(pid) or "gone"
-        else:
-            state = _alive_elsewhere(pid)
-        if state not in ("Z", "X", "gone"):
+        if pid is None or not _gone(pid):
             return None
         last = self.log_tail(5).strip().splitlines()
         return f"the host server (pid {pid}) exited" + (f"; its log ends: {last[-1]}" if last
                                                         else "")  # fmt: skip
+
+    def proxy_dead(self) -> str | None:
+        """Why the nginx in front of the proxy scenarios cannot serve (None while it runs)."""
+        pid = self.manifest.get("proxy_pid")
+        if pid is None or not _gone(pid):
+            return None
+        return (f"nginx (pid {pid}), the proxy in front of this scenario's API, exited during "
+                "the run")  # fmt: skip
 
     def pages_for(self, scenario: str) -> dict[str, str]:
         """The page origins a scenario's probes run on: https ones for a tls scenario, and
