@@ -78,14 +78,16 @@ ENDPOINTS: dict[str, Endpoint] = {
 }
 
 
-def query_value(path: str, name: str) -> str | None:
-    """A query parameter of a probe path, e.g. code=404 in /status?code=404."""
+def query_values(path: str, name: str) -> list[str]:
+    """Every value of a query parameter of a probe path, e.g. ["404"] in /status?code=404."""
     query = path.split("?", 1)[1] if "?" in path else ""
-    for pair in query.split("&"):
-        key, _, value = pair.partition("=")
-        if key == name:
-            return value
-    return None
+    return [value for key, _, value in (p.partition("=") for p in query.split("&")) if key == name]
+
+
+def query_value(path: str, name: str) -> str | None:
+    """A query parameter's value as the host reads it (Starlette's query_params: the last)."""
+    values = query_values(path, name)
+    return values[-1] if values else None
 
 
 def status_of(endpoint: Endpoint, path: str) -> int:

@@ -101,6 +101,15 @@ class RawRoute(_Strict):
                 _check_location(value)
         return v
 
+    @model_validator(mode="after")
+    def _length(self) -> RawRoute:
+        body = len(self.body.encode("utf-8"))
+        for name, value in self.headers:
+            if name.lower() == "content-length" and value.strip() != str(body):
+                raise ValueError(f"route header Content-Length {value!r} is not the body's "
+                                 f"{body} bytes (the server cannot send that)")  # fmt: skip
+        return self
+
     def matches(self, method: str, path: str) -> bool:
         return self.path == path and self.method in ("*", method)
 
@@ -255,6 +264,10 @@ REFERRER_POLICIES = Literal[
 ]  # https://w3c.github.io/webappsec-referrer-policy/#referrer-policies
 
 
+COOKIE_VALUE = re.compile(r"[\x21\x23-\x2b\x2d-\x3a\x3c-\x5b\x5d-\x7e]*")
+COOKIE_MAX = 4096  # RFC 6265bis: name + value
+
+
 class CookieSpec(_Strict):
     name: str
     value: str = "v1"
@@ -269,6 +282,22 @@ class CookieSpec(_Strict):
         if not fetch_spec.is_token(v):
             raise ValueError(f"cookie name {v!r} is not a valid token")
         return v
+
+    @field_validator("value")
+    @classmethod
+    def _octets(cls, v: str) -> str:
+        if not COOKIE_VALUE.fullmatch(v):  # RFC 6265 cookie-octets: what every browser keeps
+            raise ValueError(f"cookie value {v!r:.60}: only RFC 6265 cookie-octets (printable "
+                             "ASCII without space, \", \\, comma and ;)")  # fmt: skip
+        return v
+
+    @model_validator(mode="after")
+    def _size(self) -> CookieSpec:
+        size = len(self.name) + len(self.value)
+        if size > COOKIE_MAX:  # browsers drop larger ones whole
+            raise ValueError(f"cookie {self.name!r}: name and value are {size} bytes, over "
+                             f"{COOKIE_MAX}")  # fmt: skip
+        return self
 
 
 class ProbeStep(_Strict):
@@ -331,7 +360,10 @@ class Probe(_Strict):
         bare = split_target(v)[1]
         if not bare.startswith("/"):
             raise ValueError(f"path {v!r} must start with / (or {{api_other}}/)")
-        code = endpoints.query_value(bare, "code") if bare.startswith("/status") else None
+        codes = endpoints.query_values(bare, "code") if bare.startswith("/status") else []
+        if len(codes) > 1:
+            raise ValueError(f"path {v!r}: code given {len(codes)} times; give it once")
+        code = codes[0] if codes else None
         if code is not None and not (code.isdigit() and 200 <= int(code) <= 599):
             raise ValueError(f"path {v!r}: code {code!r} must be an HTTP status from 200 to 599")
         return v

@@ -122,7 +122,25 @@ BAD = [
         '[[server.route]]\npath = "/a/"\n[[probe]]\nname = "p"\npath = "/b"\n',
         "probe[p].path: unknown endpoint '/b'",
     ),
-    # issue 27: each of these loaded, then crashed the host or the oracle mid-run
+    # issue 27: each of these loaded, then crashed the host or the oracle mid-run, or was
+    # read one way by the loader and another by the host
+    (
+        '[[server.route]]\npath = "/a"\nbody = "abc"\nheaders = [["Content-Length", "5"]]\n'
+        '[[probe]]\nname = "p"\n',
+        "route header Content-Length '5' is not the body's 3 bytes",
+    ),
+    (
+        '[[probe]]\nname = "p"\n[[probe.set_cookies]]\nname = "a"\nvalue = "é"\n',
+        "cookie value 'é': only RFC 6265 cookie-octets",
+    ),
+    (
+        '[[probe]]\nname = "p"\n[[probe.set_cookies]]\nname = "a"\nvalue = "' + "x" * 4100 + '"\n',
+        "cookie 'a': name and value are 4101 bytes, over 4096",
+    ),
+    (
+        '[[probe]]\nname = "p"\npath = "/status?code=200&code=abc"\n',
+        "code given 2 times; give it once",
+    ),
     (
         '[[server.route]]\npath = "/{x}"\n[[probe]]\nname = "p"\n',
         "route path '/{x}': one literal path",
