@@ -128,7 +128,11 @@ def run_item(
         pytest.skip(f"not run: {exc}")
     except EngineError as exc:
         not_run(str(exc))
-        pytest.fail(f"{cell.browser}: {exc}", pytrace=False)
+        failed = f"{cell.browser}: {exc}"
+    else:
+        failed = None
+    if failed:  # outside the except: one line, not the chain of engine errors behind it
+        pytest.fail(failed, pytrace=False)
     record.update({k: v for k, v in engine.info.as_record().items() if k != "name"})
     record["browser_version"] = record.pop("version")
 

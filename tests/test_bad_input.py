@@ -75,3 +75,25 @@ def test_a_remote_proxy_on_every_interface_is_said_in_one_line(pytester):
                                         "0.0.0.0", "-p", "no:cacheprovider")  # fmt: skip
     run.stderr.fnmatch_lines(["cors-matrix: --cors-remote-proxy 0.0.0.0 listens on every "
                               "interface of this machine; *"])  # fmt: skip
+
+
+def test_a_refused_grid_is_one_line_per_cell_without_its_password(pytester):
+    """It printed ~100 urllib3 retry warnings, and a hub URL's password in every one."""
+    import socket
+
+    with socket.socket() as unused:  # a port nothing listens on: connection refused
+        unused.bind(("127.0.0.1", 0))
+        port = unused.getsockname()[1]
+    pytester.makefile(".toml", test_one=SCENARIO.format(name="one"))
+    results = pytester.path / "run.jsonl"
+    run = pytester.runpytest_subprocess("--cors-grid", f"http://alice:Pa55word@127.0.0.1:{port}",
+                                        "--cors-browser", "chromium", "--cors-results",
+                                        str(results), "-p", "no:cacheprovider")  # fmt: skip
+    text = "\n".join(run.outlines + run.errlines) + results.read_text()
+    assert "Pa55word" not in text and "Retrying" not in text
+    run.stdout.fnmatch_lines(
+        [
+            f"chromium: chromium at http://alice:***@127.0.0.1:{port} failed to "
+            "start: cannot connect (*Connection refused) (launch failed once)"
+        ]
+    )

@@ -248,8 +248,11 @@ class EnginePool:
             except Exception as exc:  # EngineError, or the engine died right after starting
                 if self.remotes.get(name) in self.grids and "Timed out" in str(exc):
                     attempts = attempt  # the Grid had no node for it: asking again only waits
+                if name in self.remotes and "cannot connect" in str(exc):
+                    attempts = attempt  # nothing listens there: asking again only repeats it
                 if attempt == attempts:
-                    failure = EngineError(f"{failure_line(exc)} (launch failed {attempt} times)")
+                    times = f"{attempt} times" if attempt > 1 else "once"
+                    failure = EngineError(f"{failure_line(exc)} (launch failed {times})")
                     self._failures[key] = failure
                     raise failure from exc
                 time.sleep(LAUNCH_PAUSE_S * attempt)

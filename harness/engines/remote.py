@@ -12,6 +12,7 @@ must then run with --unsafe to accept it).
 from __future__ import annotations
 
 import json
+import logging
 import os
 from dataclasses import replace
 from typing import Any
@@ -201,6 +202,9 @@ class RemoteWebDriver(_WebDriverEngine):
         from selenium import webdriver
 
         options, executable = _webdriver_options(name, cookie_policy, proxy)
+        # Selenium's client retries a refused connection through urllib3, which logs a
+        # warning per retry (~100 lines for a grid that is down); the error says it once
+        logging.getLogger("urllib3.connectionpool").setLevel(logging.ERROR)
         driver = start_session(
             lambda: webdriver.Remote(command_executor=url, options=options),
             _NoService(),

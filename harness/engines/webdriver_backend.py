@@ -10,6 +10,7 @@ The real engine version comes from the session's capabilities (WebKitGTK's user 
 from __future__ import annotations
 
 import os
+import re
 import select
 import subprocess
 import tempfile
@@ -126,6 +127,9 @@ def start_session(factory, service, what: str, timeout: float = LAUNCH_TIMEOUT_S
         raise EngineError(f"{what}: no WebDriver session within {timeout:.0f}s")
     if "error" in box:
         first = without_secrets(str(box["error"])).splitlines()[0]
+        refused = re.search(r"Failed to establish a new connection: ([^\"')]+)", first)
+        if refused:  # urllib3's whole retry story, in the words that matter
+            first = f"cannot connect ({refused.group(1).strip()})"
         raise EngineError(f"{what} failed to start: {first}")
     return box["driver"]
 
