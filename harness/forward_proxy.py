@@ -31,6 +31,7 @@ class ForwardProxy:
         self.refused: list[str] = []  # what was asked for and not routed (for error messages)
         self._loop = asyncio.new_event_loop()
         self._ready = threading.Event()
+        self._error: OSError | None = None
         self._thread = threading.Thread(target=self._run, daemon=True, name="forward-proxy")
 
     def set_routes(self, routes: dict[tuple[str, str, int], int]) -> None:
@@ -45,6 +46,8 @@ class ForwardProxy:
         self._thread.start()
         if not self._ready.wait(10):
             raise RuntimeError("forward proxy did not start within 10 s")
+        if self._error is not None:  # at once, in its own words: not a thread's traceback
+            raise self._error
         return self
 
     def stop(self) -> None:
@@ -54,7 +57,13 @@ class ForwardProxy:
 
     def _run(self) -> None:
         asyncio.set_event_loop(self._loop)
-        server = self._loop.run_until_complete(asyncio.start_server(self._handle, self.bind, 0))
+        try:
+            server = self._loop.run_until_complete(asyncio.start_server(self._handle, self.bind, 0))
+        except OSError as exc:  # an address this machine does not own, or no address at all
+            self._error = OSError(exc.errno, exc.strerror or str(exc))
+            self._loop.close()
+            self._ready.set()
+            return
         self.port = server.sockets[0].getsockname()[1]
         self._ready.set()
         try:

@@ -97,3 +97,14 @@ def test_a_refused_grid_is_one_line_per_cell_without_its_password(pytester):
             "start: cannot connect (*Connection refused) (launch failed once)"
         ]
     )
+
+
+@pytest.mark.parametrize("address", ["10.99.99.99", "not an address"])
+def test_a_remote_proxy_address_this_machine_cannot_listen_on_is_one_line(pytester, address):
+    pytester.makefile(".toml", test_one=SCENARIO.format(name="one"))
+    run = pytester.runpytest_subprocess("--cors-grid", "http://127.0.0.1:9", "--cors-remote-proxy",
+                                        address, "--cors-browser", "chromium",
+                                        "-p", "no:cacheprovider")  # fmt: skip
+    text = "\n".join(run.outlines + run.errlines)
+    assert f"--cors-remote-proxy {address}: cannot listen there: [Errno" in text
+    assert "Traceback" not in text, text

@@ -74,6 +74,17 @@ def test_bad_input_is_one_line_and_exit_2(args, message, tmp_path):
     assert len(run.stderr.strip().splitlines()) == 1, run.stderr
 
 
+def test_a_serve_commands_secrets_never_reach_the_output_or_report(tmp_path):
+    command = ("env APP_SECRET_KEY=s3cr3t-value DB=postgres://u:db-pa55@h/x " + serve(
+        "tests.check_apps.public_wildcard:app") + " --log-level warning")  # fmt: skip
+    run = check("--serve", command, *COMMON, "--browser", "chromium", "-o", str(tmp_path))
+    assert run.returncode == 0, run.stdout + run.stderr
+    assert "APP_SECRET_KEY=***" in run.stdout and "u:***@h" in run.stdout
+    shown = run.stdout + run.stderr + (tmp_path / "index.html").read_text()
+    shown += (tmp_path / "check.jsonl").read_text()
+    assert "s3cr3t-value" not in shown and "db-pa55" not in shown
+
+
 def test_an_apps_escape_codes_never_reach_the_terminal(tmp_path):
     command = "sh -c 'printf \"\\033[2J\\033[31mboom\\007\\n\"; exit 3' {port}"
     run = check("--serve", command, "--frontend", "https://app.example.com", "-o", str(tmp_path))

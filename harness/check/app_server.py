@@ -27,6 +27,7 @@ from typing import Any
 from ..nginx import free_port
 from ..servers import answers
 from .options import UsageError
+from .redact import shown_command
 
 RUNNER = Path(__file__).resolve().parent / "serve_app.py"
 START_TIMEOUT_S = 60
@@ -92,12 +93,14 @@ class AppProcess:
     @classmethod
     def from_command(cls, command: str, run_dir: Path, cwd: str) -> AppProcess:
         if "{port}" not in command:
-            raise UsageError(f"--serve {command!r} has no {{port}}: the check picks the port, "
-                             "e.g. --serve 'uvicorn app.main:app --port {port}'")  # fmt: skip
+            raise UsageError(
+                f"--serve {shown_command(command)!r} has no {{port}}: the check "
+                "picks the port, e.g. --serve 'uvicorn app.main:app --port {port}'"
+            )
         port = free_port()
         env = {**os.environ, "PYTHONUNBUFFERED": "1", "PORT": str(port)}
         argv = ["/bin/sh", "-c", command.replace("{port}", str(port))]
-        return cls(argv, f"--serve {command!r}", run_dir, env, cwd, port, None)
+        return cls(argv, f"--serve {shown_command(command)!r}", run_dir, env, cwd, port, None)
 
     def start(self, timeout: float = START_TIMEOUT_S) -> AppProcess:
         deadline = time.monotonic() + timeout

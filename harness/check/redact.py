@@ -4,9 +4,22 @@ login bodies are replaced, their names kept (what crossed is the point, not the 
 from __future__ import annotations
 
 import copy
+import re
 from typing import Any
 
+from ..engines.base import without_secrets
+
 HIDDEN = "<redacted>"
+SECRET_NAME = r"[A-Za-z0-9_.-]*(?:secret|token|key|pass|pwd|auth|credential)[A-Za-z0-9_.-]*"
+_ASSIGNED = re.compile(rf"(?i)(\b{SECRET_NAME}=)(\S+)")  # WEBUI_SECRET_KEY=..., --token=...
+_OPTION = re.compile(rf"(?i)(--{SECRET_NAME}\s+)(\S+)")  # --password hunter2
+
+
+def shown_command(command: str) -> str:
+    """A --serve command as printed and reported: values of secret-looking variables and
+    options, and URL passwords, hidden (the user passed them to the app, not to the output)."""
+    command = _ASSIGNED.sub(lambda m: m[1] + "***", without_secrets(command))
+    return _OPTION.sub(lambda m: m[1] + "***", command)
 
 
 def _cookie(value: str) -> str:

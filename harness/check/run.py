@@ -38,7 +38,7 @@ from .fixes import config_fix, expose_fix, missing_cors_fix, wildcard_fix
 from .login import http_login
 from .options import AUTH_MODES, Endpoint, UsageError, host_port, parse_endpoint, parse_origin
 from .prescan import Prescan, run_prescan
-from .redact import redact
+from .redact import redact, shown_command
 from .relay import Relay
 from .report import write_check_report
 from .result import CheckResult
@@ -173,7 +173,7 @@ def _check(args: Namespace, options: dict[str, Any], run_dir: Path,
         stack.callback(app.stop)
         name = (
             args.serve
-            and f"--serve {args.serve!r}"
+            and f"--serve {shown_command(args.serve)!r}"
             or (args.app if isinstance(args.app, str) else app.name)
         )
         configs = app.info.get("cors") or []
