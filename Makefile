@@ -36,8 +36,9 @@ tools: tools/node_modules/.package-lock.json
 tools/node_modules/.package-lock.json: tools/package.json tools/package-lock.json
 	cd tools && npm ci --no-audit --no-fund
 
-unit: venv tools
-	$(PYTEST) tests/ -q $(PYTEST_ARGS)
+# The fast tier between two edits: pure logic only (tests/conftest.py says which are slow).
+unit: venv
+	$(PYTEST) tests/ -q -m "not slow" $(PYTEST_ARGS)
 
 scenarios: setup
 	$(PYTEST) scenarios/ -q --cors-require-browsers --cors-results $(RESULTS) $(PYTEST_ARGS)

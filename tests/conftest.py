@@ -1,8 +1,24 @@
-"""Shared helpers for the harness's own tests."""
+"""Shared helpers for the harness's own tests, and the test tiers.
+
+Tiers: a test is `slow` (it starts processes: pytest runs, `check` runs, engines, venvs,
+nginx, a Grid) unless its module is one of PURE_MODULES or the test is marked `unit`.
+`make unit` runs `-m "not slow"` between two edits; `make test` runs everything.
+"""
 
 import pytest
 
 pytest_plugins = ["pytester"]
+
+PURE_MODULES = {"test_claims", "test_loader_properties", "test_oracle", "test_results",
+                "test_scenario", "test_starlette_model"}  # fmt: skip
+
+
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        module = item.path.stem if item.path.suffix == ".py" else None
+        if module is None or module in PURE_MODULES or item.get_closest_marker("unit"):
+            continue
+        item.add_marker(pytest.mark.slow)
 
 
 @pytest.fixture(scope="session")

@@ -578,6 +578,7 @@ def test_a_header_sent_but_not_exposed_gets_the_expose_headers_fix(tmp_path):
 # --- pure parts ----------------------------------------------------------------------------------
 
 
+@pytest.mark.unit
 def test_origins_are_normalised_and_non_origins_refused():
     assert parse_origin("HTTPS://App.Example.com:443") == "https://app.example.com"
     assert parse_origin("http://localhost:3000/") == "http://localhost:3000"
@@ -586,6 +587,7 @@ def test_origins_are_normalised_and_non_origins_refused():
             parse_origin(bad)
 
 
+@pytest.mark.unit
 def test_the_corpus_has_the_scanner_classes():
     got = {c.origin: c.kind for c in attacker_origins("https://app.example.com")}
     assert got["https://app.example.com.evil.test"] == "suffix lookalike"
@@ -603,6 +605,7 @@ def test_the_corpus_has_the_scanner_classes():
     assert all("evil127" not in o for o in ip)
 
 
+@pytest.mark.unit
 def test_regex_witnesses_are_accepted_by_the_regex_and_not_the_frontend():
     from cors_matrix.check.corpus import regex_witnesses
 
@@ -614,6 +617,7 @@ def test_regex_witnesses_are_accepted_by_the_regex_and_not_the_frontend():
     assert "https://evil.example.com" in regex_witnesses(r"https://[a-z]+\.example\.com")
 
 
+@pytest.mark.unit
 def test_discovery_honours_mounts_servers_and_parameter_types():
     from cors_matrix.check.discovery import discover
 
@@ -646,6 +650,7 @@ def _entry(preflight: bool, status: int, **headers) -> dict:
             for k, v in headers.items()}}  # fmt: skip
 
 
+@pytest.mark.unit
 @pytest.mark.parametrize(
     "spec,ledger,expected",
     [
@@ -691,6 +696,7 @@ def _attacker_cell(origin: str, path: str, status: int, cookies: list[str]):
     return cell
 
 
+@pytest.mark.unit
 def test_a_findings_example_is_its_most_severe_readable_2xx_whatever_ran_first():
     from cors_matrix.check.verdict import Summary, build
 
@@ -705,6 +711,7 @@ def test_a_findings_example_is_its_most_severe_readable_2xx_whatever_ran_first()
     assert summary.findings[0]["severity"] == "HIGH" and summary.exit_code == 1
 
 
+@pytest.mark.unit
 def test_redaction_keeps_names_and_drops_values():
     from cors_matrix.check.redact import redact
 
@@ -719,6 +726,7 @@ def test_redaction_keeps_names_and_drops_values():
     assert "sid=<redacted>; Path=/; HttpOnly" in out and "Bearer <redacted>" in out
 
 
+@pytest.mark.unit
 def test_the_relay_lets_go_of_a_stream_the_browser_left(tmp_path):
     """Gradio under check: event streams the page cancelled were read from the app forever,
     each holding a relay connection, until every later request hung with no answer."""
@@ -762,6 +770,7 @@ def test_the_relay_lets_go_of_a_stream_the_browser_left(tmp_path):
         app.stop()
 
 
+@pytest.mark.unit
 def test_attacker_reads_are_where_the_prescan_saw_trust_capped_per_origin():
     from cors_matrix.check.battery import attacker_battery
     from cors_matrix.check.options import Endpoint

@@ -71,6 +71,7 @@ def test_same_probe_same_result_via_playwright_and_webdriver(pytester):
     assert via_playwright == via_webdriver
 
 
+@pytest.mark.unit
 def test_a_remote_urls_password_is_never_shown_or_recorded():
     from cors_matrix.engines.base import EngineInfo, without_secrets
 
