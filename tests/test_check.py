@@ -697,7 +697,8 @@ def _attacker_cell(origin: str, path: str, status: int, cookies: list[str]):
 
 
 @pytest.mark.unit
-def test_a_findings_example_is_its_most_severe_readable_2xx_whatever_ran_first():
+def test_a_findings_example_is_its_most_severe_readable_2xx_whatever_ran_first(tmp_path):
+    from cors_matrix.check.report import write_check_report
     from cors_matrix.check.verdict import Summary, build
 
     origin = "https://evil.example.com"
@@ -709,6 +710,10 @@ def test_a_findings_example_is_its_most_severe_readable_2xx_whatever_ran_first()
     (example,) = [x for x in summary.lines if x.strip().startswith(origin)]
     assert " reads GET /items/1 with the user's cookies and 1 more: HIGH in chromium" in example
     assert summary.findings[0]["severity"] == "HIGH" and summary.exit_code == 1
+    # the report leads with the verdict and what its exit code means
+    html = write_check_report(summary, tmp_path).read_text()
+    assert '<p class="verdict">verdict: FAIL — 1 finding(s)' in html
+    assert "(exit 1: FAIL, findings or blocked requests)" in html
 
 
 @pytest.mark.unit
