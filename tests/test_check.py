@@ -531,6 +531,22 @@ def test_under_serve_a_500_of_an_app_with_cors_gets_the_wrap_not_add_a_middlewar
     assert "one line for all of them" not in run.stdout
 
 
+def test_under_serve_a_frontend_the_cors_never_answers_gets_add_it_not_add_cors(tmp_path):
+    """Agno under --serve: its CORS answered the local origins the pre-scan tried, never the
+    frontend; the fix said a route was outside the middleware."""
+    run = check("--serve", serve("tests.check_apps.loopback_regex:app"), "--frontend",
+                "https://other.example.com", "--api-origin", "https://api.example.com",
+                "--endpoint", "GET:/items/1", "--browser", "chromium",
+                "-o", str(tmp_path))  # fmt: skip
+    assert run.returncode == 1, run.stdout + run.stderr
+    lines = run.stdout.splitlines()
+    at = lines.index(next(x for x in lines if "GET /items/1:" in x))
+    assert lines[at + 2].strip().startswith("fix: the app's CORS answers other origins (http://")
+    assert lines[at + 2].endswith("but never https://other.example.com: add it to the origins "
+                                  "it allows, e.g. CORSMiddleware(allow_origins=[..., "
+                                  "'https://other.example.com'])")  # fmt: skip
+
+
 def test_an_event_stream_is_judged_by_its_head_without_a_timeout(tmp_path):
     run = check("tests.check_apps.event_stream:app", *COMMON, "--endpoint", "GET:/events",
                 "--timeout", "5", "-o", str(tmp_path))  # fmt: skip

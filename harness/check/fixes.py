@@ -106,12 +106,18 @@ def _keywords(frontends: list[str], specs: list[dict[str, Any]]) -> str:
 
 
 def missing_cors_fix(cell: Cell, configs: list[dict[str, Any]], config_seen: bool,
-                     cors_elsewhere: bool = False) -> str | None:  # fmt: skip
+                     cors_elsewhere: bool = False, trusted=()) -> str | None:  # fmt: skip
     """The middleware a blocked request needs, where no CORS header came back at all.
-    `cors_elsewhere`: other answers of the app did carry CORS headers (the pre-scan saw
-    them), so it has a CORS layer that this answer bypassed."""
+    `cors_elsewhere`: other answers of the app did carry CORS headers for this frontend (the
+    pre-scan saw them), so this answer bypassed a CORS layer; `trusted`: origins the app's
+    CORS does answer when it never answers this frontend (its list lacks it)."""
     if not _no_cors_at_all(cell, configs):
         return None
+    if not cors_elsewhere and trusted:
+        shown = ", ".join(trusted[:3]) + (" ..." if len(trusted) > 3 else "")
+        return (f"the app's CORS answers other origins ({shown}) but never {cell.frontend}: "
+                f"add it to the origins it allows, e.g. CORSMiddleware(allow_origins=[..., "
+                f"{cell.frontend!r}])")  # fmt: skip
     if cors_elsewhere:
         status = (cell.record.get("check") or {}).get("status")
         if status is not None and status >= 500:

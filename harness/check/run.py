@@ -218,12 +218,14 @@ def _check(args: Namespace, options: dict[str, Any], run_dir: Path,
             engines.proxy.set_routes(routes)
             stack.callback(engines.proxy.set_routes, {})
 
-        cors_elsewhere = prescan is not None and any(a.allow_origin for a in prescan.answers)
+        answered = {a.origin for a in prescan.answers if a.allow_origin} if prescan else set()
+        trusted_others = sorted(o for o in answered if o not in frontends)
 
         def writer(kept: list[Cell]) -> Callable[[Cell], None]:
             def write(cell: Cell) -> None:
                 fix = (config_fix(cell, configs, api_origin)
-                       or missing_cors_fix(cell, configs, summary.config_seen, cors_elsewhere)
+                       or missing_cors_fix(cell, configs, summary.config_seen,
+                                           cell.frontend in answered, trusted_others)
                        or wildcard_fix(cell)
                        or expose_fix(cell, configs))  # fmt: skip
                 if fix:
