@@ -159,7 +159,11 @@ class ServerConfig(_Strict):
     allow_origin_regex: str | None = None
     allow_private_network: bool = False
     expose_headers: list[str] = []
-    max_age: int = 600
+    max_age: int = Field(
+        600,
+        ge=0,
+        description="seconds; a negative one is not modelled (engines parse it differently)",
+    )
     # raw routes, inside CORSMiddleware when cors is on (set cors = false for a server that
     # answers only what the routes say)
     route: list[RawRoute] = []

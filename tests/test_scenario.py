@@ -137,6 +137,7 @@ BAD = [
         '[[probe]]\nname = "p"\n[[probe.set_cookies]]\nname = "a"\nvalue = "' + "x" * 4100 + '"\n',
         "cookie 'a': name and value are 4101 bytes, over 4096",
     ),
+    ('[server]\nmax_age = -5\n[[probe]]\nname = "p"\n', "server.max_age: Input should be greater"),
     (
         '[[probe]]\nname = "p"\npath = "/status?code=200&code=abc"\n',
         "code given 2 times; give it once",
