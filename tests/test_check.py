@@ -66,6 +66,8 @@ ALL = "chromium, firefox, webkit"
         (["examples.guide_app.main:app", "--start-timeout", "-5"], "--start-timeout -5"),
         (["examples.guide_app.main:app", "--max-attackers", "-1"], "--max-attackers -1"),
         (["examples.guide_app.main:app", "--max-endpoints", "0"], "--max-endpoints 0"),
+        (["examples.guide_app.main:app", "--api-origin", "https://a:0"], "port 0"),
+        (["examples.guide_app.main:app", "--read-header", "bad header"], "not a header name"),
     ],
 )
 def test_bad_input_is_one_line_and_exit_2(args, message, tmp_path):
@@ -83,6 +85,14 @@ def test_a_serve_commands_secrets_never_reach_the_output_or_report(tmp_path):
     shown = run.stdout + run.stderr + (tmp_path / "index.html").read_text()
     shown += (tmp_path / "check.jsonl").read_text()
     assert "s3cr3t-value" not in shown and "db-pa55" not in shown
+
+
+def test_an_output_that_is_a_file_is_one_line_not_a_traceback(tmp_path):
+    (tmp_path / "report").write_text("a file")
+    run = check("examples.guide_app.main:app", "--frontend", "https://app.example.com", "-o",
+                str(tmp_path / "report"))  # fmt: skip
+    assert run.returncode == 2 and "a file is there; give a folder" in run.stderr, run.stderr
+    assert len(run.stderr.strip().splitlines()) == 1, run.stderr
 
 
 def test_an_apps_escape_codes_never_reach_the_terminal(tmp_path):

@@ -29,6 +29,8 @@ def parse_origin(value: str, what: str = "--frontend") -> str:
         raise UsageError(f"{what} {value!r} is not an origin: expected http(s)://host[:port]")
     if parts.path not in ("", "/") or parts.query or parts.fragment or parts.username:
         raise UsageError(f"{what} {value!r} is not an origin: no path, query or user allowed")
+    if port == 0:
+        raise UsageError(f"{what} {value!r} is not an origin: port 0")
     default = 443 if parts.scheme == "https" else 80
     shown = "" if port in (None, default) else f":{port}"
     host = parts.hostname.lower()

@@ -21,6 +21,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from .. import fetch_spec
 from ..engines import EnginePool, failure_line, is_engine_failure
 from ..engines.base import BROWSERS, DEFAULT_COOKIE_POLICY, EngineError, EngineUnavailable
 from ..forward_proxy import ForwardProxy
@@ -77,8 +78,12 @@ def checked(args: Namespace, engines: CheckEngines | None = None) -> CheckResult
     except Exception as exc:  # a bug of ours must not look like a verdict
         (run_dir / "internal-error.txt").write_text(traceback.format_exc())
         keep = Path(args.output) / "internal-error.txt"
-        keep.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copy(run_dir / "internal-error.txt", keep)
+        try:
+            keep.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy(run_dir / "internal-error.txt", keep)
+        except OSError:  # the output folder itself is the trouble: keep it beside the run
+            keep = Path(tempfile.mkdtemp(prefix="cors-matrix-error-")) / "internal-error.txt"
+            shutil.copy(run_dir / "internal-error.txt", keep)
         return _no_verdict(f"internal error, no verdict: {type(exc).__name__}: {exc} "
                            f"(traceback in {keep})")  # fmt: skip
     finally:
@@ -112,8 +117,14 @@ def _validate(args: Namespace) -> dict[str, Any]:
             raise UsageError(f"--browser {browser!r}: choose from {', '.join(BROWSERS)}")
     try:
         fixture = probe_page_dir(getattr(args, "fixture_dir", None))
-    except ProbePageMissing as exc:
-        raise UsageError(str(exc)) from None
+    except ProbePageMissing as exc:  # in check's own words: its option is --fixture-dir
+        raise UsageError(str(exc).replace("--cors-fixture-dir", "--fixture-dir")) from None
+    out = Path(args.output)
+    if out.exists() and not out.is_dir():
+        raise UsageError(f"-o {args.output}: a file is there; give a folder for the report")
+    for name in args.read_header or []:
+        if not fetch_spec.is_token(name):
+            raise UsageError(f"--read-header {name!r}: not a header name")
     return {
         "fixture": fixture,
         "frontends": list(dict.fromkeys(parse_origin(f) for f in args.frontend)),
