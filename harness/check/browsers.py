@@ -49,6 +49,12 @@ class Cell:
     def readable(self) -> bool:
         return readable(self.observed["outcome"])
 
+    @property
+    def last_answer(self) -> dict[str, Any] | None:
+        """The ledger's last non-preflight entry: the answer the page read, or None."""
+        actual = [e for e in self.record.get("ledger") or [] if not e["preflight"]]
+        return actual[-1] if actual else None
+
 
 @dataclass
 class Plan:

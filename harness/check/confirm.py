@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import replace
 
+from ..engines import failure_line
 from ..engines.base import EngineError, EngineUnavailable
 from .browsers import Cell, Plan, run_engine
 
@@ -50,6 +51,6 @@ def confirm(pool, plan: Plan, summary, store, app, write: Callable[[Cell], None]
     try:
         engine = pool.get(browser, OTHER_POLICY)
     except (EngineUnavailable, EngineError) as exc:
-        return f"{browser} with {OTHER_POLICY} did not start: {str(exc).splitlines()[0]}"
+        return f"{browser} with {OTHER_POLICY} did not start: {failure_line(exc)}"
     run_engine(engine, browser, confirmation_plan(plan, medium), store, app, write, judge)
     return None

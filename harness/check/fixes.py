@@ -158,10 +158,10 @@ def wildcard_fix(cell: Cell) -> str | None:
     frontend's own origin is what a credentialed read needs."""
     if cell.role != "frontend" or cell.readable or cell.page_origin == "null":
         return None
-    actual = [e for e in cell.record.get("ledger") or [] if not e["preflight"]]
-    if cell.request.spec.get("credentials") != "include" or not actual:
+    answer = cell.last_answer
+    if cell.request.spec.get("credentials") != "include" or answer is None:
         return None
-    if actual[-1]["response_headers"].get("access-control-allow-origin") != ["*"]:
+    if answer["response_headers"].get("access-control-allow-origin") != ["*"]:
         return None
     return (
         f"CORSMiddleware(allow_origins=[{cell.frontend!r}], allow_credentials=True) instead "
@@ -174,8 +174,8 @@ def expose_fix(cell: Cell, configs: list[dict[str, Any]]) -> str | None:
     """A readable answer whose --read-header the server sent but did not expose: the
     expose_headers keyword, with what the app already exposes where its config is known."""
     missing = cell.record.get("check", {}).get("unread_headers") or []
-    actual = [e for e in cell.record.get("ledger") or [] if not e["preflight"]]
-    sent = set(actual[-1].get("response_header_names") or []) if actual else set()
+    answer = cell.last_answer
+    sent = set(answer.get("response_header_names") or []) if answer else set()
     names = [name for name in missing if name.lower() in sent]
     if cell.role != "frontend" or not cell.readable or not names:
         return None

@@ -65,6 +65,10 @@ class Prescan:
                 out.setdefault(answer.origin, []).append(answer)
         return out
 
+    def answered_origins(self) -> set[str]:
+        """Origins that got any Access-Control-Allow-Origin back: the app has a CORS layer."""
+        return {a.origin for a in self.answers if a.allow_origin}
+
     def mirrors_only_with_cookie(self) -> bool:
         """Every Origin echoed to a simple request was echoed only with a Cookie header, and
         the same request without one got `*`: Starlette before 1.0 under allow_origins=['*']."""

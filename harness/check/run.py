@@ -229,7 +229,7 @@ def _check(args: Namespace, options: dict[str, Any], run_dir: Path,
             engines.proxy.set_routes(routes)
             stack.callback(engines.proxy.set_routes, {})
 
-        answered = {a.origin for a in prescan.answers if a.allow_origin} if prescan else set()
+        answered = prescan.answered_origins() if prescan else set()
         trusted_others = sorted(o for o in answered if o not in frontends)
 
         def writer(kept: list[Cell]) -> Callable[[Cell], None]:
@@ -348,9 +348,10 @@ def attacker_reads(reads: list[Request], attackers, prescan: Prescan | None,
                     ok != {True},  # 2xx only with the cookie: the user's own data first
                     not ok)  # fmt: skip
 
-        trusted = [n for n in sorted(names, key=rank) if not rank(n)[0]]
+        ranked = sorted(names, key=rank)
+        trusted = [n for n in ranked if not rank(n)[0]]
         if not trusted:
-            chosen = sorted(names, key=rank)[:BASELINE_READS]
+            chosen = ranked[:BASELINE_READS]
         else:
             shapes: dict[tuple, str] = {}
             for name in trusted:

@@ -27,8 +27,8 @@ def severity(cell: Cell) -> str | None:
         return None
     if cell.request.spec.get("credentials") == "include":
         return "HIGH" if cell.observed["cookies_received"] else "medium"
-    actual = [e for e in cell.record["ledger"] if not e["preflight"]]
-    allow = actual[-1]["response_headers"].get("access-control-allow-origin") if actual else None
+    answer = cell.last_answer
+    allow = answer["response_headers"].get("access-control-allow-origin") if answer else None
     return None if allow == ["*"] else "low"
 
 
@@ -234,7 +234,7 @@ def build(summary: Summary, max_detail: int = 6) -> Summary:
         for kind in dict.fromkeys(c.request.kind for c in own):
             group = [c for c in own if c.request.kind == kind]
             failing |= _say_request(say, kind, group)
-    elsewhere = scan is not None and any(a.allow_origin for a in scan.answers)
+    elsewhere = scan is not None and bool(scan.answered_origins())
     one_fix = missing_cors_all(summary.cells, summary.configs, elsewhere)
     if one_fix:
         say(f"\nNo CORS header on any of these answers; one line for all of them:\n  {one_fix}")
