@@ -253,7 +253,7 @@ def _check(args: Namespace, options: dict[str, Any], run_dir: Path,
             try:
                 engine = pool.get(browser, args.cookie_policy)
             except (EngineUnavailable, EngineError) as exc:
-                summary.problems.append(f"{browser}: not run: {str(exc).splitlines()[0]}")
+                summary.problems.append(f"{browser}: not run: {failure_line(exc)}")
                 continue
             try:
                 run_engine(engine, browser, plan, store, app, write, judge)

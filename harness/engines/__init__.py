@@ -26,8 +26,8 @@ from .base import (
     EngineError,
     EnginePage,
     EngineUnavailable,
+    failure_line,
     override_variable,
-    without_secrets,
 )
 
 SYSTEM_CHROMIUM = "/usr/lib/chromium/chromium"
@@ -322,12 +322,6 @@ class EnginePool:
             self.discard(*key)
         if self._owns_session:
             self._session.close()
-
-
-def failure_line(exc: BaseException) -> str:
-    """An engine error in one line: its message's first line, or its type without one."""
-    text = without_secrets(str(exc)).strip()
-    return text.splitlines()[0] if text else type(exc).__name__
 
 
 def is_engine_failure(exc: BaseException) -> bool:

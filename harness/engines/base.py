@@ -29,6 +29,13 @@ def without_secrets(text: str) -> str:
     )
 
 
+def failure_line(exc: BaseException) -> str:
+    """An engine error in one line: its message's first line (no URL password), or its type
+    without one."""
+    text = without_secrets(str(exc)).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
+
+
 # How every backend states the engine's settings, local or remote (one definition each).
 CHROMIUM_ARGS = [
     "--disable-background-networking",

@@ -28,6 +28,7 @@ from .base import (
     EngineError,
     EngineInfo,
     EnginePage,
+    failure_line,
     firefox_proxy_prefs,
 )
 from .watchdog import Watchdog, find_browser
@@ -131,7 +132,7 @@ class PlaywrightChromium(Engine):
             self._profile.cleanup()
             raise EngineError(
                 f"chromium failed to launch ({executable or 'playwright build'}): "
-                f"{str(exc).splitlines()[0]}"
+                f"{failure_line(exc)}"
             ) from exc
         self.watchdog = Watchdog("chromium", find_browser(self._profile.name))
         page = self._context.pages[0] if self._context.pages else self._context.new_page()
@@ -192,7 +193,7 @@ class PlaywrightFirefox(Engine):
         except Exception as exc:
             raise EngineError(
                 f"firefox failed to launch ({executable or 'playwright build'}): "
-                f"{str(exc).splitlines()[0]}"
+                f"{failure_line(exc)}"
             ) from exc
         self.info = EngineInfo(
             name="firefox",
@@ -214,7 +215,7 @@ class PlaywrightFirefox(Engine):
         except Exception as exc:
             raise EngineError(
                 f"firefox new_context failed (Playwright/Firefox BiDi mismatch? playwright must be "
-                f"1.64.1 for stock Firefox): {str(exc).splitlines()[0]}"
+                f"1.64.1 for stock Firefox): {failure_line(exc)}"
             ) from exc
         return PlaywrightPage(self._context.new_page())
 

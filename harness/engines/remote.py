@@ -27,6 +27,7 @@ from .base import (
     EngineInfo,
     EnginePage,
     EngineUnavailable,
+    failure_line,
     firefox_proxy_prefs,
     override_variable,
     without_secrets,
@@ -110,7 +111,7 @@ class RemotePlaywright(Engine):
             )  # fmt: skip
         except Exception as exc:
             raise EngineError(f"{name} at {without_secrets(url)}: "
-                              f"{without_secrets(str(exc)).splitlines()[0]}") from exc  # fmt: skip
+                              f"{failure_line(exc)}") from exc  # fmt: skip
         self.info = EngineInfo(
             name=name, version=self._browser.version, engine_build="remote",
             driver="playwright", cookie_policy=cookie_policy,

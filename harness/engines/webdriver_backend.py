@@ -30,7 +30,7 @@ from .base import (
     EngineError,
     EngineInfo,
     EnginePage,
-    without_secrets,
+    failure_line,
 )
 
 MINIBROWSER = "/usr/lib/x86_64-linux-gnu/webkit2gtk-4.1/MiniBrowser"
@@ -126,7 +126,7 @@ def start_session(factory, service, what: str, timeout: float = LAUNCH_TIMEOUT_S
         thread.join(5)
         raise EngineError(f"{what}: no WebDriver session within {timeout:.0f}s")
     if "error" in box:
-        first = without_secrets(str(box["error"])).splitlines()[0]
+        first = failure_line(box["error"])
         refused = re.search(r"Failed to establish a new connection: ([^\"')]+)", first)
         if refused:  # urllib3's whole retry story, in the words that matter
             first = f"cannot connect ({refused.group(1).strip()})"
@@ -142,13 +142,13 @@ class WebDriverPage(EnginePage):
         try:
             self._driver.get(url)
         except Exception as exc:
-            raise EngineError(f"navigation to {url} failed: {str(exc).splitlines()[0]}") from exc
+            raise EngineError(f"navigation to {url} failed: {failure_line(exc)}") from exc
 
     def run(self, script: str, arg: Any) -> Any:
         try:
             answer = self._driver.execute_async_script(_ASYNC_WRAPPER % script, arg)
         except Exception as exc:
-            raise EngineError(f"script did not finish: {str(exc).splitlines()[0]}") from exc
+            raise EngineError(f"script did not finish: {failure_line(exc)}") from exc
         if not answer or not answer.get("ok"):
             raise EngineError(f"script failed in page: {answer and answer.get('error')}")
         return answer["value"]
