@@ -15,7 +15,13 @@ from urllib.parse import urlsplit
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from . import endpoints, fetch_spec
-from .origins import PLACEHOLDERS, split_target, unknown_placeholders
+from .origins import (
+    ORIGIN_NAMES,
+    PLACEHOLDERS,
+    split_target,
+    substitute,
+    unknown_placeholders,
+)
 
 PageName = Literal["app", "cross_site", "attacker", "api", "sandboxed"]
 """api: the API's own origin; sandboxed: an opaque-origin iframe (Origin: null) in {cross_site}."""
@@ -117,13 +123,15 @@ class RawRoute(_Strict):
 ROUTE_PATH = re.compile(r"/(?:[A-Za-z0-9\-._~!$&'()*+,;=:@/]|%[0-9A-Fa-f]{2})*")
 
 
+SAMPLE_ORIGINS = {name: "http://placeholder.test:1" for name in ORIGIN_NAMES}
+
+
 def _check_location(value: str) -> None:
     """A Location the oracle and the browsers can both follow: not empty (the same URL again,
     a loop nobody models here) and, where it is absolute, a URL whose host and port parse."""
     if not value.strip():
         raise ValueError("route header 'Location' is empty (a redirect to the same URL)")
-    sample = re.sub(r"\{[A-Za-z_][A-Za-z0-9_]*_port\}", "1", value.strip())
-    sample = re.sub(r"\{[A-Za-z_][A-Za-z0-9_]*\}", "http://placeholder.test", sample)
+    sample = substitute(value.strip(), SAMPLE_ORIGINS)  # placeholders as the run fills them
     try:
         parts = urlsplit(sample)
         parts.port  # noqa: B018 - raises on a port out of range or not a number
