@@ -63,7 +63,7 @@ docs/report.png: $(RESULTS)
 	$(PY) scripts/screenshot_report.py report/index.html $@
 
 # A local Selenium Grid 4 (hub + a node per engine) until Ctrl-C; GRID_ARGS=--netns puts the
-# nodes in their own network namespace (root). See README "Remote engines".
+# nodes in their own network namespace (root). See docs/remote-engines.md.
 GRID_ARGS ?=
 grid: setup
 	$(PY) scripts/grid.py $(GRID_ARGS)

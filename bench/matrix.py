@@ -34,11 +34,11 @@ sys.path.insert(0, str(ROOT))
 
 from cors_matrix.engines import EnginePool  # noqa: E402
 from cors_matrix.engines.base import BROWSERS, EngineUnavailable  # noqa: E402
-from cors_matrix.nginx import free_port  # noqa: E402
-from cors_matrix.plugin import DEFAULT_FIXTURE  # noqa: E402
-from cors_matrix.probe import PageCache, run_cell  # noqa: E402
+from cors_matrix.run.probe import PageCache, run_cell  # noqa: E402
 from cors_matrix.scenario import parse_scenario  # noqa: E402
-from cors_matrix.servers import answers, host_process, host_spec  # noqa: E402
+from cors_matrix.serve.nginx import free_port  # noqa: E402
+from cors_matrix.serve.probe_page import probe_page_dir  # noqa: E402
+from cors_matrix.serve.servers import answers, host_process, host_spec  # noqa: E402
 
 SCENARIO = parse_scenario(
     {"server": {"allow_origins": ["{app}"]}, "probe": [{"name": "get"}]}, "bench", "bench"
@@ -97,7 +97,7 @@ def per_probe(browsers: list[str], probes: int) -> list[tuple]:
     try:
         with (
             tempfile.TemporaryDirectory() as tmp,
-            host_process(host_spec([SCENARIO], DEFAULT_FIXTURE), Path(tmp)) as host,
+            host_process(host_spec([SCENARIO], probe_page_dir()), Path(tmp)) as host,
         ):
             api = host.api(SCENARIO.name)
             for name in browsers:

@@ -17,7 +17,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from cors_matrix.engines import EnginePool  # noqa: E402
 from cors_matrix.report import write_report  # noqa: E402
-from cors_matrix.results import SCHEMA  # noqa: E402
+from cors_matrix.run.results import SCHEMA  # noqa: E402
 
 
 def records(n: int):

@@ -8,10 +8,10 @@ import sys
 from pathlib import Path
 
 from .check.options import add_check_options
-from .flake import run as flake_run
 from .report import write_junit, write_report
-from .results import ARTIFACTS
-from .shards import ShardError, merge_shards, missing_cells
+from .run.flake import run as flake_run
+from .run.results import ARTIFACTS
+from .run.shards import ShardError, merge_shards, missing_cells
 
 
 def _report(args: argparse.Namespace) -> int:
@@ -64,8 +64,9 @@ def _incomplete(paths: list[Path]) -> bool:
 
 
 def _check(args: argparse.Namespace) -> int:
-    from . import interrupts, reaper
     from .check import run_check  # imports uvicorn, trustme and the engines: only when used
+    from .run import interrupts
+    from .serve import reaper
 
     watcher = reaper.Reaper()  # the app, the engines and the relay end with check
     interrupts.install(first_ends_run=True)  # Ctrl-C must not kill Playwright's loop mid-task
@@ -84,7 +85,7 @@ def _doctor(args: argparse.Namespace) -> int:
 
 
 def _releases(args: argparse.Namespace) -> int:
-    from .releases_doc import releases_markdown
+    from .report.releases_doc import releases_markdown
 
     missing = [str(p) for p in args.results if not p.is_file()]
     if missing:

@@ -13,8 +13,8 @@ from importlib.metadata import PackageNotFoundError, version
 
 from .engines import discover
 from .engines.base import BROWSERS, EngineUnavailable
-from .probe_page import ProbePageMissing, probe_page_dir
-from .starlette_model import UnsupportedRelease, minor_of
+from .serve.probe_page import ProbePageMissing, probe_page_dir
+from .spec.starlette_model import UnsupportedRelease, minor_of
 
 DEBIAN = ("sudo apt-get install chromium chromium-driver firefox-esr xvfb webkit2gtk-driver "
           "libwebkit2gtk-4.1-0   # nginx-light for the proxy scenarios")  # fmt: skip

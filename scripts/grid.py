@@ -1,4 +1,4 @@
-"""`make grid`: a local Selenium Grid 4 for development (harness/grid.py), until Ctrl-C.
+"""`make grid`: a local Selenium Grid 4 for development (harness/engines/grid.py), until Ctrl-C.
 
     python scripts/grid.py [--netns] [--chromium-nodes N] [--workdir DIR]
 
@@ -16,7 +16,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from cors_matrix import grid  # noqa: E402
+from cors_matrix.engines import grid  # noqa: E402
 
 
 def main() -> int:

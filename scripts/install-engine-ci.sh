@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # A hosted CI runner (GitHub's ubuntu images) gets one engine the way runners usually do:
 # Playwright's own Chromium/Firefox builds with their system dependencies, and WebKitGTK's
-# WebDriver from apt (Playwright's WebKit build cannot be told a cookie policy, see README
-# "Engines"). nginx for the proxy scenarios. On this project's own Debian machines use
+# WebDriver from apt (Playwright's WebKit build cannot be told a cookie policy, see
+# docs/engines.md). nginx for the proxy scenarios. On this project's own Debian machines use
 # `make engines` (scripts/install-engines.sh) instead: no browser CDN is reachable there.
 #   scripts/install-engine-ci.sh chromium|firefox|webkit
 set -euo pipefail

@@ -9,8 +9,8 @@ import pytest
 
 pytest_plugins = ["pytester"]
 
-PURE_MODULES = {"test_claims", "test_loader_properties", "test_oracle", "test_results",
-                "test_scenario", "test_starlette_model"}  # fmt: skip
+PURE_MODULES = {"test_claims", "test_docs", "test_layout", "test_loader_properties", "test_oracle",
+                "test_results", "test_scenario", "test_starlette_model"}  # fmt: skip
 
 
 def pytest_collection_modifyitems(config, items):

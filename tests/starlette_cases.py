@@ -1,4 +1,4 @@
-"""CORS cases for checking harness/starlette_model.py against the real middleware.
+"""CORS cases for checking harness/spec/starlette_model.py against the real middleware.
 
 A case is a CORSMiddleware config, a request (preflight or not, with or without Origin, Cookie,
 requested headers and private network) and the Vary fields the app itself sends. The model's
@@ -12,7 +12,7 @@ import random
 
 from hypothesis import strategies as st
 
-from cors_matrix.starlette_model import CORSMiddlewareModel, ServerAnswer, UnsupportedOption
+from cors_matrix.spec.starlette_model import CORSMiddlewareModel, ServerAnswer, UnsupportedOption
 
 ORIGINS = ["http://localhost:3000", "http://localhost:3000/", "http://127.0.0.1:8080",
            "https://localhost:3000", "http://LOCALHOST:3000", "null"]  # fmt: skip

@@ -8,8 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from cors_matrix.causes import agrees, engine_codes, explain
-from cors_matrix.oracle import Context, expectations
+from cors_matrix.judge.causes import explain
+from cors_matrix.judge.engine_messages import agrees, engine_codes
+from cors_matrix.judge.oracle import Context, expectations
 from cors_matrix.scenario import Probe
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -707,7 +707,7 @@ def test_explanations_follow_the_fetch_standard(spec, ledger, expected):
 def _attacker_cell(origin: str, path: str, status: int, cookies: list[str]):
     from cors_matrix.check.battery import Request
     from cors_matrix.check.browsers import Cell
-    from cors_matrix.check.verdict import judge
+    from cors_matrix.check.judging import judge
 
     spec = {"method": "GET", "path": path, "credentials": "include"}
     cell = Cell("https://app.example.com", "attacker", origin, "another subdomain",
@@ -725,7 +725,8 @@ def _attacker_cell(origin: str, path: str, status: int, cookies: list[str]):
 @pytest.mark.unit
 def test_a_findings_example_is_its_most_severe_readable_2xx_whatever_ran_first(tmp_path):
     from cors_matrix.check.report import write_check_report
-    from cors_matrix.check.verdict import Summary, build
+    from cors_matrix.check.summary import Summary
+    from cors_matrix.check.verdict import build
 
     origin = "https://evil.example.com"
     cells = [_attacker_cell(origin, "/missing", 404, ["session"]),  # ran first, also HIGH
@@ -803,10 +804,10 @@ def test_the_relay_lets_go_of_a_stream_the_browser_left(tmp_path):
 
 @pytest.mark.unit
 def test_attacker_reads_are_where_the_prescan_saw_trust_capped_per_origin():
+    from cors_matrix.check.attackers import BASELINE_READS, READS_PER_ATTACKER, attacker_reads
     from cors_matrix.check.battery import attacker_battery
     from cors_matrix.check.options import Endpoint
     from cors_matrix.check.prescan import Answer, Prescan
-    from cors_matrix.check.run import BASELINE_READS, READS_PER_ATTACKER, attacker_reads
 
     endpoints = [Endpoint("GET", f"/e{i}") for i in range(10)]
     reads = attacker_battery(endpoints)

@@ -2,7 +2,15 @@
 
 import pytest
 
-from cors_matrix.claims import FAILS, HOLDS, NOT_RUN, ClaimsError, check_claims, guide_claims, parse
+from cors_matrix.report.claims import (
+    FAILS,
+    HOLDS,
+    NOT_RUN,
+    ClaimsError,
+    check_claims,
+    guide_claims,
+    parse,
+)
 
 CLAIMS = parse("""
 [[claim]]

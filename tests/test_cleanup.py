@@ -257,7 +257,9 @@ def test_a_host_that_dies_mid_run_ends_the_run_quickly_with_the_rest_not_run(tmp
     engines = [a for b in ("chromium", "firefox", "webkit") for a in ("--cors-browser", b)]
     watched = Watched([str(origins), *engines, "--cors-results", str(results)], tmp_path)
     watched.wait_until(lambda: results.exists() and results.read_text().count("\n") >= 4, 90)
-    host = next(p for p in watched.poll_children() if "cors_matrix.host" in " ".join(_cmdline(p)))
+    host = next(
+        p for p in watched.poll_children() if "cors_matrix.serve.host" in " ".join(_cmdline(p))
+    )
     host.kill()
     killed_at = time.monotonic()
     output = watched.finish(timeout=120)

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from cors_matrix.engines import EnginePool
-from cors_matrix.oracle import COMPARED_KEYS
+from cors_matrix.judge.oracle import COMPARED_KEYS
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -1,11 +1,11 @@
 """The matrix on a real Selenium Grid 4 whose nodes cannot reach this machine's loopback.
 
 A hub on the host side of a veth pair, and nodes (Chromium twice, Firefox, WebKitGTK) with their
-drivers and browsers in a network namespace of their own (harness/grid.py). The browsers reach
-the run's origins only through the harness's forward proxy (--cors-remote-proxy), under the same
-names as a local run. scenarios/origins and a cookie scenario run through the grid in three
-engines, two workers at once, and must observe exactly what a local run observes; then a node
-is killed mid-run. Needs root (ip netns), as CI has.
+drivers and browsers in a network namespace of their own (harness/engines/grid.py). The
+browsers reach the run's origins only through the harness's forward proxy
+(--cors-remote-proxy), under the same names as a local run. scenarios/origins and a cookie
+scenario run through the grid in three engines, two workers at once, and must observe exactly
+what a local run observes; then a node is killed mid-run. Needs root (ip netns), as CI has.
 """
 
 from __future__ import annotations
@@ -23,9 +23,9 @@ from urllib.parse import urlsplit
 import psutil
 import pytest
 
-from cors_matrix import grid as grid_mod
-from cors_matrix.oracle import COMPARED_KEYS
-from cors_matrix.report import key_of
+from cors_matrix.engines import grid as grid_mod
+from cors_matrix.judge.oracle import COMPARED_KEYS
+from cors_matrix.run.results import key_of
 
 ROOT = Path(__file__).resolve().parent.parent
 CELLS = ["scenarios/origins", "scenarios/credentials/test_cookie_include.toml"]

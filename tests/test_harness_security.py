@@ -8,9 +8,9 @@ import psutil
 import pytest
 
 from cors_matrix.engines import EnginePool
-from cors_matrix.probe import RUN_SERIES_JS
+from cors_matrix.run.probe import RUN_SERIES_JS
 from cors_matrix.scenario import parse_scenario
-from cors_matrix.servers import host_process, host_spec
+from cors_matrix.serve.servers import host_process, host_spec
 
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURE = ROOT / "react_fixture" / "dist"
@@ -104,7 +104,7 @@ def test_the_control_port_answers_only_its_own_host(host, name):
 def test_a_malformed_connect_is_refused_not_a_traceback():
     import socket
 
-    from cors_matrix.forward_proxy import ForwardProxy
+    from cors_matrix.serve.forward_proxy import ForwardProxy
 
     proxy = ForwardProxy({}).start()
     try:

@@ -15,7 +15,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from cors_matrix.starlette_envs import versions_in
+from cors_matrix.serve.starlette_envs import versions_in
 
 ROOT = Path(__file__).resolve().parent.parent
 OLD = {"fastapi": "0.100.1", "starlette": "0.27.0", "uvicorn": "0.23.2"}

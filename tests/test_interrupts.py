@@ -1,4 +1,5 @@
-"""Ctrl-C while Playwright's loop runs a task must leave Playwright usable (harness/interrupts.py).
+"""Ctrl-C while Playwright's loop runs a task must leave Playwright usable
+(harness/run/interrupts.py).
 
 Without the handler, Python raises KeyboardInterrupt inside whichever task the loop runs, that
 task dies, and the next call waits forever: measured here, the 5th of 200 interrupts hung. The
@@ -16,7 +17,7 @@ ROOT = Path(__file__).resolve().parent.parent
 INTERRUPTED_CALLS = """
 import os, random, signal, sys, threading, time
 from playwright.sync_api import sync_playwright
-from cors_matrix import interrupts
+from cors_matrix.run import interrupts
 
 assert interrupts.install()
 random.seed(7)
@@ -58,7 +59,7 @@ def test_playwright_stays_usable_after_150_interrupts(tmp_path):
 def test_only_the_default_handler_is_replaced():
     import signal
 
-    from cors_matrix import interrupts
+    from cors_matrix.run import interrupts
 
     def mine(signum, frame):
         pass

@@ -5,9 +5,9 @@ import subprocess
 
 import pytest
 
-from cors_matrix import nginx
-from cors_matrix.oracle import proxied
-from cors_matrix.starlette_model import ServerAnswer
+from cors_matrix.judge.oracle import proxied
+from cors_matrix.serve import nginx
+from cors_matrix.spec.starlette_model import ServerAnswer
 
 UPSTREAM = ServerAnswer(200, {"access-control-allow-origin": ["http://a.test"],
                               "access-control-allow-credentials": ["true"]})  # fmt: skip

@@ -5,8 +5,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from cors_matrix import fetch_spec
-from cors_matrix.oracle import (
+from cors_matrix.judge.oracle import (
     ANY_VALUE,
     Context,
     NotModelled,
@@ -17,8 +16,9 @@ from cors_matrix.oracle import (
     predict,
     spec_profile,
 )
-from cors_matrix.oracle import headers_match as compare_headers
+from cors_matrix.judge.oracle import headers_match as compare_headers
 from cors_matrix.scenario import Probe
+from cors_matrix.spec import fetch_spec
 
 APP, CROSS, ATTACKER, API = ("http://localhost:3000", "http://127.0.0.1:4000",
                              "http://127.0.0.1:5000", "http://localhost:8000")  # fmt: skip

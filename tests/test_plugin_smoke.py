@@ -84,7 +84,7 @@ def test_untouched():
 
 
 def test_scenario_files_are_known_by_a_probe_table_or_a_declared_folder(tmp_path):
-    from cors_matrix.plugin import is_scenario_file
+    from cors_matrix.run.collect import is_scenario_file
 
     data = tmp_path / "test_data.toml"
     data.write_text('[server]\nhost = "x"\n# [[probe]] in a comment is no table\n')

@@ -3,8 +3,8 @@
 import json
 
 from cors_matrix.cli import main
-from cors_matrix.releases_doc import releases_markdown
-from cors_matrix.results import SCHEMA
+from cors_matrix.report.releases_doc import releases_markdown
+from cors_matrix.run.results import SCHEMA
 
 
 def _record(probe, release, outcome, changes, page="attacker", headers=None):

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from cors_matrix.engines.webdriver_backend import CHROMEDRIVER, WEBKIT_DRIVER, Xvfb
-from cors_matrix.nginx import free_port
+from cors_matrix.serve.nginx import free_port
 
 ROOT = Path(__file__).resolve().parent.parent
 STARTERS = ROOT / "scenarios" / "origins"
@@ -136,8 +136,8 @@ def test_bad_grid_options_are_one_line(tmp_path, args, line):
 
 def test_the_remote_proxy_serves_only_the_runs_origin_ports():
     """Every page and API port under both loopback names and schemes; not the control port."""
-    from cors_matrix.forward_proxy import ForwardProxy
-    from cors_matrix.servers import origin_routes
+    from cors_matrix.serve.forward_proxy import ForwardProxy
+    from cors_matrix.serve.servers import origin_routes
 
     class Host:
         manifest = {"pages": {"app": "http://localhost:1001"}, "pages_tls": {},

@@ -12,7 +12,7 @@ import pytest
 from cors_matrix.cli import main as cli
 from cors_matrix.engines import EnginePool
 from cors_matrix.report import merge, write_report
-from cors_matrix.results import SCHEMA
+from cors_matrix.run.results import SCHEMA
 
 ROOT = Path(__file__).resolve().parent.parent
 

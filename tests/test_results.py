@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from cors_matrix.results import SCHEMA, ResultsWriter, read_records
+from cors_matrix.run.results import SCHEMA, ResultsWriter, read_records
 
 RECORD = {"scenario": "s", "probe": "p", "browser": "chromium", "browser_version": "1",
           "page_origin": "http://localhost:1", "url": "http://localhost:2/data", "observed": {},
@@ -40,7 +40,7 @@ def test_reader_skips_truncated_and_foreign_lines_and_says_so(tmp_path):
 
 
 def test_flake_check_lists_cells_whose_observation_changed(tmp_path):
-    from cors_matrix.flake import compare_runs
+    from cors_matrix.run.flake import compare_runs
 
     def observed(outcome):
         return {**RECORD, "schema": SCHEMA, "observed": {"outcome": outcome}}

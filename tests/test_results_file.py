@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from cors_matrix.results import lock_path
+from cors_matrix.run.results import lock_path
 
 ROOT = Path(__file__).resolve().parent.parent
 GOOD = '[server]\nallow_origins = ["{app}"]\n[[probe]]\nname = "p"\n'

@@ -87,7 +87,7 @@ def test_a_release_that_is_no_release_number_is_refused_and_touches_nothing(
 
 
 def test_env_for_refuses_a_path_before_any_file_system_change(tmp_path):
-    from cors_matrix.starlette_envs import env_for
+    from cors_matrix.serve.starlette_envs import env_for
 
     victim = tmp_path / f"x-py{sys.version_info.major}{sys.version_info.minor}"
     victim.mkdir()

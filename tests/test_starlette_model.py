@@ -14,7 +14,7 @@ from hypothesis import HealthCheck, given, settings
 from starlette_cases import agree, cases, model_answer, real_answer
 from starlette_driver import answer
 
-from cors_matrix.starlette_model import (
+from cors_matrix.spec.starlette_model import (
     CHANGES,
     MINOR_RELEASES,
     CORSMiddlewareModel,

@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 from starlette_cases import agree, model_answer, random_cases, real_answer
 
-from cors_matrix.starlette_model import MINOR_RELEASES, minor_of
+from cors_matrix.spec.starlette_model import MINOR_RELEASES, minor_of
 
 CASES = random_cases(600)
 DRIVER = Path(__file__).with_name("starlette_driver.py")

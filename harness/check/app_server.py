@@ -24,8 +24,8 @@ import time
 from pathlib import Path
 from typing import Any
 
-from ..nginx import free_port
-from ..servers import answers
+from ..serve.nginx import free_port
+from ..serve.servers import answers
 from .options import UsageError
 from .redact import shown_command
 
@@ -151,7 +151,7 @@ class ThreadServer:
                  own_headers: bool = True) -> None:  # fmt: skip
         import uvicorn
 
-        from ..host import bind_socket
+        from ..serve.host import bind_socket
 
         self.name = name
         self.info: dict[str, Any] = {}

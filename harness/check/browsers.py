@@ -13,16 +13,16 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..interrupts import cleanup_unless_interrupted
-from ..probe import (
+from ..run.interrupts import cleanup_unless_interrupted
+from ..run.probe import (
     RUN_SERIES_JS,
     SANDBOXED_INITIATOR,
     CellRun,
     engine_messages,
     observe,
-    readable,
     with_token,
 )
+from ..run.results import readable
 from .app_server import AppDied
 from .battery import Auth, Request
 from .explain import unread_headers, why_unread, why_unreadable

@@ -2,7 +2,7 @@
 
 Where the app's config is known (the `module:app` routes read it) and Starlette's middleware
 is what answered: the oracle's model of that config is asked why the request fails
-and harness/causes.py turns its reasons into a keyword change. The CORS answer does not depend
+and harness/judge/causes.py turns its reasons into a keyword change. The CORS answer does not depend
 on the route, so the oracle's generic endpoint stands in for the app's. Where no CORS header
 came back at all and the app has no CORSMiddleware (or its config is unknown, --serve): the
 middleware to add, with the keywords this very request needs.
@@ -12,9 +12,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from .. import causes as causes_mod
-from .. import fetch_spec, oracle
+from ..judge import causes as causes_mod
+from ..judge import oracle
 from ..scenario import RECONFIGURABLE_SHAPE, Probe
+from ..spec import fetch_spec
 from .browsers import Cell
 
 

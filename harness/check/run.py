@@ -21,35 +21,35 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from .. import fetch_spec
 from ..engines import EnginePool, failure_line, is_engine_failure
 from ..engines.base import BROWSERS, DEFAULT_COOKIE_POLICY, EngineError, EngineUnavailable
-from ..forward_proxy import ForwardProxy
-from ..host import build_pages_app
-from ..ledger import LedgerMiddleware, LedgerStore
-from ..probe_page import ProbePageMissing, probe_page_dir
-from ..results import ResultsWriter
+from ..run.results import ResultsWriter
+from ..serve.forward_proxy import ForwardProxy
+from ..serve.host import build_pages_app
+from ..serve.ledger import LedgerMiddleware, LedgerStore
+from ..serve.probe_page import ProbePageMissing, probe_page_dir
+from ..spec import fetch_spec
 from . import corpus as corpus_mod
 from .app_server import AppDied, AppProcess, ThreadServer, in_process, stop_all
-from .battery import MISSING_PATH, Request, attacker_battery, frontend_battery
+from .attackers import attacker_origins, attacker_reads
+from .battery import MISSING_PATH, attacker_battery, frontend_battery
 from .browsers import Cell, Plan, run_engine
 from .confirm import confirm
 from .discovery import Discovery, discover, fetch_schemas
 from .fixes import config_fix, expose_fix, missing_cors_fix, wildcard_fix
+from .judging import judge
 from .login import http_login
 from .options import AUTH_MODES, Endpoint, UsageError, host_port, parse_endpoint, parse_origin
-from .prescan import Prescan, run_prescan
+from .prescan import run_prescan
 from .redact import redact, shown_command
 from .relay import Relay
 from .report import write_check_report
 from .result import CheckResult
-from .verdict import Summary, build, judge
+from .summary import Summary
+from .verdict import build
 
 EVERY_INTERFACE = re.compile(r"(?:^|[\s=])(0\.0\.0\.0|::|\[::\])(?=$|[\s:])")
 MAX_TIMEOUT_S = 15  # below the engines' own script timeout (20 s)
-BASELINE_KINDS = ("unrelated site", "null origin")
-READS_PER_ATTACKER = 6  # endpoints read from each attacker origin the pre-scan saw trusted
-BASELINE_READS = 2  # endpoints read from an origin trusted nowhere: it must stay unreadable
 
 
 def run_check(args: Namespace, engines: CheckEngines | None = None) -> int:
@@ -201,7 +201,7 @@ def _check(args: Namespace, options: dict[str, Any], run_dir: Path,
             if not app.alive():
                 raise UsageError(f"{app.death()} (during the HTTP pre-scan, before any browser "
                                  "ran: an endpoint that ends the process?)")  # fmt: skip
-        attackers = _attackers(frontends, candidates, prescan, args.max_attackers)
+        attackers = attacker_origins(frontends, candidates, prescan, args.max_attackers)
         reads = attacker_battery(found.endpoints, auth.mode)
         plan = Plan(api_origin, auth, options["login"],
                     frontend_battery(found.endpoints, auth, args.read_header,
@@ -303,65 +303,6 @@ def _fresh(path: Path) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text("")
     return path
-
-
-def _attackers(frontends, candidates, prescan, limit: int) -> dict[str, list[tuple[str, str]]]:
-    """Per frontend: the baseline (an unrelated site, null) plus every origin the pre-scan saw
-    trusted that a page can have, one per class first, up to `limit` per frontend."""
-    trusted = prescan.trusted(frontends) if prescan is not None else {}
-    out: dict[str, list[tuple[str, str]]] = {}
-    for frontend in frontends:
-        mine = [c for c in candidates if c.frontend == frontend and c.browser_sendable]
-        chosen = [c for c in mine if c.kind in BASELINE_KINDS][:2]
-        hits = [c for c in mine if c.origin in trusted and c not in chosen]
-        by_kind: dict[str, list] = {}
-        for c in hits:
-            by_kind.setdefault(c.kind, []).append(c)
-        firsts = [group[0] for group in by_kind.values()]
-        rest = [c for c in hits if c not in firsts]
-        chosen += (firsts + rest)[: max(0, limit)]
-        out[frontend] = [(c.kind, c.origin) for c in chosen]
-    return out
-
-
-def attacker_reads(reads: list[Request], attackers, prescan: Prescan | None,
-                   limit: int = READS_PER_ATTACKER) -> dict[str, list[Request]]:  # fmt: skip
-    """Per attacker origin, the reads worth a browser: those the pre-scan saw it trusted at,
-    one per distinct answer first (a mount with its own CORS), then answers that are 2xx only
-    with the cookie (the user's own data), then other 2xx, up to `limit` endpoints; an origin
-    trusted nowhere gets the first `BASELINE_READS` (it must stay unreadable there). Without a
-    pre-scan, every read. A server that echoes any Origin on 50 endpoints would otherwise
-    cost 100 cells per origin per engine."""
-    if prescan is None:
-        return {}
-    names = list(dict.fromkeys(r.endpoint for r in reads))
-    answers: dict[tuple[str, str], list] = {}
-    for answer in prescan.answers:
-        answers.setdefault((answer.origin, answer.endpoint), []).append(answer)
-    out: dict[str, list[Request]] = {}
-    for origin in {o for pairs in attackers.values() for _, o in pairs}:
-
-        def rank(name: str, origin: str = origin) -> tuple[bool, bool, bool]:
-            seen = answers.get((origin, name), [])
-            ok = {a.with_cookie for a in seen if a.status and 200 <= a.status < 300}
-            return (not any(a.echoed for a in seen),
-                    ok != {True},  # 2xx only with the cookie: the user's own data first
-                    not ok)  # fmt: skip
-
-        ranked = sorted(names, key=rank)
-        trusted = [n for n in ranked if not rank(n)[0]]
-        if not trusted:
-            chosen = ranked[:BASELINE_READS]
-        else:
-            shapes: dict[tuple, str] = {}
-            for name in trusted:
-                shape = tuple(sorted({(tuple(a.allow_origin), a.allow_credentials)
-                                      for a in answers[(origin, name)]}))  # fmt: skip
-                shapes.setdefault(shape, name)
-            firsts = list(shapes.values())
-            chosen = (firsts + [n for n in trusted if n not in firsts])[: max(limit, len(firsts))]
-        out[origin] = [r for r in reads if r.endpoint in chosen]
-    return out
 
 
 def _serve_origins(stack, app, api_origin, frontends, attackers, store, run_dir,

@@ -1,0 +1,254 @@
+"""The browser model: one probe's fetches, step by step as the Fetch standard's main fetch
+takes them (request set-up, mixed content, preflight, the request, the CORS check, redirects,
+the filtered response), against the modelled server. The steps live beside it: the server
+(server_model), the cookie jar (cookie_jar), the CORS protocol and preflight cache
+(cors_protocol)."""
+
+from __future__ import annotations
+
+import ipaddress
+from urllib.parse import urljoin, urlsplit
+
+from ..scenario import Probe
+from ..scenario.origins import api_origins, split_target, substitute_all
+from ..spec import fetch_spec
+from ..spec.starlette_model import ServerAnswer
+from .cookie_jar import Cookie, CookieJar
+from .cors_protocol import CacheEntry, CorsProtocol
+from .prediction import Context, NotModelled, Prediction
+from .profile import Profile
+from .server_model import ServerSide, cors_model
+
+KEEPALIVE_QUOTA = 64 * 1024
+"""Bytes of request bodies a fetch group may have in flight with keepalive (Fetch standard)."""
+
+
+def is_loopback(host: str) -> bool:
+    """localhost names and loopback addresses: potentially trustworthy over plain http."""
+    host = host.strip("[]").lower()
+    if host in ("localhost", "localhost.") or host.endswith((".localhost", ".localhost.")):
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+class BrowserModel(ServerSide, CookieJar, CorsProtocol):
+    """One probe's run through the browser model."""
+
+    def __init__(self, probe: Probe, ctx: Context, profile: Profile) -> None:
+        self.probe = probe
+        self.ctx = ctx
+        self.origins = {"api": ctx.api_origin, **ctx.origins}
+        self.profile = profile
+        self.cors = cors_model(ctx, ctx.server_kwargs) if ctx.cors else None
+        self.jar: dict[tuple[str, str], Cookie] = {}  # (host, name): cookies are per host
+        self.cache: list[CacheEntry] = []
+        self.p = Prediction(differences=list(profile.applied))
+        self.cookies_seen: set[str] = set()
+        self.now = 0.0
+        self.reached_api = True
+        self.host = ctx.api_origin  # the name the API is reached under ({api} or {api_other})
+        self.api_names = set(api_origins(ctx.api_origin).values())
+
+    def mixed_content(self, scheme: str, host: str) -> bool:
+        """https://w3c.github.io/webappsec-mixed-content/#should-block-fetch : an https page's
+        fetch of an http URL is blocked (also after a redirect), unless the URL is potentially
+        trustworthy (a loopback host; https://w3c.github.io/webappsec-secure-contexts/
+        #is-url-trustworthy) and the engine honours that."""
+        if scheme != "http" or not self.ctx.page_origin.startswith("https:"):
+            return False
+        return not (is_loopback(host) and self.profile.mixed_content_exempts_loopback)
+
+    def fetch_once(self, probe: Probe) -> None:
+        """One fetch of the probe (or of one of its `then` steps) at model time self.now."""
+        method = fetch_spec.normalize_method(probe.method)
+        credentials = probe.credentials == "include"
+        headers = dict(probe.headers)
+        if probe.mode == "no-cors":
+            if method not in fetch_spec.SAFELISTED_METHODS:
+                # new Request(): "If mode is "no-cors" and method is not a CORS-safelisted
+                # method, throw a TypeError" - nothing is sent (https://fetch.spec.whatwg.org/#dom-request)
+                self.finish_invalid(f"no-cors allows only GET, HEAD and POST: the Request "
+                                    f"constructor throws for {method} (TypeError)")  # fmt: skip
+                return
+            # the headers' guard is "request-no-cors": other headers are silently not set
+            # (https://fetch.spec.whatwg.org/#concept-headers-append)
+            headers = {k: v for k, v in headers.items() if fetch_spec.is_no_cors_safelisted(k, v)}
+        body = probe.request_body
+        if body is not None and not any(k.lower() == "content-type" for k in headers):
+            headers["Content-Type"] = "text/plain;charset=UTF-8"
+        unsafe = fetch_spec.unsafe_request_header_names(headers)
+        server, path = split_target(probe.path)
+        self.host = api_origins(self.ctx.api_origin)[server]
+        tainted = False
+        # response tainting: "basic" while the request stays on the page's own origin (page =
+        # "api"), "cors" from the first cross-origin URL on (https://fetch.spec.whatwg.org/#main-fetch)
+        start = urlsplit(self.host)
+        if self.mixed_content(start.scheme, start.hostname or ""):
+            self.finish_error(f"mixed content: an https page's fetch of {self.host} is blocked")
+            return
+        opaque = self.ctx.opaque_initiator  # an opaque origin is same-origin with no URL
+        cors = opaque or self.host != self.ctx.page_origin
+        for _hop in range(21):
+            url = f"{self.host}{path.split('?')[0]}"
+            sent = "null" if tainted or opaque else self.ctx.page_origin  # the Origin header
+            unsafe = fetch_spec.unsafe_request_header_names(headers)
+            needs_preflight = (
+                cors
+                and probe.mode == "cors"
+                and (method not in fetch_spec.SAFELISTED_METHODS or bool(unsafe))
+            )
+            if needs_preflight and not self.cache_match(probe, url, credentials, method, unsafe):
+                # the preflight carries the request's (tainted) origin, unless the engine makes
+                # it a fresh CORS request from the page (profile): the page's Origin, and no
+                # CORS check at all when it goes to the page's own origin
+                fresh = not (self.profile.preflight_origin_tainted or opaque)
+                failure = self.preflight(
+                    url, path, method, unsafe, credentials,
+                    self.ctx.page_origin if fresh else sent,
+                    check_cors=not (fresh and self.host == self.ctx.page_origin),
+                )  # fmt: skip
+                if failure:
+                    self.finish_error(failure)
+                    return
+            if probe.keepalive and body is not None and len(body.encode()) > KEEPALIVE_QUOTA:
+                # HTTP-network-or-cache fetch: keepalive bodies in flight may total 64 KiB; the
+                # check comes after the CORS-preflight fetch (https://fetch.spec.whatwg.org/
+                # #http-network-or-cache-fetch, "inflightKeepaliveBytes")
+                self.finish_error(f"keepalive: a {len(body.encode())}-byte body is over the "
+                                  f"{KEEPALIVE_QUOTA}-byte keepalive quota")  # fmt: skip
+                return
+            # the request itself is sent (and reaches the API unless a proxy answers it)
+            has_auth = any(k.lower() == "authorization" for k in headers)
+            cookies = self.cookies_to_send(probe.credentials, not cors, self.host)
+            answer = self.server(method, path, sent, authorization=has_auth, cookie=bool(cookies))
+            if self.reached_api:
+                self.p.requests += 1
+                self.cookies_seen.update(cookies)
+                self.p.authorization_received |= has_auth
+            if probe.mode == "no-cors" and cors:
+                self.finish("opaque", 0, {})
+                return
+            failure = self.cors_check(answer, credentials, sent) if cors else None
+            if failure:
+                self.finish_error(failure)
+                return
+            if answer.status in (301, 302, 303, 307, 308) and answer.get("location"):
+                # HTTP fetch: the CORS check above comes first, then the redirect mode
+                if probe.redirect == "error":
+                    self.finish_error(f"redirect mode 'error': the {answer.status} is a network "
+                                      "error")  # fmt: skip
+                    return
+                if probe.redirect == "manual":  # an opaque-redirect filtered response
+                    self.finish("opaque", 0, {})
+                    return
+                # https://fetch.spec.whatwg.org/#http-redirect-fetch
+                target = urlsplit(urljoin(url, answer.headers["location"][0]))
+                where = f"{target.scheme}://{target.hostname}:{target.port}"
+                if self.mixed_content(target.scheme, target.hostname or ""):
+                    self.finish_error(f"mixed content: the {answer.status} redirects an https "
+                                      f"page's request to {where}")  # fmt: skip
+                    return
+                if (target.username or target.password) and (cors or where != self.ctx.page_origin):
+                    # a CORS response, or a cross-origin target (HTTP-redirect fetch)
+                    self.finish_error("redirect to a URL with credentials (user:password@), a "
+                                      "network error for a CORS request")  # fmt: skip
+                    return
+                other_scheme = where.replace(target.scheme, "https" if target.scheme == "http"
+                                             else "http", 1)  # fmt: skip
+                if where not in self.api_names and other_scheme in self.api_names:
+                    # the API's port under the other scheme: plain http to a TLS port (or the
+                    # reverse) fails at the connection, before any request
+                    self.finish_error(f"the {answer.status} redirects to {where}, a port that "
+                                      f"speaks {urlsplit(other_scheme).scheme}: the connection "
+                                      "fails")  # fmt: skip
+                    return
+                if where not in self.api_names:
+                    raise NotModelled(f"a redirect to {where}, which the model does not serve")
+                if where != self.host:
+                    # a cross-origin hop: the origin is tainted (Origin: null from now on) and
+                    # the CORS non-wildcard request-header name (Authorization) is removed
+                    tainted = tainted or self.ctx.page_origin != self.host
+                    headers = {k: v for k, v in headers.items() if k.lower() != "authorization"}
+                    self.host = where
+                    cors = cors or where != self.ctx.page_origin
+                path = target.path + (f"?{target.query}" if target.query else "")
+                if (
+                    answer.status == 303
+                    and method != "HEAD"
+                    or (answer.status in (301, 302) and method == "POST")
+                ):
+                    method = "GET"  # and the body and its headers go
+                    headers = {k: v for k, v in headers.items()
+                               if k.lower() not in fetch_spec.REQUEST_BODY_HEADERS}  # fmt: skip
+                continue
+            self.finish(
+                "ok" if 200 <= answer.status <= 299 else "http-error",
+                answer.status,
+                answer.headers,
+                credentials,
+                basic=not cors,
+            )
+            return
+        self.finish_error("too many redirects")
+
+    def finish_invalid(self, why: str) -> None:
+        """The page's Request constructor threw: no request at all, and no CORS check."""
+        self.finish_error(why)
+        self.p.outcome = "invalid-request"
+        self.p.attempts[-1] = "invalid-request"
+
+    def finish_error(self, why: str) -> None:
+        self.p.outcome, self.p.status = "cors-error", None
+        self.p.headers = {name: None for name in self.probe.read_headers}
+        self.p.reasons.append(why)
+        self.p.attempts.append("cors-error")
+
+    def finish(
+        self,
+        outcome: str,
+        status: int,
+        headers: dict[str, list[str]],
+        credentials: bool = False,
+        basic: bool = False,
+    ) -> None:
+        """`basic`: a same-origin response (basic filtered): every header but the forbidden
+        ones is readable, no exposure needed."""
+        self.p.outcome, self.p.status = outcome, status
+        answer = ServerAnswer(status, headers)
+        try:  # a list that does not parse exposes nothing (CORS filtered response)
+            listed = fetch_spec.extract_list(headers.get("access-control-expose-headers")) or []
+        except fetch_spec.ListFailure as exc:
+            listed = []
+            self.p.reasons.append(f"Access-Control-Expose-Headers does not parse ({exc})")
+        exposed = {h.lower() for h in listed}
+        wildcard = "*" in exposed and not credentials
+        readable: dict[str, str | None] = {}
+        for name in self.probe.read_headers:
+            lower = name.lower()
+            value = answer.get(lower)
+            visible = (outcome != "opaque" and lower not in fetch_spec.FORBIDDEN_RESPONSE_HEADERS
+                       and (basic or lower in fetch_spec.SAFELISTED_RESPONSE_HEADERS
+                            or lower in exposed or wildcard))  # fmt: skip
+            readable[name] = value if visible else None
+            if value is not None and not visible and outcome != "opaque":
+                self.p.reasons.append(
+                    f"header {name} sent but not exposed (Access-Control-Expose-Headers)"
+                )
+        self.p.headers = readable
+        self.p.attempts.append(outcome)
+
+    def run(self) -> Prediction:
+        self.set_cookies()
+        for index, attempt in enumerate(self.probe.attempts()):
+            self.now = index * self.probe.delay_ms / 1000
+            if index == 1 and self.probe.reconfigure is not None and self.cors is not None:
+                changes = substitute_all(self.probe.reconfigure, self.origins)
+                self.cors = cors_model(self.ctx, {**self.ctx.server_kwargs, **changes})
+            self.fetch_once(attempt)
+        self.p.cookies_received = sorted(self.cookies_seen)
+        # drop repeated explanations, keep order
+        self.p.reasons = list(dict.fromkeys(self.p.reasons))
+        return self.p

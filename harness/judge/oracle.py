@@ -1,0 +1,59 @@
+"""The oracle: what SHOULD cross the origin boundary, from the Fetch standard and Starlette's
+source, never from observations.
+
+`predict()` runs a small browser model (preflight, preflight cache, CORS check, exposed headers,
+cookie jar with SameSite/Secure/third-party rules) against a model of the server (Starlette's
+CORSMiddleware from starlette_model.py plus the endpoint table). The model has a few named
+parameters (a Profile); the spec's values and each engine's known differences live in
+engine_differences.toml (beside it) with their sources. `expectations()` returns both answers: the
+spec's, and the engine-adjusted one a cell is judged against.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from ..scenario import Probe
+from .browser_model import BrowserModel, is_loopback
+from .prediction import (
+    ANY_VALUE,
+    COMPARED_KEYS,
+    Context,
+    NotModelled,
+    Prediction,
+    compare,
+    headers_match,
+)
+from .profile import Profile, differences, engine_profile, spec_profile
+from .server_model import cors_model, proxied, with_server_headers
+
+__all__ = ["ANY_VALUE", "COMPARED_KEYS", "Context", "NotModelled", "Prediction", "Profile",
+           "compare", "cors_model", "differences", "engine_profile", "expectations",
+           "headers_match", "is_loopback", "predict", "proxied", "spec_profile",
+           "with_server_headers"]  # fmt: skip
+
+
+def predict(probe: Probe, ctx: Context, profile: Profile | None = None) -> Prediction:
+    """What should happen when the page at ctx.page_origin runs `probe` against the API."""
+    return BrowserModel(probe, ctx, profile or spec_profile()).run()
+
+
+def expectations(probe: Probe, ctx: Context, engine: str) -> tuple[Prediction, Prediction]:
+    """(spec answer, engine-adjusted expectation) for one cell.
+
+    The expectation names only the engine differences that change this cell's answer: each
+    applied difference is dropped in turn, and kept if the answer then differs.
+    """
+    spec = predict(probe, ctx, spec_profile())
+    profile = engine_profile(engine)
+    expected = predict(probe, ctx, profile)
+    relevant = []
+    for diff_id in profile.applied:
+        without = spec_profile()
+        for d in differences():
+            if engine in d.engines and d.id != diff_id:
+                without = replace(without, **{d.parameter: d.value})
+        if predict(probe, ctx, without).compared() != expected.compared():
+            relevant.append(diff_id)
+    expected.differences = relevant
+    return spec, expected

@@ -1,0 +1,100 @@
+"""What the oracle says a cell should observe (a Prediction), the context it is said for, and
+how an observation is compared with it."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..spec.starlette_model import LATEST
+
+ANY_VALUE = "<any>"
+"""Expected header value meaning: readable, value not predicted (e.g. Content-Length)."""
+
+COMPARED_KEYS = (
+    "outcome", "status", "headers", "preflights", "requests", "cookies_received",
+    "authorization_received", "attempts",
+)  # fmt: skip
+
+
+class NotModelled(Exception):
+    """The probe uses something the oracle does not model; the cell cannot be judged."""
+
+
+@dataclass(frozen=True)
+class Context:
+    """Where a probe runs: the page's and API's real origins and the server's resolved config."""
+
+    page_origin: str
+    api_origin: str
+    server_kwargs: dict[str, Any]
+    cors: bool = True
+    cookie_policy: str = "block-third-party"
+    cors_outermost: bool = False
+    auth_outside_cors: bool = False
+    proxy: str = "none"
+    # every named origin ({app}, {cross_site}, ...) for placeholders in a probe's `reconfigure`
+    origins: dict[str, str] = field(default_factory=dict)
+    # raw routes ([[server.route]], placeholders substituted) and FastAPI's redirect_slashes
+    routes: list[dict[str, Any]] = field(default_factory=list)
+    redirect_slashes: bool = True
+    # page = "sandboxed": the fetch's client has an opaque origin (a sandboxed iframe), so every
+    # request carries Origin: null and is cross-origin and cross-site to everything
+    opaque_initiator: bool = False
+    # the Starlette release the host runs (its CORSMiddleware model), or exactly these changes
+    starlette: str = LATEST
+    starlette_changes: frozenset[str] | None = None
+    # the engine sends every request through a proxy (--cors-remote-proxy): some engines
+    # skip checks that need their own DNS then (firefox-preflight-cache-needs-dns-record)
+    browser_proxied: bool = False
+
+
+@dataclass
+class Prediction:
+    outcome: str = "ok"
+    status: int | None = None
+    headers: dict[str, str | None] = field(default_factory=dict)
+    preflights: int = 0
+    requests: int = 0
+    cookies_received: list[str] = field(default_factory=list)
+    authorization_received: bool = False
+    attempts: list[str] = field(default_factory=list)
+    reasons: list[str] = field(default_factory=list)
+    differences: list[str] = field(default_factory=list)
+
+    def compared(self) -> dict[str, Any]:
+        return {k: getattr(self, k) for k in COMPARED_KEYS}
+
+    def as_record(self) -> dict[str, Any]:
+        return {
+            **self.compared(),
+            "reasons": self.reasons,
+            "differences": self.differences,
+        }
+
+
+def headers_match(expected: dict[str, str | None], observed: dict[str, str | None]) -> bool:
+    if set(expected) != set(observed):
+        return False
+    for name, value in expected.items():
+        seen = observed.get(name)
+        if value is not None and ANY_VALUE in value:  # "<any>" stands for any non-empty text
+            pattern = ".+".join(re.escape(part) for part in value.split(ANY_VALUE))
+            if seen is None or not re.fullmatch(pattern, seen, re.S):
+                return False
+        elif value != seen:
+            return False
+    return True
+
+
+def compare(expected: dict[str, Any], observed: dict[str, Any]) -> list[str]:
+    """The compared keys on which observation and expectation differ (empty: match)."""
+    differing = []
+    for key in COMPARED_KEYS:
+        if key == "headers":
+            if not headers_match(expected[key], observed.get(key, {})):
+                differing.append(key)
+        elif expected[key] != observed.get(key):
+            differing.append(key)
+    return differing

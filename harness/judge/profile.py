@@ -1,0 +1,81 @@
+"""The browser model's parameters (a Profile): the spec's values, and each engine's recorded
+differences with their sources, both read from engine_differences.toml beside this file."""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass, replace
+from functools import cache
+from importlib import resources
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Profile:
+    """The model's parameters: where the spec leaves room, or engines deviate."""
+
+    preflight_cache_cap_s: int
+    preflight_cache_default_s: int
+    lax_by_default: bool
+    samesite_none_requires_secure: bool
+    secure_cookies_on_loopback_http: bool
+    preflight_cache_bypass_modes: tuple[str, ...] = ()
+    credentialed_entry_serves_uncredentialed: bool = True
+    mixed_content_exempts_loopback: bool = True
+    preflight_origin_tainted: bool = True
+    preflight_cache_serves_ip_hosts: bool = True
+    applied: tuple[str, ...] = ()  # ids of the differences that shaped this profile
+
+
+@dataclass(frozen=True)
+class Difference:
+    id: str
+    engines: tuple[str, ...]
+    parameter: str
+    value: Any
+    source: str
+
+
+@cache
+def _data() -> tuple[Profile, tuple[Difference, ...]]:
+    text = resources.files(__package__).joinpath("engine_differences.toml").read_text()
+    raw = tomllib.loads(text)
+    spec = Profile(
+        **{
+            **raw["spec"],
+            "preflight_cache_bypass_modes": tuple(
+                raw["spec"].get("preflight_cache_bypass_modes", ())
+            ),
+        }
+    )
+    diffs = tuple(
+        Difference(
+            d["id"],
+            tuple(d["engines"]),
+            d["parameter"],
+            tuple(d["value"]) if isinstance(d["value"], list) else d["value"],
+            d["source"],
+        )
+        for d in raw.get("difference", [])
+    )
+    for d in diffs:
+        if not hasattr(spec, d.parameter):
+            raise ValueError(f"engine_differences.toml: {d.id}: unknown parameter {d.parameter!r}")
+    return spec, diffs
+
+
+def spec_profile() -> Profile:
+    return _data()[0]
+
+
+def differences() -> tuple[Difference, ...]:
+    return _data()[1]
+
+
+def engine_profile(engine: str) -> Profile:
+    """The spec profile with every difference recorded for `engine` applied."""
+    profile = spec_profile()
+    for d in differences():
+        if engine in d.engines:
+            profile = replace(profile, **{d.parameter: d.value}, applied=(*profile.applied, d.id))
+    return profile
