@@ -4,6 +4,7 @@ ran. The apps are in tests/check_apps/; the pure parts (corpus, discovery, expla
 redaction) have fast tests at the end."""
 
 import http.server
+import io
 import json
 import os
 import re
@@ -11,11 +12,15 @@ import subprocess
 import sys
 import threading
 import time
+from contextlib import redirect_stderr, redirect_stdout
 from pathlib import Path
 
 import pytest
 
 from cors_matrix.check import UsageError, attacker_origins, parse_origin
+from cors_matrix.check.options import check_parser
+from cors_matrix.check.run import checked
+from cors_matrix.run.fixtures import own_processes
 
 ROOT = Path(__file__).resolve().parent.parent
 APPS = ROOT / "tests" / "check_apps"
@@ -23,9 +28,28 @@ COMMON = ["--frontend", "https://app.example.com", "--api-origin", "https://api.
 OLD_RELEASES = ["fastapi==0.100.1", "starlette==0.27.0", "uvicorn==0.23.2"]
 
 
-def check(*args: str, cwd: Path = ROOT, timeout: int = 600) -> subprocess.CompletedProcess:
+def check_cli(*args: str, cwd: Path = ROOT, timeout: int = 600) -> subprocess.CompletedProcess:
+    """The real command line, `python -m cors_matrix check ARGS`, in a process of its own."""
     return subprocess.run([sys.executable, "-m", "cors_matrix", "check", *args], cwd=cwd,
                           capture_output=True, text=True, timeout=timeout)  # fmt: skip
+
+
+@pytest.fixture
+def check(request, monkeypatch):
+    """`cors-matrix check ARGS` in this process: the command line's own `checked()` on the
+    session's shared engines (those of `cors_check`), so a test pays no launch of three engines.
+    The command line itself keeps its tests through check_cli (usage errors, start failures,
+    the guide example end to end)."""
+    engines = request.getfixturevalue("cors_check_engines")
+
+    def run(*args: str, cwd: Path = ROOT) -> subprocess.CompletedProcess:
+        out, err = io.StringIO(), io.StringIO()
+        monkeypatch.chdir(cwd)
+        with own_processes(request.config), redirect_stdout(out), redirect_stderr(err):
+            result = checked(check_parser().parse_args(list(args)), engines)
+        return subprocess.CompletedProcess(args, result.exit_code, out.getvalue(), err.getvalue())
+
+    return run
 
 
 def records(out: Path) -> list[dict]:
@@ -71,12 +95,12 @@ ALL = "chromium, firefox, webkit"
     ],
 )
 def test_bad_input_is_one_line_and_exit_2(args, message, tmp_path):
-    run = check(*args, "--frontend", "https://app.example.com", "-o", str(tmp_path))
+    run = check_cli(*args, "--frontend", "https://app.example.com", "-o", str(tmp_path))
     assert run.returncode == 2 and message in run.stderr, run.stderr
     assert len(run.stderr.strip().splitlines()) == 1, run.stderr
 
 
-def test_a_serve_commands_secrets_never_reach_the_output_or_report(tmp_path):
+def test_a_serve_commands_secrets_never_reach_the_output_or_report(tmp_path, check):
     command = ("env APP_SECRET_KEY=s3cr3t-value DB=postgres://u:db-pa55@h/x " + serve(
         "tests.check_apps.public_wildcard:app") + " --log-level warning")  # fmt: skip
     run = check("--serve", command, *COMMON, "--browser", "chromium", "-o", str(tmp_path))
@@ -89,7 +113,7 @@ def test_a_serve_commands_secrets_never_reach_the_output_or_report(tmp_path):
 
 def test_an_output_that_is_a_file_is_one_line_not_a_traceback(tmp_path):
     (tmp_path / "report").write_text("a file")
-    run = check("examples.guide_app.main:app", "--frontend", "https://app.example.com", "-o",
+    run = check_cli("examples.guide_app.main:app", "--frontend", "https://app.example.com", "-o",
                 str(tmp_path / "report"))  # fmt: skip
     assert run.returncode == 2 and "a file is there; give a folder" in run.stderr, run.stderr
     assert len(run.stderr.strip().splitlines()) == 1, run.stderr
@@ -97,12 +121,14 @@ def test_an_output_that_is_a_file_is_one_line_not_a_traceback(tmp_path):
 
 def test_an_apps_escape_codes_never_reach_the_terminal(tmp_path):
     command = "sh -c 'printf \"\\033[2J\\033[31mboom\\007\\n\"; exit 3' {port}"
-    run = check("--serve", command, "--frontend", "https://app.example.com", "-o", str(tmp_path))
+    run = check_cli(
+        "--serve", command, "--frontend", "https://app.example.com", "-o", str(tmp_path)
+    )
     assert run.returncode == 2 and "boom" in run.stderr, run.stderr
     assert not any(c in run.stderr + run.stdout for c in "\x1b\x07"), repr(run.stderr)
 
 
-def test_a_serve_command_on_every_interface_is_said_in_one_line(tmp_path):
+def test_a_serve_command_on_every_interface_is_said_in_one_line(tmp_path, check):
     wide = serve("tests.check_apps.public_wildcard:app") + " --host 0.0.0.0"
     run = check("--serve", wide, *COMMON, "--browser", "chromium", "-o", str(tmp_path))
     assert run.returncode == 0, run.stdout + run.stderr
@@ -117,11 +143,11 @@ def test_failing_startup_and_failed_login_are_exit_2_with_the_reason(tmp_path):
         "    raise RuntimeError('database unreachable')\n    yield\n"
         "app = FastAPI(lifespan=lifespan)\n"
     )
-    run = check("crashing:app", "--frontend", "https://a.example", "--endpoint", "GET:/x",
+    run = check_cli("crashing:app", "--frontend", "https://a.example", "--endpoint", "GET:/x",
                 "-o", str(tmp_path / "out"), cwd=tmp_path)  # fmt: skip
     assert run.returncode == 2
     assert "crashing:app failed on startup:" in run.stderr and "database unreachable" in run.stderr
-    run = check("tests.check_apps.bearer_form:app", *COMMON, "--login",
+    run = check_cli("tests.check_apps.bearer_form:app", *COMMON, "--login",
                 "POST:/token username=alice&password=wrong", "-o", str(tmp_path))  # fmt: skip
     assert run.returncode == 2
     assert "--login POST /token failed: the app answered 401" in run.stderr, run.stderr
@@ -131,7 +157,7 @@ def test_failing_startup_and_failed_login_are_exit_2_with_the_reason(tmp_path):
 
 
 def test_the_guide_example_passes_in_three_engines(tmp_path):
-    run = check("examples.guide_app.main:app", *COMMON, "--login", "POST:/login",
+    run = check_cli("examples.guide_app.main:app", *COMMON, "--login", "POST:/login",
                 "--endpoint", "GET:/items/1", "--endpoint", 'POST:/items {"n": 1}',
                 "-o", str(tmp_path))  # fmt: skip
     assert run.returncode == 0, run.stdout + run.stderr
@@ -156,7 +182,7 @@ def test_the_guide_example_passes_in_three_engines(tmp_path):
     assert "s3cret" not in text and "session=&lt;redacted&gt;" in text
 
 
-def test_a_factory_an_api_mounted_under_api_and_uuid_paths(tmp_path):
+def test_a_factory_an_api_mounted_under_api_and_uuid_paths(tmp_path, check):
     run = check("tests.check_apps.factory:create_app()", *COMMON, "--login", "POST:/login",
                 "-o", str(tmp_path / "factory"))  # fmt: skip
     assert run.returncode == 0, run.stdout + run.stderr
@@ -174,7 +200,7 @@ def test_a_factory_an_api_mounted_under_api_and_uuid_paths(tmp_path):
     assert not [r for r in records(tmp_path / "mounted") if "/logout" in r["url"]]
 
 
-def test_a_form_login_and_a_bearer_token_frontend(tmp_path):
+def test_a_form_login_and_a_bearer_token_frontend(tmp_path, check):
     run = check("tests.check_apps.bearer_form:app", *COMMON, "--login",
                 "POST:/token username=alice&password=wonderland", "-o", str(tmp_path))  # fmt: skip
     assert run.returncode == 0, run.stdout + run.stderr
@@ -187,7 +213,7 @@ def test_a_form_login_and_a_bearer_token_frontend(tmp_path):
     assert "tok-alice" not in (tmp_path / "check.jsonl").read_text()  # the token is redacted
 
 
-def test_a_cookieless_public_api_writes_work_and_get_no_credentials_advice(tmp_path):
+def test_a_cookieless_public_api_writes_work_and_get_no_credentials_advice(tmp_path, check):
     run = check("tests.check_apps.public_wildcard:app", *COMMON, "--writes", "-o", str(tmp_path))
     assert run.returncode == 0, run.stdout + run.stderr
     assert "auth: none" in run.stdout
@@ -205,7 +231,7 @@ def _finding(run, severity: str, text: str) -> str:
     return found[0]
 
 
-def test_wildcard_with_credentials_and_a_lifespan_that_calls_os_exit(tmp_path):
+def test_wildcard_with_credentials_and_a_lifespan_that_calls_os_exit(tmp_path, check):
     run = check("tests.check_apps.wildcard_exit:app", *COMMON, "--login", "POST:/login",
                 "-o", str(tmp_path))  # fmt: skip
     assert run.returncode == 1, run.stdout + run.stderr
@@ -219,7 +245,7 @@ def test_wildcard_with_credentials_and_a_lifespan_that_calls_os_exit(tmp_path):
     assert (tmp_path / "index.html").is_file() and records(tmp_path)
 
 
-def test_allow_origins_as_a_string_lets_a_truncated_domain_in(tmp_path):
+def test_allow_origins_as_a_string_lets_a_truncated_domain_in(tmp_path, check):
     run = check("tests.check_apps.string_origins:app", *COMMON, "--login", "POST:/login",
                 "--cookie-policy", "allow-third-party", "-o", str(tmp_path))  # fmt: skip
     assert run.returncode == 1, run.stdout + run.stderr
@@ -230,7 +256,7 @@ def test_allow_origins_as_a_string_lets_a_truncated_domain_in(tmp_path):
     assert f"HIGH in {ALL}" in read
 
 
-def test_an_unescaped_dot_in_allow_origin_regex(tmp_path):
+def test_an_unescaped_dot_in_allow_origin_regex(tmp_path, check):
     run = check("tests.check_apps.regex_dot:app", *COMMON, "--login", "POST:/login",
                 "-o", str(tmp_path))  # fmt: skip
     assert run.returncode == 1, run.stdout + run.stderr
@@ -241,7 +267,7 @@ def test_an_unescaped_dot_in_allow_origin_regex(tmp_path):
                and ALL in x for x in lines_with(run, " reads "))  # fmt: skip
 
 
-def test_a_hand_written_middleware_that_reflects_any_origin(tmp_path):
+def test_a_hand_written_middleware_that_reflects_any_origin(tmp_path, check):
     run = check("tests.check_apps.reflect_any:app", *COMMON, "--login", "POST:/login",
                 "-o", str(tmp_path))  # fmt: skip
     assert run.returncode == 1, run.stdout + run.stderr
@@ -250,7 +276,7 @@ def test_a_hand_written_middleware_that_reflects_any_origin(tmp_path):
     _finding(run, "medium", "no Vary: Origin")  # the echo varies and says nothing of it
 
 
-def test_null_in_allow_origins(tmp_path):
+def test_null_in_allow_origins(tmp_path, check):
     run = check("tests.check_apps.null_trusted:app", *COMMON, "--login", "POST:/login",
                 "-o", str(tmp_path))  # fmt: skip
     assert run.returncode == 1, run.stdout + run.stderr
@@ -260,7 +286,7 @@ def test_null_in_allow_origins(tmp_path):
     assert {r["ledger"][0]["origin"] for r in nulls} == {"null"}
 
 
-def test_the_insecure_example_regex_is_high_from_a_lookalike(tmp_path):
+def test_the_insecure_example_regex_is_high_from_a_lookalike(tmp_path, check):
     run = check("examples.insecure_app.main:app", *COMMON, "--login", "POST:/login",
                 "--endpoint", "GET:/items/1", "-o", str(tmp_path))  # fmt: skip
     assert run.returncode == 1, run.stdout + run.stderr
@@ -274,7 +300,7 @@ def test_the_insecure_example_regex_is_high_from_a_lookalike(tmp_path):
 # --- what cannot reach a verdict says so -------------------------------------------------------
 
 
-def test_a_slow_endpoint_an_ip_frontend_and_read_headers(tmp_path):
+def test_a_slow_endpoint_an_ip_frontend_and_read_headers(tmp_path, check):
     run = check("tests.check_apps.slow:app", "--frontend", "http://127.0.0.1:5173",
                 "--api-origin", "http://127.0.0.1:8000", "--timeout", "2", "--read-header",
                 "X-Total", "--read-header", "X-Hidden", "-o", str(tmp_path))  # fmt: skip
@@ -291,7 +317,7 @@ def test_a_slow_endpoint_an_ip_frontend_and_read_headers(tmp_path):
     assert "http://evil.test:5173" in pages and not [p for p in pages if "evil127" in p]
 
 
-def test_an_app_that_dies_mid_check_is_exit_2_and_keeps_its_results(tmp_path):
+def test_an_app_that_dies_mid_check_is_exit_2_and_keeps_its_results(tmp_path, check):
     run = check("tests.check_apps.dies:app", *COMMON, "--no-prescan", "-o", str(tmp_path))
     assert run.returncode == 2, run.stdout + run.stderr
     assert verdict(run).startswith("verdict: INCOMPLETE — tests.check_apps.dies:app exited "
@@ -304,7 +330,7 @@ def test_an_app_that_dies_mid_check_is_exit_2_and_keeps_its_results(tmp_path):
     assert run.returncode == 2 and "during the HTTP pre-scan" in run.stderr, run.stderr
 
 
-def test_an_https_page_calling_an_http_api_is_explained(tmp_path):
+def test_an_https_page_calling_an_http_api_is_explained(tmp_path, check):
     run = check("examples.guide_app.main:app", "--frontend", "https://app.example.com",
                 "--api-origin", "http://localhost:8000", "--endpoint", "GET:/items/1",
                 "-o", str(tmp_path))  # fmt: skip
@@ -331,7 +357,7 @@ def old_venv(tmp_path_factory) -> Path:
     return venv
 
 
-def test_an_app_in_another_venv_with_an_old_starlette_through_serve(old_venv, tmp_path):
+def test_an_app_in_another_venv_with_an_old_starlette_through_serve(old_venv, tmp_path, check):
     run = check("--serve", f"{old_venv}/bin/uvicorn old_starlette:app --port {{port}}",
                 "--cwd", str(APPS), *COMMON, "--login", "POST:/login",
                 "-o", str(tmp_path / "serve"))  # fmt: skip
@@ -414,7 +440,7 @@ def serve(module_app: str) -> str:
     return f"{sys.executable} -m uvicorn {module_app} --port {{port}}"
 
 
-def test_a_regex_trusting_local_pages_behind_an_https_frontend_fails_under_serve(tmp_path):
+def test_a_regex_trusting_local_pages_behind_an_https_frontend_fails_under_serve(tmp_path, check):
     """MLflow's shape: no config to read, yet the loopback origins are tried and found."""
     run = check("--serve", serve("tests.check_apps.loopback_regex:app"), *COMMON, "--login",
                 "POST:/login", "--browser", "chromium", "-o", str(tmp_path))  # fmt: skip
@@ -435,7 +461,7 @@ def test_a_regex_trusting_local_pages_behind_an_https_frontend_fails_under_serve
     assert {r["page_origin"] for r in again} <= {r["page_origin"] for r in local}
 
 
-def test_a_public_api_under_serve_passes_saying_public_and_what_was_not_seen(tmp_path):
+def test_a_public_api_under_serve_passes_saying_public_and_what_was_not_seen(tmp_path, check):
     run = check("--serve", serve("tests.check_apps.public_wildcard:app"), *COMMON,
                 "--browser", "chromium", "-o", str(tmp_path))  # fmt: skip
     assert run.returncode == 0, run.stdout + run.stderr
@@ -445,7 +471,7 @@ def test_a_public_api_under_serve_passes_saying_public_and_what_was_not_seen(tmp
     assert "cors-matrix check module:app" in line
 
 
-def test_a_get_logout_in_the_schema_is_not_probed(tmp_path):
+def test_a_get_logout_in_the_schema_is_not_probed(tmp_path, check):
     run = check("tests.check_apps.logout_get:app", *COMMON, "--login", "POST:/login",
                 "--browser", "chromium", "-o", str(tmp_path))  # fmt: skip
     assert run.returncode == 0, run.stdout + run.stderr
@@ -455,7 +481,7 @@ def test_a_get_logout_in_the_schema_is_not_probed(tmp_path):
     assert "status 200" in me  # the session held to the end
 
 
-def test_a_session_that_ends_mid_check_is_said_and_no_pass(tmp_path):
+def test_a_session_that_ends_mid_check_is_said_and_no_pass(tmp_path, check):
     run = check("tests.check_apps.logout_get:app", *COMMON, "--login", "POST:/login",
                 "--endpoint", "GET:/logout", "--endpoint", "GET:/me",
                 "--browser", "chromium", "-o", str(tmp_path))  # fmt: skip
@@ -464,7 +490,7 @@ def test_a_session_that_ends_mid_check_is_said_and_no_pass(tmp_path):
     assert "chromium: the session's cookies stopped arriving after GET /logout" in line
 
 
-def test_a_schema_whose_paths_miss_the_mount_finds_the_mounted_schema(tmp_path):
+def test_a_schema_whose_paths_miss_the_mount_finds_the_mounted_schema(tmp_path, check):
     run = check("--serve", serve("tests.check_apps.schema_without_prefix:app"), *COMMON,
                 "--login", "POST:/api/login", "--browser", "chromium",
                 "-o", str(tmp_path))  # fmt: skip
@@ -474,7 +500,7 @@ def test_a_schema_whose_paths_miss_the_mount_finds_the_mounted_schema(tmp_path):
     assert line.strip().startswith("ok") and "(status 200)" in line
 
 
-def test_a_schema_whose_paths_miss_the_mount_gives_no_verdict(tmp_path):
+def test_a_schema_whose_paths_miss_the_mount_gives_no_verdict(tmp_path, check):
     run = check("--serve", serve("tests.check_apps.schema_without_prefix:hollow"), *COMMON,
                 "--login", "POST:/api/login", "--browser", "chromium",
                 "-o", str(tmp_path))  # fmt: skip
@@ -485,7 +511,7 @@ def test_a_schema_whose_paths_miss_the_mount_gives_no_verdict(tmp_path):
     assert "--endpoint METHOD:/path" in line
 
 
-def test_an_app_without_cors_gets_the_middleware_it_needs_as_its_fix(tmp_path):
+def test_an_app_without_cors_gets_the_middleware_it_needs_as_its_fix(tmp_path, check):
     run = check("tests.check_apps.no_cors:app", *COMMON, "--login", "POST:/login", "--writes",
                 "--browser", "chromium", "-o", str(tmp_path))  # fmt: skip
     assert run.returncode == 1, run.stdout + run.stderr
@@ -507,7 +533,7 @@ def test_an_app_without_cors_gets_the_middleware_it_needs_as_its_fix(tmp_path):
     )
 
 
-def test_a_frontend_the_config_does_not_allow_gets_its_origin_before_any_wrap(tmp_path):
+def test_a_frontend_the_config_does_not_allow_gets_its_origin_before_any_wrap(tmp_path, check):
     run = check("tests.check_apps.other_frontend:app", *COMMON, "--login", "POST:/login",
                 "--browser", "chromium", "-o", str(tmp_path))  # fmt: skip
     assert run.returncode == 1, run.stdout + run.stderr
@@ -526,7 +552,7 @@ def test_a_frontend_the_config_does_not_allow_gets_its_origin_before_any_wrap(tm
     ) in run.stdout
 
 
-def test_under_serve_a_500_of_an_app_with_cors_gets_the_wrap_not_add_a_middleware(tmp_path):
+def test_under_serve_a_500_of_an_app_with_cors_gets_the_wrap_not_add_a_middleware(tmp_path, check):
     run = check("--serve", serve("tests.check_apps.error_route:app"), *COMMON,
                 "--endpoint", "GET:/boom", "--endpoint", "GET:/items/1",
                 "--browser", "chromium", "-o", str(tmp_path))  # fmt: skip
@@ -541,7 +567,7 @@ def test_under_serve_a_500_of_an_app_with_cors_gets_the_wrap_not_add_a_middlewar
     assert "one line for all of them" not in run.stdout
 
 
-def test_under_serve_a_frontend_the_cors_never_answers_gets_add_it_not_add_cors(tmp_path):
+def test_under_serve_a_frontend_the_cors_never_answers_gets_add_it_not_add_cors(tmp_path, check):
     """Agno under --serve: its CORS answered the local origins the pre-scan tried, never the
     frontend; the fix said a route was outside the middleware."""
     run = check("--serve", serve("tests.check_apps.loopback_regex:app"), "--frontend",
@@ -557,7 +583,7 @@ def test_under_serve_a_frontend_the_cors_never_answers_gets_add_it_not_add_cors(
                                   "'https://other.example.com'])")  # fmt: skip
 
 
-def test_an_event_stream_is_judged_by_its_head_without_a_timeout(tmp_path):
+def test_an_event_stream_is_judged_by_its_head_without_a_timeout(tmp_path, check):
     run = check("tests.check_apps.event_stream:app", *COMMON, "--endpoint", "GET:/events",
                 "--timeout", "5", "-o", str(tmp_path))  # fmt: skip
     assert run.returncode == 0, run.stdout + run.stderr
@@ -567,7 +593,7 @@ def test_an_event_stream_is_judged_by_its_head_without_a_timeout(tmp_path):
     assert events and not [r for r in events if r["observed"]["outcome"] == "timeout"]
 
 
-def test_a_quiet_stream_in_firefox_is_said_as_what_it_is_and_no_pass(tmp_path):
+def test_a_quiet_stream_in_firefox_is_said_as_what_it_is_and_no_pass(tmp_path, check):
     """Firefox resolves fetch() only with the first body byte (measured on stock ESR without
     any proxy): the head alone cannot be judged there, and the line says why."""
     run = check("tests.check_apps.event_stream:app", *COMMON, "--endpoint", "GET:/quiet",
@@ -578,7 +604,7 @@ def test_a_quiet_stream_in_firefox_is_said_as_what_it_is_and_no_pass(tmp_path):
     assert "Firefox hands a response to the page only with its first body byte" in problem
 
 
-def test_one_regex_is_one_finding_and_its_example_is_a_readable_200(tmp_path):
+def test_one_regex_is_one_finding_and_its_example_is_a_readable_200(tmp_path, check):
     run = check("tests.check_apps.regex_dot:app", *COMMON, "--login", "POST:/login",
                 "--browser", "chromium", "--max-attackers", "2", "-o", str(tmp_path))  # fmt: skip
     assert run.returncode == 1, run.stdout + run.stderr
@@ -589,7 +615,7 @@ def test_one_regex_is_one_finding_and_its_example_is_a_readable_200(tmp_path):
     assert reads and all(" reads GET /items/1 " in x for x in reads), reads
 
 
-def test_a_header_sent_but_not_exposed_gets_the_expose_headers_fix(tmp_path):
+def test_a_header_sent_but_not_exposed_gets_the_expose_headers_fix(tmp_path, check):
     run = check("tests.check_apps.unexposed_header:app", *COMMON, "--read-header",
                 "X-Total-Count", "--browser", "chromium", "-o", str(tmp_path))  # fmt: skip
     assert run.returncode == 1, run.stdout + run.stderr
