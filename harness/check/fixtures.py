@@ -27,7 +27,7 @@ def cors_check_engines(request, cors_playwright):
 
 @pytest.fixture
 def cors_check(request, tmp_path):
-    """Check your own app from your own test suite (see docs/check.md, "Check your app from pytest"):
+    """Check your own app from your own test suite (docs/check.md, "Check your app from pytest"):
 
     def test_cors(cors_check):
         result = cors_check(app, "https://app.example.com", endpoints=["GET:/items/1"])
