@@ -26,7 +26,7 @@ from .cell_view import (
     server_marks,
 )
 from .merge import Merged, diff_baseline, merge
-from .sections import column_order, claims_view, fixes_verified, releases_view, slug, trend_view
+from .sections import claims_view, column_order, fixes_verified, releases_view, slug, trend_view
 
 
 def build_view(

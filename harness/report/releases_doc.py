@@ -13,10 +13,10 @@ from pathlib import Path
 from typing import Any
 
 from ..run.results import readable as is_readable
+from ..spec.starlette_model import changes_between, version_tuple
 from .cell_view import outcome_label
 from .merge import merge
 from .sections import releases_view
-from ..spec.starlette_model import changes_between, version_tuple
 
 ATTACKER_PAGES = ("attacker", "sandboxed")
 
