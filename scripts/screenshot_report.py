@@ -17,7 +17,7 @@ def main(report: str, out: str) -> int:
         page = pool.get("chromium", "block-third-party").new_page()
         page.goto(Path(report).resolve().as_uri())
         raw = page._page  # the Playwright page, used on the pool's Playwright thread
-        pool.call(raw.set_viewport_size, {"width": 1400, "height": 1000})
+        pool.call(raw.set_viewport_size, {"width": 1400, "height": 900})
         pool.call(lambda: raw.screenshot(path=out))
         page.close()
     finally:

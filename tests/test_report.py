@@ -2,6 +2,7 @@
 opened in real engines (counts, a click into a cell's evidence, a filter, a screenshot)."""
 
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -315,6 +316,7 @@ def test_marks_evidence_beside_the_grid_and_a_claim_in_a_real_report(tmp_path, p
         page.evaluate("location.hash")
         == "#origin-not-listed--simple-get--chromium--block-third-party"
     )
+    page.locator("#claims-section > summary").click()  # collapsed below the grid
     claim = page.locator("#claim-8")  # "without allow_credentials the cookie is not sent"
     expect(claim.locator('td[data-engine="chromium"]')).to_have_attribute(
         "data-verdict", "does not hold"
@@ -371,3 +373,64 @@ def test_a_diverging_cell_gets_a_playwright_trace_linked_from_the_report(tmp_pat
         assert (tmp_path / "report" / detail["trace"]).is_file()
         assert f'href="{detail["trace"]}"' in html
     assert "playwright show-trace" in html
+
+
+FIRST_SCREEN = [  # two themes: a security finding (an attacker page reads) and blocked reads
+    ROOT / "scenarios" / "wildcard" / "test_wildcard_with_credentials.toml",
+    ROOT / "scenarios" / "origins" / "test_origin_not_listed.toml",
+]
+
+
+def test_the_first_screen_answers_what_crossed_and_what_is_wrong(tmp_path, page):
+    """A real run opened at 1400x900: the grid starts on the first screen, a finding is marked
+    in the grid itself, the evidence panel is wide and its JSON unbroken, fixes name the run's
+    origins, "nothing diverged" is said, and at 390 px the page does not scroll sideways."""
+    from playwright.sync_api import expect
+
+    results = tmp_path / "run.jsonl"
+    run = subprocess.run([sys.executable, "-m", "pytest", *map(str, FIRST_SCREEN), "-q", "-p",
+                          "no:cacheprovider", "--cors-browser", "chromium", "--cors-results",
+                          str(results)], capture_output=True, text=True, timeout=300,
+                         cwd=tmp_path)  # fmt: skip
+    assert run.returncode == 0, run.stdout[-2000:]
+    records = [json.loads(line) for line in results.read_text().splitlines()]
+    write_report([results], tmp_path / "report")
+    page.set_viewport_size({"width": 1400, "height": 900})
+    page.goto((tmp_path / "report" / "index.html").as_uri())
+    first_row = page.locator("#grid tr.cells").first.bounding_box()
+    assert first_row["y"] + first_row["height"] <= 900, first_row  # no scrolling to the grid
+    # every attacker read is marked in the grid, and nothing else is
+    readable = {"ok", "http-error"}
+    attacker_reads = {f"{r['scenario']}--{r['probe']}--chromium--block-third-party"
+                      for r in records if r["page"] == "attacker"
+                      and r["observed"]["outcome"] in readable}  # fmt: skip
+    marked = set(page.locator("td.finding").evaluate_all("els => els.map(e => e.dataset.anchor)"))
+    assert attacker_reads and marked == attacker_reads
+    cell = page.locator(f'td[data-anchor="{sorted(attacker_reads)[0]}"]')
+    expect(cell.locator(".alarm")).to_have_text("\u26a0 attacker reads")
+    # the evidence beside the grid: wide, and its JSON is never broken inside a word
+    cell.locator("a").click()
+    shown = page.locator("section.detail.shown")
+    assert shown.bounding_box()["width"] >= 450
+    for pre in shown.locator("pre").all():
+        lines = pre.inner_text().rstrip("\n").count("\n") + 1
+        height = pre.evaluate("el => el.scrollHeight - parseFloat(getComputedStyle(el).paddingTop)"
+                              " - parseFloat(getComputedStyle(el).paddingBottom)")  # fmt: skip
+        line = pre.evaluate("el => parseFloat(getComputedStyle(el).lineHeight)")
+        assert height <= (lines + 0.5) * line, (lines, height, line)  # one box per line
+    # a fix names the run's own origins, not placeholders
+    fixed = next(r for r in records if any(c.get("fix") for c in r["causes"]))
+    page.locator(f'td[data-anchor="{fixed["scenario"]}--{fixed["probe"]}--chromium--'
+                 'block-third-party"] a').click()  # fmt: skip
+    cause = page.locator("section.detail.shown dd ul").filter(has_text="fix:").first
+    expect(cause).to_contain_text(fixed["page_origin"])
+    assert not re.search(r"\{[a-z_]+\}", cause.locator("code").last.inner_text())
+    # nothing diverged: said below the grid, and by the filter
+    assert {r["verdict"] for r in records} == {"match"}
+    expect(page.locator("#nothing-diverged")).to_be_visible()
+    page.locator("#f-diverge").check()
+    expect(page.locator("#filter-empty")).to_contain_text("Nothing diverged")
+    # a phone: the page itself never scrolls sideways (the grid scrolls in its own box)
+    page.set_viewport_size({"width": 390, "height": 844})
+    page.locator("#f-diverge").uncheck()
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390

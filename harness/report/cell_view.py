@@ -4,10 +4,15 @@ finding; all computed from the record alone."""
 
 from __future__ import annotations
 
+import re
 from typing import Any
+from urllib.parse import urlsplit
 
 from ..judge import oracle
 from ..run.results import readable
+from ..scenario.origins import API_OTHER_HOST, PAGE_HOSTS, api_origins
+
+PLACEHOLDER = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)\}")
 
 SPEC_LINKS = {
     "preflight": "https://fetch.spec.whatwg.org/#cors-preflight-fetch",
@@ -123,3 +128,38 @@ def security_finding(record: dict[str, Any]) -> dict[str, Any] | None:
     if with_secrets:
         what += " (cookies/Authorization arrived)"
     return {"severity": severity, "text": f"the attacker origin can read {what}"}
+
+
+def run_origins(records) -> dict[str, dict[str, str]]:
+    """Per results file: the page origins its cells ran from ({app}, {cross_site}, ...), so a
+    fix can be written in the run's real origins instead of placeholders."""
+    out: dict[str, dict[str, str]] = {}
+    for record in records:
+        page, origin = record.get("page"), record.get("page_origin")
+        if page in PAGE_HOSTS and origin and origin != "null":
+            out.setdefault(record.get("_file", ""), {}).setdefault(page, origin)
+    return out
+
+
+def fix_in_real_origins(fix: Any, record: dict[str, Any], pages: dict[str, str]) -> Any:
+    """A cause's fix with the run's origins in place of its placeholders: the record's own
+    `origins`, or for an older record the pages its run shows and the API of its URL. A name
+    the run does not show stays a placeholder."""
+    known = dict(record.get("origins") or {})
+    url = urlsplit(record.get("url") or "")
+    if not known and url.scheme and url.port:
+        host = "localhost" if url.hostname == API_OTHER_HOST else url.hostname
+        known = {**pages, **api_origins(f"{url.scheme}://{host}:{url.port}")}
+    known.update({f"{k}_port": str(urlsplit(v).port) for k, v in list(known.items())
+                  if urlsplit(v).port})  # fmt: skip
+    return _filled(fix, known)
+
+
+def _filled(value: Any, known: dict[str, str]) -> Any:
+    if isinstance(value, str):
+        return PLACEHOLDER.sub(lambda m: known.get(m.group(1), m.group(0)), value)
+    if isinstance(value, list):
+        return [_filled(v, known) for v in value]
+    if isinstance(value, dict):
+        return {k: _filled(v, known) for k, v in value.items()}
+    return value

@@ -21,7 +21,9 @@ from .cell_view import (
     bucket,
     column_label,
     explanation,
+    fix_in_real_origins,
     outcome_label,
+    run_origins,
     security_finding,
     server_marks,
 )
@@ -44,6 +46,7 @@ def build_view(
     counts: dict[tuple[str, ...], Counter] = defaultdict(Counter)
     findings, divergences, details = [], [], []
     verified = fixes_verified(cells.values())
+    origins = run_origins(cells.values())
     for theme, scenario, probe in row_keys:
         row_cells = []
         description = ""
@@ -52,11 +55,13 @@ def build_view(
             if record is None:
                 row_cells.append(None)
                 continue
+            pages = origins.get(record.get("_file", ""), {})
             description = record.get("description", description)
             b = bucket(record)
             counts[col][b] += 1
             anchor = slug(scenario, probe, *col)
             conflict = (scenario, probe, *col) in merged.conflicts
+            finding = security_finding(record)
             cell = {
                 "anchor": anchor,
                 "bucket": b,
@@ -64,9 +69,9 @@ def build_view(
                 "conflict": conflict,
                 "record": record,
                 "server": server_marks(record),
+                "finding": finding,
             }
             row_cells.append(cell)
-            finding = security_finding(record)
             if finding:
                 findings.append(
                     {
@@ -93,9 +98,13 @@ def build_view(
                     "label": cell["label"],
                     "explanation": explanation(record),
                     "causes": [
-                        {**c, **verified.get((scenario, probe, c["code"]), {})}
+                        {
+                            **c,
+                            **verified.get((scenario, probe, c["code"]), {}),
+                            "fix": fix_in_real_origins(c.get("fix"), record, pages),
+                        }
                         for c in record.get("causes") or []
-                    ],
+                    ],  # fmt: skip
                     "finding": finding,
                     "conflicts": merged.conflicts.get((scenario, probe, *col), []),
                 }

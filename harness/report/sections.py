@@ -58,7 +58,8 @@ def _engines_of(*runs: Merged) -> list[str]:
 
 
 def claims_view(merged: Merged) -> list[dict[str, Any]]:
-    """The guide's claims, each judged per engine, with links to the cells that decide it."""
+    """The guide's claims this run has cells for, each judged per engine, with links to the
+    cells that decide it (a run of a user's own scenarios usually has none: no section)."""
     engines = _engines_of(merged)
     rows = []
     for result in check_claims(list(merged.cells.values())):
@@ -71,6 +72,8 @@ def claims_view(merged: Merged) -> list[dict[str, Any]]:
                 "text": f"{r['browser']} ({policy.split('-')[0]})",
                 "engine": r["browser"], "as_claimed": item["as_claimed"],
             })  # fmt: skip
+        if not cells:  # the run has none of the cells that decide it: no row at all
+            continue
         per_engine = []
         for engine in engines:
             verdict = result.per_engine.get(engine, NOT_RUN)

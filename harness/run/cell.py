@@ -139,6 +139,7 @@ def run_item(
 
     origins = {**{k: v for k, v in pages.items() if not k.startswith("sandboxed")},
                **api_origins(api)}  # fmt: skip
+    record["origins"] = origins  # the run's named origins: the report writes fixes in them
     ctx = oracle.Context(
         page_origin=page_origin,
         api_origin=api,
