@@ -113,3 +113,23 @@ def test_the_scripts_shard_merge_and_report_a_small_catalogue(tmp_path):
     lost = subprocess.run(merge_args, cwd=ROOT, env=env, capture_output=True, text=True)
     assert lost.returncode == 1 and "missing: small/p" in lost.stderr, lost.stderr
     assert re.search(r"[12] of 3 expected cells, [12] missing", lost.stdout), lost.stdout
+
+
+# The first majors of each action that run on Node 24 (`runs.using: node24` in their
+# action.yml); GitHub removed Node 20 from its runners on 2026-09-16
+# (https://github.blog/changelog/2025-09-19-deprecation-of-node-20-on-github-actions-runners/).
+NODE24_MAJORS = {"actions/checkout": 5, "actions/setup-python": 6, "actions/setup-node": 5,
+                 "actions/upload-artifact": 6, "actions/download-artifact": 7,
+                 "actions/cache": 5}  # fmt: skip
+
+
+def test_every_action_is_a_node24_major_and_the_installs_are_cached(workflow):
+    steps = [step for job in workflow["jobs"].values() for step in job["steps"]]
+    used = [step["uses"] for step in steps if "uses" in step]
+    old = [u for u in used if int(u.split("@v")[1].split(".")[0]) < NODE24_MAJORS[u.split("@")[0]]]
+    assert used and old == []
+    for step in steps:
+        if step.get("uses", "").startswith("actions/setup-node@"):
+            assert int(step["with"]["node-version"]) >= 24 and step["with"]["cache"] == "npm"
+        if step.get("uses", "").startswith("actions/setup-python@"):
+            assert step["with"]["cache"] == "pip"
