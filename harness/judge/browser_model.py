@@ -2,12 +2,12 @@
 takes them (request set-up, mixed content, preflight, the request, the CORS check, redirects,
 the filtered response), against the modelled server. The steps live beside it: the server
 (server_model), the cookie jar (cookie_jar), the CORS protocol and preflight cache
-(cors_protocol)."""
+(cors_protocol), redirects (redirects)."""
 
 from __future__ import annotations
 
 import ipaddress
-from urllib.parse import urljoin, urlsplit
+from urllib.parse import urlsplit
 
 from ..scenario import Probe
 from ..scenario.origins import api_origins, split_target, substitute_all
@@ -15,8 +15,9 @@ from ..spec import fetch_spec
 from ..spec.starlette_model import ServerAnswer
 from .cookie_jar import Cookie, CookieJar
 from .cors_protocol import CacheEntry, CorsProtocol
-from .prediction import Context, NotModelled, Prediction
+from .prediction import Context, Prediction
 from .profile import Profile
+from .redirects import Hop, Redirects
 from .server_model import ServerSide, cors_model
 
 KEEPALIVE_QUOTA = 64 * 1024
@@ -34,7 +35,7 @@ def is_loopback(host: str) -> bool:
         return False
 
 
-class BrowserModel(ServerSide, CookieJar, CorsProtocol):
+class BrowserModel(ServerSide, CookieJar, CorsProtocol, Redirects):
     """One probe's run through the browser model."""
 
     def __init__(self, probe: Probe, ctx: Context, profile: Profile) -> None:
@@ -62,51 +63,36 @@ class BrowserModel(ServerSide, CookieJar, CorsProtocol):
         return not (is_loopback(host) and self.profile.mixed_content_exempts_loopback)
 
     def fetch_once(self, probe: Probe) -> None:
-        """One fetch of the probe (or of one of its `then` steps) at model time self.now."""
-        method = fetch_spec.normalize_method(probe.method)
+        """One fetch of the probe (or of one of its `then` steps) at model time self.now: the
+        request set up, then hop by hop (the CORS-preflight fetch, the request, the CORS check,
+        a redirect), until a response is filtered or the fetch fails."""
+        hop = self.request_setup(probe)
+        if hop is None:
+            return
         credentials = probe.credentials == "include"
-        headers = dict(probe.headers)
-        if probe.mode == "no-cors":
-            if method not in fetch_spec.SAFELISTED_METHODS:
-                # new Request(): "If mode is "no-cors" and method is not a CORS-safelisted
-                # method, throw a TypeError" - nothing is sent (https://fetch.spec.whatwg.org/#dom-request)
-                self.finish_invalid(f"no-cors allows only GET, HEAD and POST: the Request "
-                                    f"constructor throws for {method} (TypeError)")  # fmt: skip
-                return
-            # the headers' guard is "request-no-cors": other headers are silently not set
-            # (https://fetch.spec.whatwg.org/#concept-headers-append)
-            headers = {k: v for k, v in headers.items() if fetch_spec.is_no_cors_safelisted(k, v)}
         body = probe.request_body
-        if body is not None and not any(k.lower() == "content-type" for k in headers):
-            headers["Content-Type"] = "text/plain;charset=UTF-8"
-        unsafe = fetch_spec.unsafe_request_header_names(headers)
-        server, path = split_target(probe.path)
-        self.host = api_origins(self.ctx.api_origin)[server]
-        tainted = False
-        # response tainting: "basic" while the request stays on the page's own origin (page =
-        # "api"), "cors" from the first cross-origin URL on (https://fetch.spec.whatwg.org/#main-fetch)
         start = urlsplit(self.host)
         if self.mixed_content(start.scheme, start.hostname or ""):
             self.finish_error(f"mixed content: an https page's fetch of {self.host} is blocked")
             return
         opaque = self.ctx.opaque_initiator  # an opaque origin is same-origin with no URL
-        cors = opaque or self.host != self.ctx.page_origin
         for _hop in range(21):
-            url = f"{self.host}{path.split('?')[0]}"
-            sent = "null" if tainted or opaque else self.ctx.page_origin  # the Origin header
-            unsafe = fetch_spec.unsafe_request_header_names(headers)
+            url = f"{self.host}{hop.path.split('?')[0]}"
+            sent = "null" if hop.tainted or opaque else self.ctx.page_origin  # the Origin header
+            unsafe = fetch_spec.unsafe_request_header_names(hop.headers)
             needs_preflight = (
-                cors
+                hop.cors
                 and probe.mode == "cors"
-                and (method not in fetch_spec.SAFELISTED_METHODS or bool(unsafe))
+                and (hop.method not in fetch_spec.SAFELISTED_METHODS or bool(unsafe))
             )
-            if needs_preflight and not self.cache_match(probe, url, credentials, method, unsafe):
+            if needs_preflight and not self.cache_match(probe, url, credentials, hop.method,
+                                                        unsafe):  # fmt: skip
                 # the preflight carries the request's (tainted) origin, unless the engine makes
                 # it a fresh CORS request from the page (profile): the page's Origin, and no
                 # CORS check at all when it goes to the page's own origin
                 fresh = not (self.profile.preflight_origin_tainted or opaque)
                 failure = self.preflight(
-                    url, path, method, unsafe, credentials,
+                    url, hop.path, hop.method, unsafe, credentials,
                     self.ctx.page_origin if fresh else sent,
                     check_cors=not (fresh and self.host == self.ctx.page_origin),
                 )  # fmt: skip
@@ -121,78 +107,60 @@ class BrowserModel(ServerSide, CookieJar, CorsProtocol):
                                   f"{KEEPALIVE_QUOTA}-byte keepalive quota")  # fmt: skip
                 return
             # the request itself is sent (and reaches the API unless a proxy answers it)
-            has_auth = any(k.lower() == "authorization" for k in headers)
-            cookies = self.cookies_to_send(probe.credentials, not cors, self.host)
-            answer = self.server(method, path, sent, authorization=has_auth, cookie=bool(cookies))
+            has_auth = any(k.lower() == "authorization" for k in hop.headers)
+            cookies = self.cookies_to_send(probe.credentials, not hop.cors, self.host)
+            answer = self.server(hop.method, hop.path, sent, authorization=has_auth,
+                                 cookie=bool(cookies))  # fmt: skip
             if self.reached_api:
                 self.p.requests += 1
                 self.cookies_seen.update(cookies)
                 self.p.authorization_received |= has_auth
-            if probe.mode == "no-cors" and cors:
+            if probe.mode == "no-cors" and hop.cors:
                 self.finish("opaque", 0, {})
                 return
-            failure = self.cors_check(answer, credentials, sent) if cors else None
+            failure = self.cors_check(answer, credentials, sent) if hop.cors else None
             if failure:
                 self.finish_error(failure)
                 return
             if answer.status in (301, 302, 303, 307, 308) and answer.get("location"):
-                # HTTP fetch: the CORS check above comes first, then the redirect mode
-                if probe.redirect == "error":
-                    self.finish_error(f"redirect mode 'error': the {answer.status} is a network "
-                                      "error")  # fmt: skip
-                    return
-                if probe.redirect == "manual":  # an opaque-redirect filtered response
-                    self.finish("opaque", 0, {})
-                    return
-                # https://fetch.spec.whatwg.org/#http-redirect-fetch
-                target = urlsplit(urljoin(url, answer.headers["location"][0]))
-                where = f"{target.scheme}://{target.hostname}:{target.port}"
-                if self.mixed_content(target.scheme, target.hostname or ""):
-                    self.finish_error(f"mixed content: the {answer.status} redirects an https "
-                                      f"page's request to {where}")  # fmt: skip
-                    return
-                if (target.username or target.password) and (cors or where != self.ctx.page_origin):
-                    # a CORS response, or a cross-origin target (HTTP-redirect fetch)
-                    self.finish_error("redirect to a URL with credentials (user:password@), a "
-                                      "network error for a CORS request")  # fmt: skip
-                    return
-                other_scheme = where.replace(target.scheme, "https" if target.scheme == "http"
-                                             else "http", 1)  # fmt: skip
-                if where not in self.api_names and other_scheme in self.api_names:
-                    # the API's port under the other scheme: plain http to a TLS port (or the
-                    # reverse) fails at the connection, before any request
-                    self.finish_error(f"the {answer.status} redirects to {where}, a port that "
-                                      f"speaks {urlsplit(other_scheme).scheme}: the connection "
-                                      "fails")  # fmt: skip
-                    return
-                if where not in self.api_names:
-                    raise NotModelled(f"a redirect to {where}, which the model does not serve")
-                if where != self.host:
-                    # a cross-origin hop: the origin is tainted (Origin: null from now on) and
-                    # the CORS non-wildcard request-header name (Authorization) is removed
-                    tainted = tainted or self.ctx.page_origin != self.host
-                    headers = {k: v for k, v in headers.items() if k.lower() != "authorization"}
-                    self.host = where
-                    cors = cors or where != self.ctx.page_origin
-                path = target.path + (f"?{target.query}" if target.query else "")
-                if (
-                    answer.status == 303
-                    and method != "HEAD"
-                    or (answer.status in (301, 302) and method == "POST")
-                ):
-                    method = "GET"  # and the body and its headers go
-                    headers = {k: v for k, v in headers.items()
-                               if k.lower() not in fetch_spec.REQUEST_BODY_HEADERS}  # fmt: skip
-                continue
+                if self.redirect(probe, hop, answer, url):
+                    continue
+                return
             self.finish(
                 "ok" if 200 <= answer.status <= 299 else "http-error",
                 answer.status,
                 answer.headers,
                 credentials,
-                basic=not cors,
+                basic=not hop.cors,
             )
             return
         self.finish_error("too many redirects")
+
+    def request_setup(self, probe: Probe) -> Hop | None:
+        """new Request() and the start of main fetch: the method normalized, a no-cors
+        request's guard, the body's Content-Type, the API host it starts on; None when the
+        Request constructor throws (said in the prediction)."""
+        method = fetch_spec.normalize_method(probe.method)
+        headers = dict(probe.headers)
+        if probe.mode == "no-cors":
+            if method not in fetch_spec.SAFELISTED_METHODS:
+                # new Request(): "If mode is "no-cors" and method is not a CORS-safelisted
+                # method, throw a TypeError" - nothing is sent (https://fetch.spec.whatwg.org/#dom-request)
+                self.finish_invalid(f"no-cors allows only GET, HEAD and POST: the Request "
+                                    f"constructor throws for {method} (TypeError)")  # fmt: skip
+                return None
+            # the headers' guard is "request-no-cors": other headers are silently not set
+            # (https://fetch.spec.whatwg.org/#concept-headers-append)
+            headers = {k: v for k, v in headers.items() if fetch_spec.is_no_cors_safelisted(k, v)}
+        if probe.request_body is not None and not any(k.lower() == "content-type"
+                                                      for k in headers):  # fmt: skip
+            headers["Content-Type"] = "text/plain;charset=UTF-8"
+        server, path = split_target(probe.path)
+        self.host = api_origins(self.ctx.api_origin)[server]
+        # response tainting: "basic" while the request stays on the page's own origin (page =
+        # "api"), "cors" from the first cross-origin URL on (https://fetch.spec.whatwg.org/#main-fetch)
+        cors = self.ctx.opaque_initiator or self.host != self.ctx.page_origin
+        return Hop(method, headers, path, cors=cors)
 
     def finish_invalid(self, why: str) -> None:
         """The page's Request constructor threw: no request at all, and no CORS check."""

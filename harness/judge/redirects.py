@@ -1,0 +1,81 @@
+"""Redirects in the browser model: the Fetch standard's HTTP-redirect fetch, one hop at a time
+(https://fetch.spec.whatwg.org/#http-redirect-fetch): the redirect mode, mixed content, a
+Location with credentials, a port that speaks the other scheme, the tainted origin and the
+headers a cross-origin hop or a 303 drops."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from urllib.parse import urljoin, urlsplit
+
+from ..scenario import Probe
+from ..spec import fetch_spec
+from ..spec.starlette_model import ServerAnswer
+from .prediction import NotModelled
+
+
+@dataclass
+class Hop:
+    """The request as it travels its redirects: what a redirect may change."""
+
+    method: str
+    headers: dict[str, str]
+    path: str
+    cors: bool  # response tainting "cors": the request has left the page's own origin
+    tainted: bool = False  # the origin is tainted: Origin: null from the next request on
+
+
+class Redirects:
+    """A mixin of the browser model (BrowserModel), which holds ctx, host and api_names and
+    finishes the prediction (finish, finish_error)."""
+
+    def redirect(self, probe: Probe, hop: Hop, answer: ServerAnswer, url: str) -> bool:
+        """After the CORS check of a 3xx with a Location: True to fetch the next hop (`hop`
+        and self.host updated), False when the fetch ended here (the prediction says how)."""
+        # HTTP fetch: the CORS check above comes first, then the redirect mode
+        if probe.redirect == "error":
+            self.finish_error(f"redirect mode 'error': the {answer.status} is a network "
+                              "error")  # fmt: skip
+            return False
+        if probe.redirect == "manual":  # an opaque-redirect filtered response
+            self.finish("opaque", 0, {})
+            return False
+        target = urlsplit(urljoin(url, answer.headers["location"][0]))
+        where = f"{target.scheme}://{target.hostname}:{target.port}"
+        if self.mixed_content(target.scheme, target.hostname or ""):
+            self.finish_error(f"mixed content: the {answer.status} redirects an https "
+                              f"page's request to {where}")  # fmt: skip
+            return False
+        if (target.username or target.password) and (hop.cors or where != self.ctx.page_origin):
+            # a CORS response, or a cross-origin target (HTTP-redirect fetch)
+            self.finish_error("redirect to a URL with credentials (user:password@), a "
+                              "network error for a CORS request")  # fmt: skip
+            return False
+        other_scheme = where.replace(target.scheme, "https" if target.scheme == "http"
+                                     else "http", 1)  # fmt: skip
+        if where not in self.api_names and other_scheme in self.api_names:
+            # the API's port under the other scheme: plain http to a TLS port (or the
+            # reverse) fails at the connection, before any request
+            self.finish_error(f"the {answer.status} redirects to {where}, a port that "
+                              f"speaks {urlsplit(other_scheme).scheme}: the connection "
+                              "fails")  # fmt: skip
+            return False
+        if where not in self.api_names:
+            raise NotModelled(f"a redirect to {where}, which the model does not serve")
+        if where != self.host:
+            # a cross-origin hop: the origin is tainted (Origin: null from now on) and
+            # the CORS non-wildcard request-header name (Authorization) is removed
+            hop.tainted = hop.tainted or self.ctx.page_origin != self.host
+            hop.headers = {k: v for k, v in hop.headers.items() if k.lower() != "authorization"}
+            self.host = where
+            hop.cors = hop.cors or where != self.ctx.page_origin
+        hop.path = target.path + (f"?{target.query}" if target.query else "")
+        if (
+            answer.status == 303
+            and hop.method != "HEAD"
+            or (answer.status in (301, 302) and hop.method == "POST")
+        ):
+            hop.method = "GET"  # and the body and its headers go
+            hop.headers = {k: v for k, v in hop.headers.items()
+                           if k.lower() not in fetch_spec.REQUEST_BODY_HEADERS}  # fmt: skip
+        return True
