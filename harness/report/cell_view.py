@@ -4,15 +4,12 @@ finding; all computed from the record alone."""
 
 from __future__ import annotations
 
-import re
 from typing import Any
 from urllib.parse import urlsplit
 
 from ..judge import oracle
 from ..run.results import readable
-from ..scenario.origins import API_OTHER_HOST, PAGE_HOSTS, api_origins
-
-PLACEHOLDER = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)\}")
+from ..scenario.origins import API_OTHER_HOST, PAGE_HOSTS, api_origins, substitute_all
 
 SPEC_LINKS = {
     "preflight": "https://fetch.spec.whatwg.org/#cors-preflight-fetch",
@@ -145,21 +142,9 @@ def fix_in_real_origins(fix: Any, record: dict[str, Any], pages: dict[str, str])
     """A cause's fix with the run's origins in place of its placeholders: the record's own
     `origins`, or for an older record the pages its run shows and the API of its URL. A name
     the run does not show stays a placeholder."""
-    known = dict(record.get("origins") or {})
+    known = record.get("origins") or {}
     url = urlsplit(record.get("url") or "")
     if not known and url.scheme and url.port:
         host = "localhost" if url.hostname == API_OTHER_HOST else url.hostname
         known = {**pages, **api_origins(f"{url.scheme}://{host}:{url.port}")}
-    known.update({f"{k}_port": str(urlsplit(v).port) for k, v in list(known.items())
-                  if urlsplit(v).port})  # fmt: skip
-    return _filled(fix, known)
-
-
-def _filled(value: Any, known: dict[str, str]) -> Any:
-    if isinstance(value, str):
-        return PLACEHOLDER.sub(lambda m: known.get(m.group(1), m.group(0)), value)
-    if isinstance(value, list):
-        return [_filled(v, known) for v in value]
-    if isinstance(value, dict):
-        return {k: _filled(v, known) for k, v in value.items()}
-    return value
+    return substitute_all(fix, known, keep_unknown=True)

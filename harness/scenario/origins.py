@@ -82,17 +82,20 @@ def with_ports(origins: dict[str, str]) -> dict[str, str]:
     return {**origins, **{f"{k}_port": str(Origin.parse(v).port) for k, v in origins.items()}}
 
 
-def substitute(value: str, origins: dict[str, str]) -> str:
+def substitute(value: str, origins: dict[str, str], keep_unknown: bool = False) -> str:
     """Replace `{app}`, `{cross_site}`, `{attacker}`, `{api}` by real origins and `{app_port}`
     etc. by their ports.
 
-    Other brace groups (a regex's `{2,3}`) are left alone; unknown identifiers are an error.
+    Other brace groups (a regex's `{2,3}`) are left alone; unknown identifiers are an error, or
+    with `keep_unknown` stay as written (the report fills in only the origins a run shows).
     """
     origins = with_ports(origins) if not any(k.endswith("_port") for k in origins) else origins
 
     def replace(match: re.Match[str]) -> str:
         name = match.group(1)
         if name not in origins:
+            if keep_unknown:
+                return match.group(0)
             raise PlaceholderError(
                 f"unknown placeholder {{{name}}}; known: "
                 + ", ".join(f"{{{n}}}" for n in PLACEHOLDERS)
@@ -102,14 +105,14 @@ def substitute(value: str, origins: dict[str, str]) -> str:
     return _PLACEHOLDER.sub(replace, value)
 
 
-def substitute_all(value, origins: dict[str, str]):
+def substitute_all(value, origins: dict[str, str], keep_unknown: bool = False):
     """`substitute` applied through lists, dicts and strings; other values pass through."""
     if isinstance(value, str):
-        return substitute(value, origins)
+        return substitute(value, origins, keep_unknown)
     if isinstance(value, list):
-        return [substitute_all(v, origins) for v in value]
+        return [substitute_all(v, origins, keep_unknown) for v in value]
     if isinstance(value, dict):
-        return {k: substitute_all(v, origins) for k, v in value.items()}
+        return {k: substitute_all(v, origins, keep_unknown) for k, v in value.items()}
     return value
 
 
