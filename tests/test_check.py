@@ -302,12 +302,12 @@ def test_the_insecure_example_regex_is_high_from_a_lookalike(tmp_path, check):
 
 def test_a_slow_endpoint_an_ip_frontend_and_read_headers(tmp_path, check):
     run = check("tests.check_apps.slow:app", "--frontend", "http://127.0.0.1:5173",
-                "--api-origin", "http://127.0.0.1:8000", "--timeout", "2", "--read-header",
+                "--api-origin", "http://127.0.0.1:8000", "--timeout", "1", "--read-header",
                 "X-Total", "--read-header", "X-Hidden", "-o", str(tmp_path))  # fmt: skip
     assert run.returncode == 1, run.stdout + run.stderr
     (slow,) = lines_with(run, "GET /slow:")
     assert slow.startswith("  TIMEOUT") and ALL in slow
-    assert "timed out after 2 s: the app received it and did not answer" in run.stdout
+    assert "timed out after 1 s: the app received it and did not answer" in run.stdout
     (fast,) = lines_with(run, "GET /fast:")
     assert fast.startswith("  BLOCKED") and "status 200" in fast
     assert "X-Hidden: sent, but not in Access-Control-Expose-Headers (x-total)" in run.stdout

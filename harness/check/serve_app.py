@@ -188,6 +188,19 @@ def _die_with_parent(parent: int) -> None:
     threading.Thread(target=watch, daemon=True).start()
 
 
+SHUTDOWN_GRACE_S = 2
+
+
+def _short_shutdown(uvicorn) -> dict:
+    """A request the app never answers (a probe that timed out) would hold uvicorn's shutdown
+    until the check kills it 10 s later; after SHUTDOWN_GRACE_S its connections are closed and
+    the app's own shutdown hooks still run. uvicorn 0.26 and later (older ones keep waiting)."""
+    import inspect
+
+    takes = "timeout_graceful_shutdown" in inspect.signature(uvicorn.Config).parameters
+    return {"timeout_graceful_shutdown": SHUTDOWN_GRACE_S} if takes else {}
+
+
 def main(argv: list[str]) -> None:
     target, info_path = argv[0], argv[1]
     _die_with_parent(int(os.environ.get("CORS_MATRIX_PARENT", os.getppid())))
@@ -208,7 +221,8 @@ def main(argv: list[str]) -> None:
         json.dump(info, fh)
     os.replace(tmp, info_path)
     config = uvicorn.Config(app, lifespan="auto", log_level="warning", proxy_headers=True,
-                            forwarded_allow_ips="127.0.0.1")  # fmt: skip
+                            forwarded_allow_ips="127.0.0.1",
+                            **_short_shutdown(uvicorn))  # fmt: skip
     uvicorn.Server(config).run(sockets=[sock])
 
 
