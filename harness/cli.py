@@ -41,6 +41,10 @@ def _report(args: argparse.Namespace) -> int:
         + f"{len(view['findings'])} security findings"
     )
     new = [c for c in view["changes"] or [] if c["kind"] == "new divergence"]
+    for change in new[:10]:  # a red nightly's answer, before anyone opens the report
+        print(f"new divergence: {change['cell']}: {change['text']}")
+    if len(new) > 10:
+        print(f"... and {len(new) - 10} more new divergences (the report lists them all)")
     return 1 if incomplete or (args.fail_on_new_divergence and new) else 0
 
 
@@ -117,11 +121,16 @@ def _merge(args: argparse.Namespace) -> int:
         print(f"warning: {problem}", file=sys.stderr)
     for cell in summary["missing"]:
         print(f"missing: {'/'.join(cell)} (no shard delivered this cell)", file=sys.stderr)
+    for browser, reasons in sorted(summary["no_engine"].items()):
+        print(f"not run: {browser} could not be had in {len(reasons)} cells: {reasons[0]}",
+              file=sys.stderr)  # fmt: skip
     print(
         f"merged {len(args.results)} files into {args.output}: {summary['cells']} of "
         f"{summary['expected']} expected cells, {len(summary['missing'])} missing"
-    )
-    return 1 if summary["missing"] else 0
+        + (f", {sum(map(len, summary['no_engine'].values()))} not run for want of an engine"
+           if summary["no_engine"] else "")
+    )  # fmt: skip
+    return 1 if summary["missing"] or summary["no_engine"] else 0
 
 
 def main(argv: list[str] | None = None) -> int:

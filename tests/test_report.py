@@ -152,6 +152,26 @@ def test_cli_writes_junit_and_fails_on_new_divergence(tmp_path, capsys):
     assert cli(["report", str(tmp_path / "absent.jsonl"), "-o", str(tmp_path / "r")]) == 2
 
 
+@pytest.mark.unit
+def test_a_cell_added_diverging_is_a_new_divergence(tmp_path, capsys):
+    """A scenario added red must turn the nightly red: it is no less new than a cell that
+    matched before."""
+    now = write(
+        tmp_path / "now.jsonl",
+        [record("old", "p"), record("added", "p", verdict="diverge"), record("added", "q")],
+    )
+    before = write(tmp_path / "before.jsonl", [record("old", "p")])
+    code = cli(["report", str(now), "-o", str(tmp_path / "r"), "--baseline", str(before),
+                "--fail-on-new-divergence"])  # fmt: skip
+    out = capsys.readouterr().out
+    assert code == 1
+    assert "new divergence: added/p/chromium/block-third-party: new cell, diverges: because " \
+           "diverge" in out, out  # fmt: skip
+    assert "added/q" not in out  # a new cell that matches is news, not a failure
+    assert cli(["report", str(now), "-o", str(tmp_path / "r"), "--baseline", str(now),
+                "--fail-on-new-divergence"]) == 0  # fmt: skip
+
+
 def test_a_cell_that_failed_to_run_is_an_error_not_a_divergence(tmp_path, capsys):
     crashed = {**record("exact", "get", "firefox", verdict="error"), "observed": None,
                "reason": "cell failed to run: the page crashed"}  # fmt: skip
@@ -239,20 +259,21 @@ def test_only_pngs_inside_the_artifact_folder_are_copied(tmp_path):
     fake.write_bytes(b"SECRET=1\n")  # in the folder, but no PNG
     link = artifacts / "cell" / "page-webkit.png"
     link.symlink_to("/proc/self/environ")  # in the folder by name, outside it in fact
-    rows = [
-        record(probe="good", verdict="diverge"),
-        record(probe="outside", verdict="diverge"),
-        record(probe="fake", verdict="diverge"),
-        record(probe="link", verdict="diverge"),
-    ]
-    for row, shot in zip(rows, (good, "/proc/self/environ", fake, link), strict=True):
+    moved = artifacts / "cell" / "page-moved.png"  # a nightly shard's, downloaded here
+    moved.write_bytes(b"\x89PNG\r\n\x1a\n" + b"1" * 16)
+    rows = [record(probe=name, verdict="diverge")
+            for name in ("good", "outside", "fake", "link", "moved", "climb")]  # fmt: skip
+    shots = (good, "/proc/self/environ", fake, link,
+             "/home/runner/work/app/app/results/artifacts/cell/page-moved.png",
+             "/x/results/artifacts/../../../../proc/self/environ")  # fmt: skip
+    for row, shot in zip(rows, shots, strict=True):
         row["artifacts"] = {"screenshot": str(shot)}
     out = tmp_path / "report"
     view = write_report([write(tmp_path / "r.jsonl", rows)], out, artifacts_root=artifacts)
-    copied = sorted(p.name for p in (out / "artifacts").iterdir())
-    assert len(copied) == 1 and (out / "artifacts" / copied[0]).read_bytes() == good.read_bytes()
+    copied = sorted((out / "artifacts").iterdir())
+    assert sorted(p.read_bytes() for p in copied) == [good.read_bytes(), moved.read_bytes()]
     refused = [p for p in view["problems"] if "not copied" in p]
-    assert len(refused) == 3, view["problems"]
+    assert len(refused) == 4, view["problems"]
     assert "SECRET" not in (out / "index.html").read_text()
 
 

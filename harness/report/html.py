@@ -158,6 +158,20 @@ ZIP_SIGNATURE = b"PK\x03\x04"
 ARTIFACT_KINDS = {"screenshot": (PNG_SIGNATURE, ".png"), "trace": (ZIP_SIGNATURE, ".trace.zip")}
 
 
+def _located(named: str, root: Path) -> Path | None:
+    """An artifact file inside `root` (resolved, symlinks followed): where the record names it,
+    or, for a shard that ran on another machine (a nightly job) and whose artifact folder was
+    downloaded to `root`, at the same place under `root` (the part after `results/artifacts/`)."""
+    candidates = [Path(named)]
+    if f"{ARTIFACTS}/" in named:
+        candidates.append(root / named.rsplit(f"{ARTIFACTS}/", 1)[1])
+    for candidate in candidates:
+        source = candidate.resolve()
+        if source.is_relative_to(root) and source.is_file():
+            return source
+    return None
+
+
 def _copy_artifacts(view: dict[str, Any], out: Path, root: Path) -> None:
     """Screenshots and traces become part of the static site (the report must work when
     moved). Only a file that really lies in the run's artifact folder and is what it claims
@@ -170,8 +184,8 @@ def _copy_artifacts(view: dict[str, Any], out: Path, root: Path) -> None:
             named = artifacts.get(kind)
             if not named:
                 continue
-            source = Path(named).resolve()  # symlinks followed
-            if not source.is_relative_to(root) or not source.is_file():
+            source = _located(named, root)
+            if source is None:
                 view["problems"].append(f"{detail['anchor']}: {kind} {named!r} is not in the "
                                         f"artifact folder {root}; not copied")  # fmt: skip
                 continue

@@ -67,10 +67,14 @@ def diff_baseline(
             changes.append(
                 {"rank": 4, "kind": "removed", "cell": label, "text": "cell no longer run"}
             )
-        elif a is None:
-            rank = 0 if b["verdict"] == "diverge" else 3
+        elif a is None and b["verdict"] == "diverge":  # a scenario added red is red news too
             changes.append(
-                {"rank": rank, "kind": "new", "cell": label, "text": f"new cell: {b['verdict']}"}
+                {"rank": 0, "kind": "new divergence", "cell": label,
+                 "text": f"new cell, diverges: {b['reason']}"}
+            )  # fmt: skip
+        elif a is None:
+            changes.append(
+                {"rank": 3, "kind": "new", "cell": label, "text": f"new cell: {b['verdict']}"}
             )
         elif b["verdict"] == "error" and a["verdict"] != "error":
             changes.append(
