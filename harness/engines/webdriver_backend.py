@@ -57,7 +57,9 @@ class Xvfb:
 
     def __init__(self) -> None:
         read_fd, write_fd = os.pipe()
-        log = open(os.environ.get("CORS_MATRIX_XVFB_LOG", os.devnull), "ab")  # noqa: SIM115
+        named = os.environ.get("CORS_MATRIX_XVFB_LOG")
+        # its own words, for the error if it dies before giving a display
+        log = open(named, "ab") if named else tempfile.TemporaryFile()  # noqa: SIM115
         try:
             self.process = subprocess.Popen(
                 ["Xvfb", "-displayfd", str(write_fd), "-screen", "0", "1280x1024x24",
@@ -67,14 +69,23 @@ class Xvfb:
         except FileNotFoundError as exc:
             os.close(read_fd)
             os.close(write_fd)
-            raise EngineError("Xvfb not found; apt-get install xvfb") from exc
-        finally:
             log.close()
+            raise EngineError("Xvfb not found; apt-get install xvfb") from exc
         os.close(write_fd)
         number = self._read_display(read_fd)
         if not number:
+            try:  # it died (its end of the pipe closed with it), or it hangs
+                code = self.process.wait(1)
+            except subprocess.TimeoutExpired:
+                code = None
             self.close()
-            raise EngineError(f"Xvfb did not report a display within {LAUNCH_TIMEOUT_S}s")
+            why = self._last_words(log) if named is None else ""
+            log.close()
+            if code is None:
+                raise EngineError(f"Xvfb did not report a display within {LAUNCH_TIMEOUT_S}s")
+            said = f": {why}" if why else ""
+            raise EngineError(f"Xvfb exited (code {code}) before giving a display{said}")
+        log.close()
         self.display = f":{number}"
 
     @staticmethod
@@ -96,6 +107,13 @@ class Xvfb:
         finally:
             os.close(read_fd)
         return data.decode().strip() if data.endswith(b"\n") else ""
+
+    @staticmethod
+    def _last_words(log) -> str:
+        """The last line Xvfb wrote that says something ("(EE)" alone does not)."""
+        log.seek(0)
+        lines = log.read().decode(errors="replace").splitlines()
+        return next((ln.strip() for ln in reversed(lines) if ln.strip("(E) \t")), "")
 
     def close(self) -> None:
         if self.process.poll() is None:
