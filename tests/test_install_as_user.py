@@ -14,15 +14,19 @@ from __future__ import annotations
 import json
 import os
 import re
+import shutil
 import signal
 import subprocess
 import sys
+import threading
 import time
 import zipfile
 from pathlib import Path
 
+import psutil
 import pytest
 from test_cleanup import SCENARIO  # one allowed and one refused probe
+from test_report import UNMODELLED  # a redirect the oracle does not serve: a divergence
 
 ROOT = Path(__file__).resolve().parent.parent
 CHROMIUM = "/usr/lib/chromium/chromium"
@@ -278,3 +282,188 @@ def test_cors_matrix_in_its_own_venv_checks_the_app_in_the_projects(project, tmp
     assert out.returncode == 0, out.stdout + out.stderr
     assert re.search(r"fastapi 0\.115\.12", out.stdout), out.stdout
     assert "verdict: PASS" in out.stdout
+
+
+# --- the reusable workflow, on a repository that holds only a scenario folder -------------------
+
+REUSABLE = ROOT / ".github" / "workflows" / "cors-matrix.yml"
+# steps that cannot run on this machine, and why (the rest run for real, in order)
+NOT_HERE = {
+    "Install the engine": "apt's engines and Playwright's CDN; here the engines come from Debian",
+    "Fetch the previous run's results as the baseline": "GitHub's API; here the previous run's "
+    "uploaded report is copied to previous/ as `gh run download` would",
+}
+
+
+def _expand(value, context: dict) -> str:
+    """A step's `env:` value with its ${{ inputs.x }} / ${{ matrix.x }} filled in."""
+    return re.sub(r"\$\{\{\s*([\w.-]+)\s*\}\}", lambda m: str(context[m.group(1)]), str(value))
+
+
+def _run_job(job: dict, cwd: Path, context: dict, python: Path) -> list:
+    """Every `run:` step of a job, in order, as GitHub runs it (bash -eo pipefail), with only
+    the values its `env:` gives; stops at the first failing step."""
+    done = []
+    for step in job["steps"]:
+        if "run" not in step or step["name"] in NOT_HERE:
+            continue
+        assert "${{" not in step["run"], f"{step['name']}: an expression inside a script"
+        env = {k: _expand(v, context) for k, v in step.get("env", {}).items()}
+        env["PATH"] = f"{python.parent}:/usr/bin:/bin"
+        done.append(subprocess.run(["bash", "--noprofile", "--norc", "-eo", "pipefail", "-c",
+                                    step["run"]], cwd=cwd, env=env, capture_output=True,
+                                   text=True, timeout=600))  # fmt: skip
+        if done[-1].returncode != 0:
+            break
+    return done
+
+
+def test_the_reusable_workflow_runs_a_repository_holding_only_a_scenario_folder(project, tmp_path):
+    import yaml
+
+    jobs = yaml.safe_load(REUSABLE.read_text())["jobs"]
+    repo = tmp_path / "their-repo"
+    (repo / "cors").mkdir(parents=True)
+    (repo / "cors" / "test_api.toml").write_text(SCENARIO)
+    context = {"inputs.scenarios": "cors/", "inputs.package": project["wheel"],
+               "matrix.engine": "chromium", "matrix.cookie-policy": "block-third-party",
+               "inputs.accept-baseline": "false", "inputs.baseline": "previous"}  # fmt: skip
+
+    def shard() -> None:
+        """The shard job (chromium, one policy) on the repository as it is now."""
+        shutil.rmtree(repo / "shards", ignore_errors=True)
+        steps = _run_job(jobs["shard"], repo, context, project["python"])
+        assert steps[-1].returncode == 0, steps[-1].stdout[-2000:] + steps[-1].stderr[-2000:]
+
+    def night(accept: str = "false", baseline: str = "previous") -> subprocess.CompletedProcess:
+        """The report job in its own checkout, after the last shard; a green one uploads the
+        report that the next night downloads as 'previous'."""
+        report_job = tmp_path / "report-job"
+        shutil.rmtree(report_job, ignore_errors=True)
+        shutil.copytree(repo, report_job, ignore=shutil.ignore_patterns("shards"))  # checkout
+        shutil.copytree(repo / "shards", report_job / "downloaded")  # download-artifact
+        if (tmp_path / "uploaded-report").is_dir():
+            shutil.copytree(tmp_path / "uploaded-report", report_job / "previous")
+        steps = _run_job(jobs["report"], report_job, {**context, "inputs.accept-baseline": accept,
+                                                      "inputs.baseline": baseline},
+                         project["python"])  # fmt: skip
+        if steps[-1].returncode == 0:
+            shutil.rmtree(tmp_path / "uploaded-report", ignore_errors=True)
+            shutil.copytree(report_job / "cors-matrix-report", tmp_path / "uploaded-report")
+        return steps[-1]
+
+    shard()
+    first = night()
+    assert first.returncode == 0 and "this report starts the series" in first.stdout, first.stderr
+    report = tmp_path / "uploaded-report"
+    assert (report / "index.html").is_file() and (report / "junit.xml").is_file()
+    records = [json.loads(line) for line in (report / "merged.jsonl").read_text().splitlines()]
+    assert sorted(r["verdict"] for r in records) == ["match", "match"]
+
+    (repo / "cors" / "test_unmodelled.toml").write_text(UNMODELLED)  # a real divergence
+    shard()
+    red = night()
+    assert red.returncode == 1 and "new divergence: unmodelled-redirect/p/chromium" in red.stdout, red.stdout
+    published = tmp_path / "report-job" / "cors-matrix-report"  # uploaded (if: always())
+    (trace,) = (published / "artifacts").glob("*.zip")  # the shard's trace travelled with it
+    assert f'href="artifacts/{trace.name}"' in (published / "index.html").read_text()
+    still_red = night()  # a red night is no baseline: the next one compares with the first
+    assert still_red.returncode == 1, still_red.stdout[-2000:]
+    accepted = night(accept="true")
+    assert accepted.returncode == 0 and "this run's results become the baseline" in accepted.stdout
+    assert night().returncode == 0  # compared with the accepted run now
+
+    shutil.copy(report / "merged.jsonl", repo / "cors" / "baseline.jsonl")  # a committed baseline
+    assert night(baseline="cors/baseline.jsonl").returncode == 0
+    missing = night(baseline="cors/nope.jsonl")
+    assert missing.returncode == 2 and "no file 'cors/nope.jsonl'" in missing.stderr
+
+
+# --- the nightly's shard and merge scripts as a non-root user, all three engines ----------------
+
+NOBODY = 65534
+
+
+def _as_nobody(args: list[str], home: Path, env: dict | None = None, timeout: float = 600):
+    """A command as the unprivileged user `nobody`, with a clean environment (GitHub's runners
+    run jobs as a non-root user; WebKitGTK must work there)."""
+    passed = {k: v for k, v in os.environ.items() if k.startswith("PIP_")}
+    command = ["setpriv", f"--reuid={NOBODY}", f"--regid={NOBODY}", "--clear-groups", "env", "-i",
+               f"HOME={home}", "PATH=/usr/bin:/bin",
+               *(f"{k}={v}" for k, v in {**passed, **(env or {})}.items()), *args]  # fmt: skip
+    return subprocess.run(command, cwd=home, capture_output=True, text=True, timeout=timeout)
+
+
+class _WebProcesses(threading.Thread):
+    """The user namespaces of every WebKitWebProcess `nobody` runs meanwhile, and whether a
+    bwrap ran: under bubblewrap a web process has a user namespace of its own."""
+
+    def __init__(self) -> None:
+        super().__init__(daemon=True)
+        self.seen: set[str] = set()
+        self.done = threading.Event()
+        self.start()
+
+    def run(self) -> None:
+        while not self.done.wait(0.05):
+            for p in psutil.process_iter(["name", "uids"]):
+                try:
+                    if p.info["uids"].real != NOBODY:
+                        continue
+                    if p.info["name"] == "WebKitWebProces":
+                        self.seen.add(os.readlink(f"/proc/{p.pid}/ns/user"))
+                    elif p.info["name"] == "bwrap":
+                        self.seen.add("bwrap")
+                except (psutil.Error, OSError):
+                    pass
+
+    def stop(self) -> set[str]:
+        self.done.set()
+        self.join()
+        return self.seen
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="switching to an unprivileged user needs root")
+def test_the_nightly_scripts_run_every_engine_as_an_unprivileged_user(dist):
+    """What the workflow's jobs do after installing, as `nobody`: a venv with the wheel, then
+    nightly-shard.sh per engine and nightly-merge.sh. (The engine install itself, apt and
+    `playwright install`, cannot run here: the engines are Debian's.) WebKitGTK's MiniBrowser
+    (API 4.1) starts its web process without the bubblewrap sandbox unless given
+    --enable-sandbox, so it needs no user namespace (docs/engines.md)."""
+    import tempfile
+
+    from test_nightly import SCENARIO as SMALL  # three probes: app, attacker, cross-site
+
+    home = Path(tempfile.mkdtemp(prefix="cors-matrix-nobody-"))
+    try:
+        for name in ("nightly-shard.sh", "nightly-merge.sh"):
+            shutil.copy(ROOT / "scripts" / name, home / name)
+        shutil.copy(ROOT / "constraints.txt", home)
+        (wheel,) = dist.glob("cors_matrix-*.whl")
+        shutil.copy(wheel, home)
+        (home / "cors").mkdir()
+        (home / "cors" / "test_small.toml").write_text(SMALL)
+        subprocess.run(["chown", "-R", f"{NOBODY}:{NOBODY}", str(home)], check=True)
+        made = _as_nobody(["/usr/bin/python3", "-m", "venv", "venv"], home)
+        assert made.returncode == 0, made.stderr
+        pip = _as_nobody(["venv/bin/pip", "install", "--quiet", "-c", "constraints.txt",
+                          wheel.name], home)  # fmt: skip
+        assert pip.returncode == 0, pip.stderr[-3000:]
+        env = {"PYTHON": str(home / "venv" / "bin" / "python"), "SCENARIOS": "cors/"}
+        for engine in ("chromium", "firefox", "webkit"):
+            watch = _WebProcesses() if engine == "webkit" else None
+            shard = _as_nobody(["bash", "nightly-shard.sh", engine, "block-third-party", "shards"],
+                               home, env)  # fmt: skip
+            assert shard.returncode == 0 and "3 passed" in shard.stdout, shard.stdout[-2000:]
+        seen = watch.stop()
+        assert seen, "no WebKitWebProcess of nobody's was seen while the WebKit shard ran"
+        assert seen == {os.readlink("/proc/self/ns/user")}, seen  # no sandbox, no namespace
+        merge = _as_nobody(["bash", "nightly-merge.sh", "shards", "report"], home, env)
+        assert merge.returncode == 0, merge.stdout + merge.stderr
+        assert "9 of 9 expected cells, 0 missing" in merge.stdout
+        lines = (home / "report" / "merged.jsonl").read_text().splitlines()
+        merged = [json.loads(line) for line in lines]
+        assert {r["browser"] for r in merged} == {"chromium", "firefox", "webkit"}
+        assert all(r["verdict"] == "match" for r in merged), [r["reason"] for r in merged]
+    finally:
+        shutil.rmtree(home, ignore_errors=True)

