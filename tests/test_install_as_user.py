@@ -363,7 +363,8 @@ def test_the_reusable_workflow_runs_a_repository_holding_only_a_scenario_folder(
     (repo / "cors" / "test_unmodelled.toml").write_text(UNMODELLED)  # a real divergence
     shard()
     red = night()
-    assert red.returncode == 1 and "new divergence: unmodelled-redirect/p/chromium" in red.stdout, red.stdout
+    assert red.returncode == 1, red.stdout
+    assert "new divergence: unmodelled-redirect/p/chromium" in red.stdout, red.stdout
     published = tmp_path / "report-job" / "cors-matrix-report"  # uploaded (if: always())
     (trace,) = (published / "artifacts").glob("*.zip")  # the shard's trace travelled with it
     assert f'href="artifacts/{trace.name}"' in (published / "index.html").read_text()

@@ -671,3 +671,89 @@ def test_firefox_preflights_an_ip_literal_host_each_time_unless_it_goes_through_
     assert predict(probe, direct, engine_profile("firefox")).preflights == 2
     assert predict(probe, proxied, engine_profile("firefox")).preflights == 1
     assert predict(probe, direct, engine_profile("chromium")).preflights == 1
+
+
+# --- header values as a browser's HTTP parser hands them over (issue 30) ------------------------
+
+
+@pytest.mark.parametrize("value", [" *  ", "\t*", f"  {APP} "])
+def test_padding_around_allow_origin_is_not_part_of_the_value(value):
+    """RFC 9110 section 5.5: "a field value does not include leading or trailing whitespace";
+    the parser drops the OWS of RFC 9112 section 5 (field-line = field-name ":" OWS
+    field-value OWS), so the CORS check (Fetch, CORS check step 3) compares "*" or the page's
+    origin. WPT cors/origin.htm pads its Access-Control-Allow-Origin the same way."""
+    assert routed([end("/a", value)], path="/a").outcome == "ok"
+
+
+def test_padding_inside_a_value_stays():
+    """Only the ends are stripped: "* x" is not "*"."""
+    assert routed([end("/a", "* x")], path="/a").outcome == "cors-error"
+
+
+def test_a_sparse_padded_allow_methods_list_still_allows_its_method():
+    """Fetch, extract header list values, and RFC 9110 section 5.6.1: empty list elements and
+    OWS around elements are allowed (Mozilla's test_CrossSiteXHR.html: "  ,,  PUT , ")."""
+    preflight = {"path": "/a", "method": "OPTIONS", "status": 204, "body": "",
+                 "headers": [["Access-Control-Allow-Origin", f" {APP} "],
+                             ["Access-Control-Allow-Methods", "  ,,  PUT , "]]}  # fmt: skip
+    p = routed([preflight, end("/a", APP)], path="/a", method="PUT")
+    assert (p.outcome, p.preflights, p.requests) == ("ok", 1, 1)
+
+
+def test_a_padded_location_is_followed_to_its_target():
+    """The Location value, too, reaches the redirect steps without its padding."""
+    p = routed([hop("/a", "  /b "), end("/b", APP)], path="/a")
+    assert (p.outcome, p.requests) == ("ok", 2)
+
+
+# --- no-cors and redirects (issue 30) -----------------------------------------------------------
+
+
+def bare_hop(path, location, status=302):
+    return {"path": path, "method": "*", "status": status, "body": "",
+            "headers": [["Location", location]]}  # fmt: skip
+
+
+def plain(path):
+    return {"path": path, "method": "*", "status": 200, "body": "x", "headers": []}
+
+
+@pytest.mark.parametrize("location", [f"{OTHER}/b", "/b"])
+def test_a_no_cors_fetch_follows_a_redirect_each_hop_a_request(location):
+    """Fetch, HTTP fetch: a redirect status with redirect mode "follow" goes to HTTP-redirect
+    fetch whatever the response tainting; "opaque" tainting means no CORS check on any hop
+    (WPT fetch/api/redirect/redirect-mode.any.js, no-cors cases)."""
+    p = routed([bare_hop("/a", location), plain("/b")], path="/a", mode="no-cors")
+    assert (p.outcome, p.requests) == ("opaque", 2)
+
+
+@pytest.mark.parametrize("mode", ["manual", "error"])
+def test_a_no_cors_fetch_with_a_redirect_mode_other_than_follow_sends_nothing(mode):
+    """Fetch, main fetch, step "request's mode is "no-cors"": "If request's redirect mode is
+    not "follow", then return a network error" - before scheme fetch, so no request at all."""
+    p = routed([bare_hop("/a", f"{OTHER}/b"), plain("/b")], path="/a", mode="no-cors",
+               redirect=mode)  # fmt: skip
+    assert (p.outcome, p.requests) == ("cors-error", 0)
+
+
+def test_a_same_origin_no_cors_fetch_keeps_its_redirect_mode():
+    """The no-cors branch of main fetch is not taken for a same-origin request with basic
+    tainting (the first branch is): redirect "manual" gives an opaque-redirect response."""
+    ctx = Context(API, API, {}, cors=False, routes=[bare_hop("/a", "/b"), plain("/b")])
+    p = predict(Probe(name="p", page="api", path="/a", mode="no-cors", redirect="manual"), ctx)
+    assert (p.outcome, p.requests) == ("opaque", 1)
+
+
+def test_a_no_cors_redirect_to_a_url_with_credentials_is_followed_except_in_chromium():
+    """HTTP-redirect fetch steps 8-9 refuse a Location with credentials only for mode "cors"
+    (to another origin) or "cors" tainting; Chromium blocks every subresource URL with
+    embedded credentials (chromestatus 5669008342777856), a redirect's target included."""
+    routes = [bare_hop("/a", "http://user:secret@localhost:8000/b"), plain("/b")]
+    ctx = Context(APP, API, {}, cors=False, routes=routes)
+    probe = Probe(name="p", path="/a", mode="no-cors")
+    assert (predict(probe, ctx).outcome, predict(probe, ctx).requests) == ("opaque", 2)
+    for engine in ("firefox", "webkit"):
+        assert predict(probe, ctx, engine_profile(engine)).outcome == "opaque"
+    chromium = predict(probe, ctx, engine_profile("chromium"))
+    assert (chromium.outcome, chromium.requests) == ("cors-error", 1)
+    assert "chromium-blocks-credentials-in-subresource-urls" in engine_profile("chromium").applied

@@ -217,3 +217,15 @@ def test_a_file_name_that_cannot_be_a_scenario_name_says_so(tmp_path, stem):
         load_scenario(path)
     path.write_text('[scenario]\nname = "fine"\n[[probe]]\nname = "p"\n')
     assert load_scenario(path).name == "fine"
+
+
+@pytest.mark.parametrize("value,widened", [(" *  ", True), ("\t*", True), ("* ", True),
+                                           ("a\x0bb", True), ("*", False), ("a b", False),
+                                           ("", False)])  # fmt: skip
+def test_which_values_need_the_widened_h11(value, widened):
+    """h11 sends a value only if it has no padding and no whitespace but SP/HTAB inside;
+    the host widens it (raw_headers), and a cell whose route needs that says so if it cannot."""
+    from cors_matrix.serve.raw_headers import SENDABLE_VALUE, padded
+
+    assert padded(value) is widened
+    assert SENDABLE_VALUE.fullmatch(value.encode("latin-1"))

@@ -116,6 +116,12 @@ class BrowserModel(ServerSide, CookieJar, CorsProtocol, Redirects):
                 self.cookies_seen.update(cookies)
                 self.p.authorization_received |= has_auth
             if probe.mode == "no-cors" and hop.cors:
+                # response tainting "opaque": no CORS check, but a redirect is still followed
+                # (HTTP fetch: redirect mode "follow" -> HTTP-redirect fetch), each hop a request
+                if answer.status in (301, 302, 303, 307, 308) and answer.get("location"):
+                    if self.redirect(probe, hop, answer, url):
+                        continue
+                    return
                 self.finish("opaque", 0, {})
                 return
             failure = self.cors_check(answer, credentials, sent) if hop.cors else None
@@ -160,6 +166,12 @@ class BrowserModel(ServerSide, CookieJar, CorsProtocol, Redirects):
         # response tainting: "basic" while the request stays on the page's own origin (page =
         # "api"), "cors" from the first cross-origin URL on (https://fetch.spec.whatwg.org/#main-fetch)
         cors = self.ctx.opaque_initiator or self.host != self.ctx.page_origin
+        if probe.mode == "no-cors" and cors and probe.redirect != "follow":
+            # main fetch, step 12, request's mode is "no-cors": "If request's redirect mode is
+            # not "follow", then return a network error" - before anything is sent
+            self.finish_error(f"no-cors with redirect mode {probe.redirect!r}: a network error "
+                              "before any request (Fetch, main fetch)")  # fmt: skip
+            return None
         return Hop(method, headers, path, cors=cors)
 
     def finish_invalid(self, why: str) -> None:

@@ -24,6 +24,7 @@ class Profile:
     mixed_content_exempts_loopback: bool = True
     preflight_origin_tainted: bool = True
     preflight_cache_serves_ip_hosts: bool = True
+    redirect_to_url_credentials_blocked: bool = False
     applied: tuple[str, ...] = ()  # ids of the differences that shaped this profile
 
 

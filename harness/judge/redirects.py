@@ -40,14 +40,24 @@ class Redirects:
         if probe.redirect == "manual":  # an opaque-redirect filtered response
             self.finish("opaque", 0, {})
             return False
-        target = urlsplit(urljoin(url, answer.headers["location"][0]))
+        target = urlsplit(urljoin(url, answer.headers["location"][0].strip(" \t")))
         where = f"{target.scheme}://{target.hostname}:{target.port}"
         if self.mixed_content(target.scheme, target.hostname or ""):
             self.finish_error(f"mixed content: the {answer.status} redirects an https "
                               f"page's request to {where}")  # fmt: skip
             return False
-        if (target.username or target.password) and (hop.cors or where != self.ctx.page_origin):
-            # a CORS response, or a cross-origin target (HTTP-redirect fetch)
+        credentials_in_url = bool(target.username or target.password)
+        if credentials_in_url and self.profile.redirect_to_url_credentials_blocked:
+            self.finish_error("redirect to a URL with credentials (user:password@): this engine "
+                              "blocks a subresource URL with embedded credentials")  # fmt: skip
+            return False
+        if (
+            credentials_in_url
+            and probe.mode == "cors"
+            and (hop.cors or where != self.ctx.page_origin)
+        ):
+            # HTTP-redirect fetch steps 8-9: mode "cors" and a cross-origin target, or
+            # response tainting "cors"; a no-cors request follows it
             self.finish_error("redirect to a URL with credentials (user:password@), a "
                               "network error for a CORS request")  # fmt: skip
             return False

@@ -101,6 +101,11 @@ class RequireAuthorization:
 def with_cell_token(location: str, request: Request) -> str:
     """A Location on this same server (a path, or this server under either of its names)
     gets the cell's token, so that the ledger sees the next hop as the same cell's."""
+    core = location.strip(" \t")  # padding is sent as written, around the URL (raw_headers)
+    if core != location:
+        lead = location[: len(location) - len(location.lstrip(" \t"))]
+        trail = location[len(location.rstrip(" \t")) :]
+        return lead + with_cell_token(core, request) + trail
     token = request.query_params.get(TOKEN_PARAM)
     parts = urlsplit(location)
     ours = not parts.netloc or (parts.port == request.url.port

@@ -40,6 +40,7 @@ from ..scenario.origins import (
 )
 from .api_app import build_app
 from .ledger import LedgerMiddleware, LedgerStore
+from .raw_headers import send_header_values_as_written
 
 READY_LINE = "cors-matrix host ready"
 BIND_ADDRESS = "127.0.0.1"
@@ -233,12 +234,17 @@ def main(argv: list[str]) -> int:
     spec_path, manifest_path = Path(argv[0]), Path(argv[1])
     spec = json.loads(spec_path.read_text())
     manifest, dispatcher, sockets, tls_sockets = build(spec, manifest_path.parent / "tls")
+    refused = send_header_values_as_written()
+    if refused:
+        manifest["padded_values_refused"] = refused
     tmp = manifest_path.with_suffix(".tmp")
     tmp.write_text(json.dumps(manifest, indent=2))
     tmp.replace(manifest_path)
     threading.Thread(target=_exit_when_orphaned, args=(os.getppid(),), daemon=True).start()
 
-    common = {"lifespan": "off", "log_level": "warning", "access_log": False}
+    # h11 always (uvicorn would take httptools where it is installed): the same server in
+    # every project, and the one whose header check raw_headers widens
+    common = {"lifespan": "off", "log_level": "warning", "access_log": False, "http": "h11"}
     servers = [(uvicorn.Server(uvicorn.Config(dispatcher, **common)), sockets)]
     if tls_sockets:  # uvicorn's TLS is per server: a second one on the same loop
         tls = uvicorn.Config(dispatcher, ssl_certfile=manifest["cert"], **common)

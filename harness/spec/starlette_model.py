@@ -150,9 +150,13 @@ class ServerAnswer:
     note: str = ""
 
     def get(self, name: str) -> str | None:
-        """A header's value as a browser would see it: repeated fields joined with ', '."""
+        """A header's value as a browser would see it: each field's value without its leading
+        and trailing whitespace (RFC 9110 section 5.5: "a field value does not include leading
+        or trailing whitespace"; RFC 9112 section 5: field-line = field-name ":" OWS
+        field-value OWS, the parser drops the OWS), then repeated fields joined with ", "
+        (Fetch, https://fetch.spec.whatwg.org/#concept-header-list-get)."""
         values = self.headers.get(name.lower())
-        return ", ".join(values) if values else None
+        return ", ".join(v.strip(" \t") for v in values) if values else None
 
 
 class CORSMiddlewareModel:
