@@ -757,3 +757,48 @@ def test_a_no_cors_redirect_to_a_url_with_credentials_is_followed_except_in_chro
     chromium = predict(probe, ctx, engine_profile("chromium"))
     assert (chromium.outcome, chromium.requests) == ("cors-error", 1)
     assert "chromium-blocks-credentials-in-subresource-urls" in engine_profile("chromium").applied
+
+
+def test_a_literal_star_covers_authorization_only_in_the_engines_not_in_the_spec():
+    """Fetch, CORS-preflight fetch: Authorization is a CORS non-wildcard request-header name,
+    so "*" in Access-Control-Allow-Headers does not cover it; the three engines still let it
+    (chromestatus 5742041264816128, Firefox bug 1687364, WebKit's validateCrossOriginHeaders).
+    With credentials "*" is a literal name for everyone."""
+    preflight = {"path": "/a", "method": "OPTIONS", "status": 204, "body": "",
+                 "headers": [["Access-Control-Allow-Origin", APP],
+                             ["Access-Control-Allow-Headers", "*"],
+                             ["Access-Control-Allow-Credentials", "true"]]}  # fmt: skip
+    ctx = Context(APP, API, {}, cors=False, routes=[preflight, end("/a", APP, creds=True)])
+    bare = Probe(name="p", path="/a", credentials="omit", headers={"Authorization": "t"})
+    assert (predict(bare, ctx).outcome, predict(bare, ctx).requests) == ("cors-error", 0)
+    with_cookies = bare.model_copy(update={"credentials": "include"})
+    for engine in ("chromium", "firefox", "webkit"):
+        profile = engine_profile(engine)
+        assert f"{engine}-wildcard-allow-headers-covers-authorization" in profile.applied
+        assert (predict(bare, ctx, profile).outcome, predict(bare, ctx, profile).requests) == (
+            "ok", 1)  # fmt: skip
+        assert predict(with_cookies, ctx, profile).outcome == "cors-error"
+
+
+def test_a_delete_redirected_to_another_origin_is_preflighted_again():
+    """Fetch, HTTP-redirect fetch step 12 changes the method only for a 301/302 POST or a 303:
+    a DELETE keeps it and is preflighted again at the new origin, in every engine's answer.
+    (WebKitGTK then sends that hop as a GET, NetworkDataTaskSoup.cpp shouldRedirectAsGET, after
+    preflighting the DELETE: the ledger shows it; per-hop methods are not predicted yet.)"""
+
+    def preflight(path):
+        return {"path": path, "method": "OPTIONS", "status": 204, "body": "",
+                "headers": [["Access-Control-Allow-Origin", "*"],
+                            ["Access-Control-Allow-Methods", "DELETE"]]}  # fmt: skip
+
+    routes = [
+        preflight("/d"),
+        preflight("/e"),
+        {**hop("/d", f"{OTHER}/e", allow="*"), "method": "DELETE"},
+        end("/e", "*"),
+    ]
+    ctx = Context(APP, API, {}, cors=False, routes=routes)
+    probe = Probe(name="p", path="/d", method="DELETE")
+    for profile in (None, *(engine_profile(e) for e in ("chromium", "firefox", "webkit"))):
+        p = predict(probe, ctx, profile) if profile else predict(probe, ctx)
+        assert (p.outcome, p.preflights, p.requests) == ("ok", 2, 2)

@@ -70,7 +70,14 @@ class CorsProtocol:
             )
             headers_ok = all(
                 h in entry.headers
-                or (entry.wildcard_headers and not credentials and h != "authorization")
+                or (
+                    entry.wildcard_headers
+                    and not credentials
+                    and (
+                        h != "authorization"
+                        or self.profile.wildcard_allow_headers_covers_authorization
+                    )
+                )
                 for h in unsafe
             )
             return method_ok and headers_ok
@@ -118,7 +125,9 @@ class CorsProtocol:
             and (credentials or "*" not in methods)
         ):
             return f"preflight: method {method} not in Access-Control-Allow-Methods {methods}"
-        if "authorization" in unsafe and "authorization" not in lower_headers:
+        if ("authorization" in unsafe and "authorization" not in lower_headers
+                and not (self.profile.wildcard_allow_headers_covers_authorization
+                         and "*" in headers and not credentials)):  # fmt: skip
             return "preflight: Authorization is not covered by '*' and not listed"
         for name in unsafe:
             if name not in lower_headers and (credentials or "*" not in headers):

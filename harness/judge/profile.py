@@ -25,6 +25,7 @@ class Profile:
     preflight_origin_tainted: bool = True
     preflight_cache_serves_ip_hosts: bool = True
     redirect_to_url_credentials_blocked: bool = False
+    wildcard_allow_headers_covers_authorization: bool = False
     applied: tuple[str, ...] = ()  # ids of the differences that shaped this profile
 
 
