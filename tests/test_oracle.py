@@ -802,3 +802,35 @@ def test_a_delete_redirected_to_another_origin_is_preflighted_again():
     for profile in (None, *(engine_profile(e) for e in ("chromium", "firefox", "webkit"))):
         p = predict(probe, ctx, profile) if profile else predict(probe, ctx)
         assert (p.outcome, p.preflights, p.requests) == ("ok", 2, 2)
+
+
+# --- mode "same-origin" and statuses past 599 (issue 30) ----------------------------------------
+
+
+def test_mode_same_origin_to_another_origin_sends_nothing():
+    """Fetch, main fetch step 12: request's mode is "same-origin" (and the URL is not the
+    request's origin) -> return a network error, before any request."""
+    p = routed([end("/a", "*")], path="/a", mode="same-origin")
+    assert (p.outcome, p.requests, p.preflights) == ("cors-error", 0, 0)
+
+
+def test_mode_same_origin_on_the_pages_own_origin_reads_everything():
+    ctx = Context(API, API, {}, cors=False, routes=[plain("/a")])
+    p = predict(Probe(name="p", page="api", path="/a", mode="same-origin"), ctx)
+    assert (p.outcome, p.requests) == ("ok", 1)
+
+
+def test_mode_same_origin_fails_on_a_redirect_to_another_origin_after_the_3xx():
+    """HTTP-redirect fetch returns to main fetch for the next URL: the same step refuses it,
+    after the redirect itself was answered (one request)."""
+    ctx = Context(API, API, {}, cors=False, routes=[bare_hop("/a", f"{OTHER}/b"), plain("/b")])
+    p = predict(Probe(name="p", page="api", path="/a", mode="same-origin"), ctx)
+    assert (p.outcome, p.requests) == ("cors-error", 1)
+
+
+@pytest.mark.parametrize("status", [699, 680, 790])
+def test_a_status_past_599_is_an_answer_like_any_other(status):
+    """Fetch: a response's status is any three-digit code; only the ok range (200-299) is
+    special, so WPT cors/status's 699 is readable (not ok) when the CORS check passes."""
+    p = routed([{**end("/a", APP), "status": status}], path="/a")
+    assert (p.outcome, p.status, p.requests) == ("http-error", status, 1)

@@ -229,3 +229,11 @@ def test_which_values_need_the_widened_h11(value, widened):
 
     assert padded(value) is widened
     assert SENDABLE_VALUE.fullmatch(value.encode("latin-1"))
+
+
+def test_a_status_past_599_needs_the_widened_uvicorn():
+    from cors_matrix.serve.raw_headers import needs_widening
+
+    assert needs_widening({"status": 699, "headers": []})
+    assert not needs_widening({"status": 599, "headers": [["X", "a b"]]})
+    assert needs_widening({"status": 200, "headers": [["X", " a"]]})

@@ -166,6 +166,12 @@ class BrowserModel(ServerSide, CookieJar, CorsProtocol, Redirects):
         # response tainting: "basic" while the request stays on the page's own origin (page =
         # "api"), "cors" from the first cross-origin URL on (https://fetch.spec.whatwg.org/#main-fetch)
         cors = self.ctx.opaque_initiator or self.host != self.ctx.page_origin
+        if probe.mode == "same-origin" and cors:
+            # main fetch, step 12: "request's mode is "same-origin"" -> a network error, before
+            # anything is sent (an opaque initiator is same-origin with no URL)
+            self.finish_error(f"mode 'same-origin': {self.host} is another origin, a network "
+                              "error before any request (Fetch, main fetch)")  # fmt: skip
+            return None
         if probe.mode == "no-cors" and cors and probe.redirect != "follow":
             # main fetch, step 12, request's mode is "no-cors": "If request's redirect mode is
             # not "follow", then return a network error" - before anything is sent

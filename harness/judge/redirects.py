@@ -70,6 +70,12 @@ class Redirects:
                               f"speaks {urlsplit(other_scheme).scheme}: the connection "
                               "fails")  # fmt: skip
             return False
+        if probe.mode == "same-origin" and where != self.ctx.page_origin:
+            # the redirect's next fetch is main fetch again: mode "same-origin" and another
+            # origin -> a network error, after the 3xx itself was received
+            self.finish_error(f"mode 'same-origin': the {answer.status} redirects to {where}, "
+                              "another origin: a network error (Fetch, main fetch)")  # fmt: skip
+            return False
         if where not in self.api_names:
             raise NotModelled(f"a redirect to {where}, which the model does not serve")
         if where != self.host:

@@ -87,7 +87,7 @@ class Probe(Strict):
     method: str = "GET"
     path: str = "/data"
     credentials: Literal["omit", "same-origin", "include"] = "same-origin"
-    mode: Literal["cors", "no-cors"] = "cors"
+    mode: Literal["cors", "no-cors", "same-origin"] = "cors"
     cache: Literal["default", "no-store", "reload", "no-cache", "force-cache"] = "default"
     redirect: Literal["follow", "error", "manual"] = "follow"
     referrer: str | None = Field(None, description="fetch's referrer: '' for none, or a URL")

@@ -40,7 +40,7 @@ from ..scenario.origins import (
 )
 from .api_app import build_app
 from .ledger import LedgerMiddleware, LedgerStore
-from .raw_headers import send_header_values_as_written
+from .raw_headers import send_routes_as_written
 
 READY_LINE = "cors-matrix host ready"
 BIND_ADDRESS = "127.0.0.1"
@@ -234,9 +234,9 @@ def main(argv: list[str]) -> int:
     spec_path, manifest_path = Path(argv[0]), Path(argv[1])
     spec = json.loads(spec_path.read_text())
     manifest, dispatcher, sockets, tls_sockets = build(spec, manifest_path.parent / "tls")
-    refused = send_header_values_as_written()
+    refused = send_routes_as_written()
     if refused:
-        manifest["padded_values_refused"] = refused
+        manifest["raw_answers_refused"] = refused
     tmp = manifest_path.with_suffix(".tmp")
     tmp.write_text(json.dumps(manifest, indent=2))
     tmp.replace(manifest_path)

@@ -1,4 +1,4 @@
-"""Route header values leave the scenario host byte for byte.
+"""Routes leave the scenario host as written: header values byte for byte, any status.
 
 A scenario may give a route a header value with leading or trailing whitespace (`" *  "`,
 `"  ,,  PUT , "`): WPT's cors/ and Mozilla's CORS tables test exactly that, because a browser's
@@ -7,6 +7,10 @@ field-value rule has no room for it) and closes the connection without an answer
 would see a network error that no browser would see from a real server. The scenario loader
 already refuses CR, LF and NUL, the only bytes that would break the message; this lets every
 other value through h11, in the host process only (it serves nothing but scenarios).
+
+Likewise a status from 600 to 999 (WPT's cors/ sends 699, 680, 790): HTTP/1.1 carries any three
+digits, h11 sends them, but uvicorn looks the reason phrase up in a table of 100-599 and fails
+the response; the table gets an empty phrase for the rest.
 """
 
 from __future__ import annotations
@@ -17,10 +21,18 @@ SENDABLE_VALUE = re.compile(rb"[^\x00\r\n]*")
 """What may follow `name:` on a line: anything but NUL, CR and LF."""
 
 
-def send_header_values_as_written() -> str | None:
-    """Widen h11's check of outgoing header values to SENDABLE_VALUE, and prove it on a
-    padded value; None when done, else why not (an h11 whose internals moved: the cells of
-    routes with padded values are then not run, saying so)."""
+def send_routes_as_written() -> str | None:
+    """Widen h11's check of outgoing header values to SENDABLE_VALUE and uvicorn's reason
+    phrases to 600-999, and prove the first on a padded value; None when done, else why not
+    (an h11 or uvicorn whose internals moved: the cells of routes that need it are then not
+    run, saying so)."""
+    from uvicorn.protocols.http import h11_impl
+
+    phrases = getattr(h11_impl, "STATUS_PHRASES", None)
+    if not isinstance(phrases, dict):
+        return "this uvicorn has no STATUS_PHRASES table to widen"
+    for code in range(600, 1000):
+        phrases.setdefault(code, b"")
     try:
         import h11
         from h11 import _headers
@@ -34,6 +46,11 @@ def send_header_values_as_written() -> str | None:
     except h11.LocalProtocolError as exc:
         return f"h11 {h11.__version__} still refuses a padded header value: {exc}"
     return None
+
+
+def needs_widening(route: dict) -> bool:
+    """A route whose answer h11 or uvicorn would not send as it is."""
+    return route["status"] >= 600 or any(padded(value) for _, value in route["headers"])
 
 
 def padded(value: str) -> bool:
