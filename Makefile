@@ -47,11 +47,11 @@ lint: venv
 	$(VENV)/bin/ruff check harness tests bench examples
 	$(VENV)/bin/ruff format --check harness tests bench examples
 
-# Lint, the project's own tests (two xdist workers; a module sharing an expensive fixture stays
-# on one, see tests/conftest.py), then every scenario on every engine.
+# Lint, the project's own tests (two xdist workers; each module stays on one, so its expensive
+# fixtures are built once, see tests/conftest.py), then every scenario on every engine.
 TEST_WORKERS ?= 2
 test: setup lint
-	$(PYTEST) tests/ -q -n $(TEST_WORKERS) --dist loadgroup --durations=15 $(PYTEST_ARGS)
+	$(PYTEST) tests/ -q -n $(TEST_WORKERS) --dist loadfile --durations=15 $(PYTEST_ARGS)
 	$(PYTEST) scenarios/ -q --cors-require-browsers --cors-results $(RESULTS) $(PYTEST_ARGS)
 
 # The matrix: scenarios/ on every available engine under both cookie policies, then the HTML

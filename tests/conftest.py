@@ -3,7 +3,10 @@
 Tiers: a test is `slow` (it starts processes: pytest runs, `check` runs, engines, venvs,
 nginx, a Grid) unless its module is one of PURE_MODULES or the test is marked `unit`.
 `make unit` runs `-m "not slow"` between two edits; `make test` runs everything, on two
-xdist workers (most slow tests wait on processes, not on the CPU).
+xdist workers with `--dist loadfile`: a module's tests stay on one worker, so a module fixture
+(a built wheel, a Grid, venvs, a run of scenarios) is built once. (`--dist loadgroup` with
+xdist_group marks does not group under pytest 9.2 and xdist 3.8: xdist renames `item._nodeid`,
+which pytest 9 no longer reads, so every module fixture was built on both workers.)
 """
 
 import pytest
@@ -14,18 +17,9 @@ PURE_MODULES = {"test_claims", "test_docs", "test_layout", "test_loader_properti
                 "test_results", "test_scenario", "test_starlette_model"}  # fmt: skip
 
 
-# modules whose tests share an expensive module fixture (a built wheel, a Grid, venvs, a run of
-# scenarios): under `-n 2 --dist loadgroup` each stays on one worker, so it is built once
-SHARED_FIXTURE_MODULES = {"test_causes", "test_engines", "test_grid", "test_harness_security",
-                          "test_install_as_user", "test_nightly", "test_report",
-                          "test_starlette_releases"}  # fmt: skip
-
-
 def pytest_collection_modifyitems(config, items):
     for item in items:
         module = item.path.stem if item.path.suffix == ".py" else None
-        if module in SHARED_FIXTURE_MODULES:
-            item.add_marker(pytest.mark.xdist_group(name=module))
         if module is None or module in PURE_MODULES or item.get_closest_marker("unit"):
             continue
         item.add_marker(pytest.mark.slow)
