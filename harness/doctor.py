@@ -13,8 +13,9 @@ from importlib.metadata import PackageNotFoundError, version
 
 from .engines import discover
 from .engines.base import BROWSERS, EngineUnavailable
+from .serve.newer_starlette import is_newer
 from .serve.probe_page import ProbePageMissing, probe_page_dir
-from .spec.starlette_model import UnsupportedRelease, minor_of
+from .spec.starlette_model import NEWEST, UnsupportedRelease, minor_of
 
 DEBIAN = ("sudo apt-get install chromium chromium-driver firefox-esr xvfb webkit2gtk-driver "
           "libwebkit2gtk-4.1-0   # nginx-light for the proxy scenarios")  # fmt: skip
@@ -37,6 +38,9 @@ def run() -> int:
         modelled = "modelled"
     except (UnsupportedRelease, ValueError) as exc:
         modelled = f"NOT modelled: {exc}"
+        if starlette != "not installed" and is_newer(starlette):
+            modelled = (f"newer than the model ({NEWEST}.x): each run first checks its "
+                        "CORSMiddleware against the newest model")  # fmt: skip
     print(f"cors-matrix {_version('cors-matrix')} (python {platform.python_version()}, "
           f"{sys.executable})")  # fmt: skip
     print(f"  playwright {_version('playwright')}, starlette {starlette} ({modelled}), "

@@ -1,10 +1,11 @@
 """The oracle's model of CORSMiddleware answers exactly as the installed Starlette does.
 
-Generated cases (tests/starlette_cases.py) go to the real CORSMiddleware, in process and driven
-as ASGI (tests/starlette_driver.py), and to the model of the installed release; status and every
-CORS response header, Vary included, must agree. This checks the model against the thing it
-models, never against browser observations. tests/test_starlette_releases.py does the same for
-every supported minor release, each in its own venv.
+Generated cases (tests/starlette_cases.py) go to the real CORSMiddleware, in process and
+driven as ASGI (harness/serve/starlette_driver.py), and to the model of the installed release;
+status and every CORS response header, Vary included, must agree. This checks the model
+against the thing it models, never against browser observations.
+tests/test_starlette_releases.py does the same for every supported minor release, each in its
+own venv.
 """
 
 from importlib.metadata import version
@@ -12,8 +13,8 @@ from importlib.metadata import version
 import pytest
 from hypothesis import HealthCheck, given, settings
 from starlette_cases import agree, cases, model_answer, real_answer
-from starlette_driver import answer
 
+from cors_matrix.serve.starlette_driver import answer
 from cors_matrix.spec.starlette_model import (
     CHANGES,
     MINOR_RELEASES,

@@ -2,9 +2,9 @@
 
 Each minor release from 0.27 to 1.10 (its newest patch) is installed from the package registry
 into a venv of its own, cached under ~/.cache/cors-matrix-tests (built in parallel on the first
-run). The same seeded cases go to that venv's middleware (tests/starlette_driver.py, run by the
-venv's python) and to the model of the release it reports. A release the model does not know
-fails here, with the one-line refusal naming the supported range.
+run). The same seeded cases go to that venv's middleware (harness/serve/starlette_driver.py,
+run by the venv's python) and to the model of the release it reports. A release the model
+does not know fails here, with the one-line refusal naming the supported range.
 """
 
 from __future__ import annotations
@@ -19,10 +19,11 @@ from pathlib import Path
 import pytest
 from starlette_cases import agree, model_answer, random_cases, real_answer
 
+from cors_matrix.serve import starlette_driver
 from cors_matrix.spec.starlette_model import MINOR_RELEASES, minor_of
 
 CASES = random_cases(600)
-DRIVER = Path(__file__).with_name("starlette_driver.py")
+DRIVER = Path(starlette_driver.__file__)  # stdlib + Starlette only: any venv runs it
 PY = f"py{sys.version_info.major}{sys.version_info.minor}"
 
 

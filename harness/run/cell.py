@@ -22,7 +22,12 @@ from ..judge import oracle
 from ..scenario import RECONFIGURABLE_SHAPE, Probe, Scenario, theme_of
 from ..scenario.origins import api_origins, page_key, substitute_all
 from ..serve.raw_headers import needs_widening
-from ..spec.starlette_model import LATEST, UnsupportedOption, starlette_dependence
+from ..spec.starlette_model import (
+    LATEST,
+    UnsupportedOption,
+    checked_newer,
+    starlette_dependence,
+)
 from . import interrupts
 from .probe import PageCache, observe, run_cell
 from .results import ARTIFACTS, ResultsWriter, readable
@@ -95,6 +100,8 @@ def run_item(
     record = base_record(cell, page_origin)
     versions = host.manifest.get("versions") or {}
     record["server_versions"] = versions
+    if checked_newer(versions.get("starlette")):  # judged by the newest model, and why
+        record["starlette_checked"] = checked_newer(versions.get("starlette"))
 
     def not_run(reason: str, cause: str | None = None) -> None:
         """The cell could not run: its record says why, before pytest skips or fails it.

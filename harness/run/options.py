@@ -13,8 +13,9 @@ import pytest
 from ..engines import DRIVERS
 from ..engines.base import BROWSERS, COOKIE_POLICIES, DEFAULT_COOKIE_POLICY
 from ..engines.remote import parse_grid, parse_remotes
+from ..serve.newer_starlette import check_newer, is_newer
 from ..serve.starlette_envs import checked_release
-from ..spec.starlette_model import UnsupportedRelease, minor_of
+from ..spec.starlette_model import UnsupportedRelease, accept_newer, minor_of
 
 DEFAULT_RESULTS = "results/latest.jsonl"
 
@@ -119,11 +120,23 @@ def starlettes_of(config: pytest.Config) -> list[str | None]:
     return list(dict.fromkeys(config.getoption("--cors-starlette", default=None) or [None]))
 
 
+def _modelled_or_checked(release: str, installed: bool) -> None:
+    """A modelled release, or the installed one newer than the model whose middleware agrees
+    with the newest model (UnsupportedRelease otherwise, naming the range or the case)."""
+    try:
+        minor_of(release)
+    except UnsupportedRelease:
+        if not (installed and is_newer(release)):
+            raise
+        accept_newer(release, check_newer(release))
+
+
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "cors_cell: one (scenario, probe, browser) cell")
     try:
         for release in starlettes_of(config):
-            minor_of(checked_release(release) if release is not None else version("starlette"))
+            _modelled_or_checked(checked_release(release) if release is not None
+                                 else version("starlette"), installed=release is None)  # fmt: skip
     except (UnsupportedRelease, ValueError) as exc:
         raise pytest.UsageError(str(exc)) from None
     except PackageNotFoundError:

@@ -115,8 +115,26 @@ def version_tuple(version: str) -> tuple[int, ...]:
     return tuple(parts)
 
 
+_CHECKED_NEWER: dict[str, str] = {}
+"""Releases newer than the model whose installed CORSMiddleware answered every property case as
+the newest model does (serve/newer_starlette.py), with the line their records carry. Per
+process: each pytest process (an xdist worker too) checks, from a cache, at configure."""
+
+
+def accept_newer(version: str, note: str) -> None:
+    _CHECKED_NEWER[version] = note
+
+
+def checked_newer(version: str | None) -> str | None:
+    """The note of a newer release judged by the newest model, None for a modelled one."""
+    return _CHECKED_NEWER.get(version) if version else None
+
+
 def minor_of(version: str) -> str:
-    """The minor release a version belongs to, or UnsupportedRelease naming the range."""
+    """The minor release a version belongs to (the newest one for a checked newer release),
+    or UnsupportedRelease naming the range."""
+    if version in _CHECKED_NEWER:
+        return NEWEST
     numbers = version_tuple(version)
     minor = ".".join(str(n) for n in numbers[:2])
     if len(numbers) < 2 or minor not in MINOR_RELEASES:
