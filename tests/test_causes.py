@@ -115,7 +115,8 @@ def test_cause_codes_agree_with_what_chromium_and_firefox_say(catalogue_records)
 
 # blocks that happen before (or beside) any CORS check: the TypeError is real, the engine's
 # console line (if any) is not a CORS message
-NOT_A_CORS_CHECK = {"keepalive-quota", "mixed-content", "redirect-to-other-scheme"}
+NOT_A_CORS_CHECK = {"keepalive-quota", "mixed-content", "redirect-to-other-scheme",
+                    "mode-same-origin"}  # fmt: skip
 
 
 def test_every_blocked_cell_has_a_cause_and_the_engine_said_something(catalogue_records):

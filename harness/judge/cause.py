@@ -30,6 +30,9 @@ CODES = (
     "cookie-secure",
     "third-party-cookie-blocked",
     "no-cors-forbidden",
+    "no-cors-redirect-mode",
+    "mode-same-origin",
+    "credentials-in-redirect-url",
     "redirect-loop",
     "unexplained",
 )

@@ -130,6 +130,28 @@ class _Explainer(PreflightCauses):
                 "read it: it is not in expose_headers",
                 fix={"expose_headers": [*self.kwargs.get("expose_headers", []), name]},
             )
+        if text.startswith("no-cors with redirect mode"):
+            return Cause(
+                "no-cors-redirect-mode",
+                "a no-cors fetch with redirect 'manual' or 'error' is a network error before "
+                "anything is sent (Fetch, main fetch)",
+                fix_note="use redirect 'follow' with mode 'no-cors', or mode 'cors'",
+            )
+        if text.startswith("mode 'same-origin'"):
+            return Cause(
+                "mode-same-origin",
+                "the fetch uses mode 'same-origin' and its URL (or a redirect's target) is "
+                "another origin: a network error, which no CORS header can allow",
+                fix_note="use mode 'cors' (the default) and allow the page's origin on the API",
+            )
+        if text.startswith("redirect to a URL with credentials"):
+            return Cause(
+                "credentials-in-redirect-url",
+                "the redirect's Location carries user:password@, which a CORS request to "
+                "another origin may not follow (Fetch, HTTP-redirect fetch) and Chromium "
+                "follows for no subresource at all",
+                fix_note="redirect to a URL without credentials; send them in Authorization",
+            )
         if text.startswith("no-cors"):
             return Cause(
                 "no-cors-forbidden",
