@@ -331,4 +331,6 @@ def observe(run: CellRun) -> dict[str, Any]:
             f"{a['errorName']}: {a['errorMessage']}" for a in run.attempts if a["errorName"]
         ],
         "body": last.get("body"),
+        # the reason phrase the page read (WPT checks it), recorded, not compared
+        "status_text": None if last["outcome"] == "cors-error" else last.get("statusText"),
     }

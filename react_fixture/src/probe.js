@@ -20,6 +20,7 @@ export async function runProbe(spec) {
   const seen = {
     outcome: null,
     status: null,
+    statusText: null,
     type: null,
     body: null,
     headers: {},
@@ -44,6 +45,7 @@ export async function runProbe(spec) {
     const response = await fetch(spec.url, init);
     seen.type = response.type;
     seen.status = response.status;
+    seen.statusText = response.statusText;
     if (response.type === "opaque" || response.type === "opaqueredirect") {
       seen.outcome = "opaque";
     } else {
