@@ -12,9 +12,10 @@ from importlib.metadata import version
 
 import pytest
 from hypothesis import HealthCheck, given, settings
-from starlette_cases import agree, cases, model_answer, real_answer
+from starlette_cases import cases
 
 from cors_matrix.serve.starlette_driver import answer
+from cors_matrix.spec.starlette_cases import agree, model_answer, real_answer
 from cors_matrix.spec.starlette_model import (
     CHANGES,
     MINOR_RELEASES,

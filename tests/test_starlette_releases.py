@@ -17,9 +17,9 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
-from starlette_cases import agree, model_answer, random_cases, real_answer
 
 from cors_matrix.serve import starlette_driver
+from cors_matrix.spec.starlette_cases import agree, model_answer, random_cases, real_answer
 from cors_matrix.spec.starlette_model import MINOR_RELEASES, minor_of
 
 CASES = random_cases(600)

@@ -59,33 +59,30 @@ class Xvfb:
         read_fd, write_fd = os.pipe()
         named = os.environ.get("CORS_MATRIX_XVFB_LOG")
         # its own words, for the error if it dies before giving a display
-        log = open(named, "ab") if named else tempfile.TemporaryFile()  # noqa: SIM115
-        try:
-            self.process = subprocess.Popen(
-                ["Xvfb", "-displayfd", str(write_fd), "-screen", "0", "1280x1024x24",
-                 "-nolisten", "tcp", "-noreset"],
-                pass_fds=[write_fd], stdout=subprocess.DEVNULL, stderr=log,
-            )  # fmt: skip
-        except FileNotFoundError as exc:
-            os.close(read_fd)
+        with open(named, "ab") if named else tempfile.TemporaryFile() as log:
+            try:
+                self.process = subprocess.Popen(
+                    ["Xvfb", "-displayfd", str(write_fd), "-screen", "0", "1280x1024x24",
+                     "-nolisten", "tcp", "-noreset"],
+                    pass_fds=[write_fd], stdout=subprocess.DEVNULL, stderr=log,
+                )  # fmt: skip
+            except FileNotFoundError as exc:
+                os.close(read_fd)
+                os.close(write_fd)
+                raise EngineError("Xvfb not found; apt-get install xvfb") from exc
             os.close(write_fd)
-            log.close()
-            raise EngineError("Xvfb not found; apt-get install xvfb") from exc
-        os.close(write_fd)
-        number = self._read_display(read_fd)
-        if not number:
-            try:  # it died (its end of the pipe closed with it), or it hangs
-                code = self.process.wait(1)
-            except subprocess.TimeoutExpired:
-                code = None
-            self.close()
-            why = self._last_words(log) if named is None else ""
-            log.close()
-            if code is None:
-                raise EngineError(f"Xvfb did not report a display within {LAUNCH_TIMEOUT_S}s")
-            said = f": {why}" if why else ""
-            raise EngineError(f"Xvfb exited (code {code}) before giving a display{said}")
-        log.close()
+            number = self._read_display(read_fd)
+            if not number:
+                try:  # it died (its end of the pipe closed with it), or it hangs
+                    code = self.process.wait(1)
+                except subprocess.TimeoutExpired:
+                    code = None
+                self.close()
+                if code is None:
+                    raise EngineError(f"Xvfb did not report a display within {LAUNCH_TIMEOUT_S}s")
+                why = "" if named else self._last_words(log)
+                said = f": {why}" if why else ""
+                raise EngineError(f"Xvfb exited (code {code}) before giving a display{said}")
         self.display = f":{number}"
 
     @staticmethod

@@ -100,8 +100,9 @@ def run_item(
     record = base_record(cell, page_origin)
     versions = host.manifest.get("versions") or {}
     record["server_versions"] = versions
-    if checked_newer(versions.get("starlette")):  # judged by the newest model, and why
-        record["starlette_checked"] = checked_newer(versions.get("starlette"))
+    checked = checked_newer(versions.get("starlette"))
+    if checked:  # a release newer than the model, judged by the newest one: and why
+        record["starlette_checked"] = checked
 
     def not_run(reason: str, cause: str | None = None) -> None:
         """The cell could not run: its record says why, before pytest skips or fails it.
