@@ -47,12 +47,14 @@ lint: venv
 	$(VENV)/bin/ruff check harness tests bench examples
 	$(VENV)/bin/ruff format --check harness tests bench examples
 
-# Lint, the project's own tests (two xdist workers; each module stays on one, so its expensive
-# fixtures are built once, see tests/conftest.py), then every scenario on every engine.
+# Lint, every scenario on every engine, then the project's own tests (two xdist workers; each
+# module stays on one, so its expensive fixtures are built once, see tests/conftest.py). The
+# tests that need catalogue cells read them from the first step's records instead of running
+# them again (CORS_MATRIX_TEST_CATALOGUE).
 TEST_WORKERS ?= 2
 test: setup lint
-	$(PYTEST) tests/ -q -n $(TEST_WORKERS) --dist loadfile --durations=15 $(PYTEST_ARGS)
-	$(PYTEST) scenarios/ -q --cors-require-browsers --cors-results $(RESULTS) $(PYTEST_ARGS)
+	$(PYTEST) scenarios/ -q -n $(TEST_WORKERS) --cors-require-browsers --cors-results $(RESULTS) $(PYTEST_ARGS)
+	CORS_MATRIX_TEST_CATALOGUE=$(abspath $(RESULTS)) $(PYTEST) tests/ -q -n $(TEST_WORKERS) --dist loadfile --durations=15 $(PYTEST_ARGS)
 
 # The matrix: scenarios/ on every available engine under both cookie policies, then the HTML
 # report; diverging cells do not stop it (the point of a report is to show them).

@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from conftest import shared_catalogue_records
 
 from cors_matrix.judge.causes import explain
 from cors_matrix.judge.engine_messages import agrees, engine_codes
@@ -88,14 +89,21 @@ def test_engine_wording_maps_to_codes():
     assert not agrees(["header-not-allowed"], ["credentials-with-wildcard"])
 
 
+THEMES = [f"scenarios/{t}" for t in
+          ("origins", "headers", "methods", "wildcard", "errors", "proxy")]  # fmt: skip
+
+
 @pytest.fixture(scope="module")
 def catalogue_records(tmp_path_factory):
+    """Chromium's and Firefox's records of six themes: from `make test`'s catalogue run when it
+    names one (tests/conftest.py), else from a run of their own."""
+    shared = shared_catalogue_records(THEMES, {"chromium", "firefox"})
+    if shared is not None:
+        return shared
     out = tmp_path_factory.mktemp("causes") / "run.jsonl"
-    themes = [str(ROOT / "scenarios" / t) for t in
-              ("origins", "headers", "methods", "wildcard", "errors", "proxy")]  # fmt: skip
-    subprocess.run([sys.executable, "-m", "pytest", *themes, "-q", "-p", "no:cacheprovider",
-                    "--cors-browser", "chromium", "--cors-browser", "firefox",
-                    "--cors-results", str(out)],
+    subprocess.run([sys.executable, "-m", "pytest", *(str(ROOT / t) for t in THEMES), "-q",
+                    "-p", "no:cacheprovider", "--cors-browser", "chromium", "--cors-browser",
+                    "firefox", "--cors-results", str(out)],
                    capture_output=True, timeout=900, cwd=out.parent)  # fmt: skip
     return [json.loads(line) for line in out.read_text().splitlines()]
 

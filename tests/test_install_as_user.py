@@ -138,11 +138,9 @@ def venv(path: Path) -> Path:
 
 
 @pytest.fixture(scope="module")
-def dist(tmp_path_factory) -> Path:
-    """The sdist, and the wheel built from that sdist (so the sdist must carry the page)."""
-    out = tmp_path_factory.mktemp("dist")
-    ok(run([sys.executable, "-m", "build", "--outdir", out, ROOT], ROOT))
-    return out
+def dist(built_dist) -> Path:
+    """The sdist, and the wheel built from that sdist (tests/conftest.py: built once)."""
+    return built_dist
 
 
 @pytest.fixture(scope="module")

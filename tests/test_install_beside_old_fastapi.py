@@ -1,10 +1,10 @@
 """cors-matrix installs next to a project's older FastAPI/Starlette and judges by that release.
 
 As a user would: a fresh venv with FastAPI 0.100.1 / Starlette 0.27.0 / uvicorn 0.23.2 already
-installed, then `pip install` of this checkout. The three must stay as they were, and
-`pytest scenarios/` (Chromium) in that venv must judge every cell against Starlette 0.27's model:
-every record names the releases its host ran, and a cell that 1.0 changed is expected as 0.27
-answers it.
+installed, then `pip install` of the wheel built from this checkout. The three must stay as they
+were, and `pytest scenarios/` (Chromium) in that venv must judge every cell against Starlette
+0.27's model: every record names the releases its host ran, and a cell that 1.0 changed is
+expected as 0.27 answers it.
 """
 
 from __future__ import annotations
@@ -28,12 +28,15 @@ def _pip(python: Path, *args: str) -> None:
     assert run.returncode == 0, run.stderr[-3000:]
 
 
-def test_pip_install_keeps_the_projects_fastapi_and_the_run_judges_by_its_starlette(tmp_path):
+def test_pip_install_keeps_the_projects_fastapi_and_the_run_judges_by_its_starlette(
+    tmp_path, built_dist
+):
     venv = tmp_path / "project-venv"
     subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
     python = venv / "bin" / "python"
     _pip(python, *(f"{name}=={v}" for name, v in OLD.items()))
-    _pip(python, str(ROOT))
+    (wheel,) = built_dist.glob("cors_matrix-*.whl")
+    _pip(python, str(wheel))
     assert versions_in(python) == OLD  # pip changed none of the project's framework
 
     results = tmp_path / "results.jsonl"

@@ -7,6 +7,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parent.parent
 THEMES = [str(ROOT / "scenarios" / t) for t in ("origins", "headers")]
 
@@ -23,9 +25,18 @@ def pytest_args(results: Path, *extra: str) -> list[str]:
             "--cors-results", str(results), *extra]  # fmt: skip
 
 
-def test_xdist_workers_write_every_cell_once(tmp_path):
-    serial, parallel = tmp_path / "serial.jsonl", tmp_path / "parallel.jsonl"
-    subprocess.run(pytest_args(serial), cwd=tmp_path, capture_output=True, timeout=600)
+@pytest.fixture(scope="module")
+def two_runs_at_once(tmp_path_factory) -> tuple[Path, Path]:
+    """Two plain (one-process) runs of the same cells, started together."""
+    first, second = (tmp_path_factory.mktemp(n) / "run.jsonl" for n in ("a", "b"))
+    runs = [subprocess.Popen(pytest_args(path), cwd=path.parent, stdout=subprocess.DEVNULL,
+                             stderr=subprocess.STDOUT) for path in (first, second)]  # fmt: skip
+    assert [run.wait(timeout=600) for run in runs] == [0, 0]
+    return first, second
+
+
+def test_xdist_workers_write_every_cell_once(tmp_path, two_runs_at_once):
+    serial, parallel = two_runs_at_once[0], tmp_path / "parallel.jsonl"
     run = subprocess.run(pytest_args(parallel, "-n", "2"), cwd=tmp_path, capture_output=True,
                          text=True, timeout=600)  # fmt: skip
     assert run.returncode == 0, run.stdout[-2000:]
@@ -38,13 +49,8 @@ def test_xdist_workers_write_every_cell_once(tmp_path):
     assert len(listed) == len(expected)
 
 
-def test_two_runs_at_once_do_not_interfere(tmp_path):
-    first, second = tmp_path / "a" / "run.jsonl", tmp_path / "b" / "run.jsonl"
-    for path in (first, second):
-        path.parent.mkdir()
-    runs = [subprocess.Popen(pytest_args(path), cwd=path.parent, stdout=subprocess.DEVNULL,
-                             stderr=subprocess.STDOUT) for path in (first, second)]  # fmt: skip
-    assert [run.wait(timeout=600) for run in runs] == [0, 0]
+def test_two_runs_at_once_do_not_interfere(two_runs_at_once):
+    first, second = two_runs_at_once
     assert sorted(cells_of(first)) == sorted(cells_of(second))
     tokens = {
         json.loads(line)["token"] for p in (first, second) for line in p.read_text().splitlines()
