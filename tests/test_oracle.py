@@ -834,3 +834,101 @@ def test_a_status_past_599_is_an_answer_like_any_other(status):
     special, so WPT cors/status's 699 is readable (not ok) when the CORS check passes."""
     p = routed([{**end("/a", APP), "status": status}], path="/a")
     assert (p.outcome, p.status, p.requests) == ("http-error", status, 1)
+
+
+# --- the Origin header of each request (issue 30) ----------------------------------------------
+
+
+def test_a_cors_request_to_another_origin_says_the_page_origin_on_preflight_and_request():
+    """Fetch, "append a request Origin header": response tainting "cors" always sends it; the
+    CORS-preflight request carries it too."""
+    assert run(EXACT).origin_headers == [APP]
+    assert run(EXACT, method="PUT").origin_headers == [APP, APP]
+
+
+def test_a_same_origin_get_sends_no_origin_and_a_post_sends_it():
+    """Basic tainting: only a method other than GET and HEAD appends Origin."""
+    ctx = Context(API, API, {}, cors=False, routes=[plain("/d")])
+    assert predict(Probe(name="p", page="api", path="/d"), ctx).origin_headers == [None]
+    post = Probe(name="p", page="api", path="/d", method="POST", body="x")
+    assert predict(post, ctx).origin_headers == ["api"]  # the run's name for that origin
+
+
+def test_after_a_hop_away_from_another_origin_the_origin_is_null():
+    """Fetch, "serializing a request origin": a redirect-tainted origin serializes as "null"
+    (the first request is {api}, not the page's origin, so the hop to {api_other} taints)."""
+    p = routed([hop("/a", f"{OTHER}/b"), end("/b", "*")], path="/a")
+    assert (p.outcome, p.origin_headers) == ("ok", [APP, "null"])
+    same = routed([hop("/a", "/b"), end("/b", APP)], path="/a")
+    assert same.origin_headers == [APP, APP]
+
+
+@pytest.mark.parametrize(
+    "method,policy,sent",
+    [("GET", None, None), ("POST", None, APP), ("POST", "no-referrer", "null"),
+     ("POST", "same-origin", "null"), ("POST", "unsafe-url", APP)],
+)  # fmt: skip
+def test_a_no_cors_request_sends_origin_only_for_unsafe_methods_as_its_referrer_policy_says(
+    method, policy, sent
+):
+    """Opaque tainting: no Origin for GET/HEAD; otherwise the referrer policy decides - "null"
+    for no-referrer, and for same-origin when the URL is another origin."""
+    extra = {"body": "x"} if method == "POST" else {}
+    p = routed([plain("/d")], path="/d", mode="no-cors", method=method,
+               referrer_policy=policy, **extra)  # fmt: skip
+    assert (p.outcome, p.origin_headers) == ("opaque", [sent])
+
+
+def delete_routes(location):
+    allow = [["Access-Control-Allow-Origin", "*"], ["Access-Control-Allow-Methods", "DELETE"]]
+    return [{"path": "/d", "method": "OPTIONS", "status": 204, "body": "", "headers": allow},
+            {"path": "/e", "method": "OPTIONS", "status": 204, "body": "", "headers": allow},
+            {**hop("/d", location, allow="*"), "method": "DELETE"},
+            end("/e", "*")]  # fmt: skip
+
+
+def test_a_delete_keeps_its_method_across_a_redirect_and_each_hop_is_preflighted():
+    """Fetch, HTTP-redirect fetch step 12: only 301/302 POST and 303 change the method; the
+    DELETE at the new origin needs its own CORS-preflight fetch (WPT fetch/api/redirect/
+    redirect-method.any.js)."""
+    p = routed(delete_routes(f"{OTHER}/e"), path="/d", method="DELETE")
+    assert (p.outcome, p.methods) == ("ok", ["OPTIONS", "DELETE", "OPTIONS", "DELETE"])
+    assert p.origin_headers == [APP, APP, "null", "null"]
+
+
+def test_webkit_sends_a_delete_redirected_to_another_origin_as_a_preflighted_get():
+    """WebKit differences (engine_differences.toml, with their sources): the soup backend's
+    shouldRedirectAsGET turns a DELETE redirected cross-origin into a GET, and
+    NetworkLoadChecker's sticky m_isSimpleRequest still preflights that GET."""
+    ctx = Context(APP, API, {}, cors=False, routes=delete_routes(f"{OTHER}/e"))
+    probe = Probe(name="p", path="/d", method="DELETE")
+    webkit = predict(probe, ctx, engine_profile("webkit"))
+    assert (webkit.outcome, webkit.methods) == ("ok", ["OPTIONS", "DELETE", "OPTIONS", "GET"])
+    _, expected = expectations(probe, ctx, "webkit")
+    assert set(expected.differences) == {"webkit-cross-origin-delete-redirects-as-get",
+                                         "webkit-preflight-sticks-after-redirect"}  # fmt: skip
+    # a same-origin redirect keeps the DELETE in WebKit too
+    same = Context(APP, API, {}, cors=False, routes=delete_routes("/e"))
+    assert predict(probe, same, engine_profile("webkit")).methods[-1] == "DELETE"
+
+
+def test_firefox_and_webkit_preflight_every_hop_once_the_first_request_needed_one():
+    """A JSON POST answered 303 to another origin: Fetch's GET hop is safelisted, no second
+    preflight (HTTP-redirect fetch step 12, then HTTP fetch). Firefox keeps the preflight flag
+    across the redirect (HttpBaseChannel::SetupReplacementChannel); WebKit decides once
+    (NetworkLoadChecker's m_isSimpleRequest) and asks for the first request's headers."""
+    allow_post = [["Access-Control-Allow-Origin", "*"], ["Access-Control-Allow-Methods", "POST"],
+                  ["Access-Control-Allow-Headers", "content-type"]]  # fmt: skip
+    routes = [{"path": "/p", "method": "OPTIONS", "status": 204, "body": "", "headers": allow_post},
+              {**hop("/p", f"{OTHER}/g", status=303, allow="*"), "method": "POST"},
+              {"path": "/g", "method": "OPTIONS", "status": 204, "body": "",
+               "headers": [["Access-Control-Allow-Origin", "*"]]},
+              end("/g", "*")]  # fmt: skip
+    ctx = Context(APP, API, {}, cors=False, routes=routes)
+    probe = Probe(name="p", path="/p", method="POST", body="{}",
+                  headers={"Content-Type": "application/json"})  # fmt: skip
+    assert predict(probe, ctx).methods == ["OPTIONS", "POST", "GET"]
+    firefox = predict(probe, ctx, engine_profile("firefox"))
+    assert (firefox.outcome, firefox.methods) == ("ok", ["OPTIONS", "POST", "OPTIONS", "GET"])
+    webkit = predict(probe, ctx, engine_profile("webkit"))  # /g's preflight allows no headers
+    assert (webkit.outcome, webkit.methods) == ("cors-error", ["OPTIONS", "POST", "OPTIONS"])

@@ -15,10 +15,17 @@ from ..spec import fetch_spec
 from ..spec.starlette_model import ServerAnswer
 from .cookie_jar import Cookie, CookieJar
 from .cors_protocol import CacheEntry, CorsProtocol
-from .prediction import Context, Prediction
+from .prediction import Context, Prediction, origin_name
 from .profile import Profile
 from .redirects import Hop, Redirects
 from .server_model import ServerSide, cors_model
+
+DEFAULT_REFERRER_POLICY = "strict-origin-when-cross-origin"
+"""The request's referrer policy when neither the page nor the fetch sets one
+(https://w3c.github.io/webappsec-referrer-policy/#default-referrer-policy)."""
+DOWNGRADE_POLICIES = ("no-referrer-when-downgrade", "strict-origin",
+                      "strict-origin-when-cross-origin")  # fmt: skip
+"""Referrer policies under which an https origin sends Origin: null to a plain http URL."""
 
 KEEPALIVE_QUOTA = 64 * 1024
 """Bytes of request bodies a fetch group may have in flight with keepalive (Fetch standard)."""
@@ -80,11 +87,20 @@ class BrowserModel(ServerSide, CookieJar, CorsProtocol, Redirects):
             url = f"{self.host}{hop.path.split('?')[0]}"
             sent = "null" if hop.tainted or opaque else self.ctx.page_origin  # the Origin header
             unsafe = fetch_spec.unsafe_request_header_names(hop.headers)
+            if hop.first_unsafe is None:  # the fetch's first request
+                hop.first_unsafe = unsafe
+                hop.first_non_simple = hop.method not in fetch_spec.SAFELISTED_METHODS or bool(
+                    unsafe
+                )
+            # an engine may decide "preflight" once, for every hop of the fetch
+            sticky = hop.first_non_simple and self.profile.preflight_sticks_after_redirect
             needs_preflight = (
                 hop.cors
                 and probe.mode == "cors"
-                and (hop.method not in fetch_spec.SAFELISTED_METHODS or bool(unsafe))
+                and (hop.method not in fetch_spec.SAFELISTED_METHODS or bool(unsafe) or sticky)
             )
+            if sticky and self.profile.sticky_preflight_keeps_first_headers:
+                unsafe = hop.first_unsafe  # the preflight asks for the first request's headers
             if needs_preflight and not self.cache_match(probe, url, credentials, hop.method,
                                                         unsafe):  # fmt: skip
                 # the preflight carries the request's (tainted) origin, unless the engine makes
@@ -109,10 +125,13 @@ class BrowserModel(ServerSide, CookieJar, CorsProtocol, Redirects):
             # the request itself is sent (and reaches the API unless a proxy answers it)
             has_auth = any(k.lower() == "authorization" for k in hop.headers)
             cookies = self.cookies_to_send(probe.credentials, not hop.cors, self.host)
-            answer = self.server(hop.method, hop.path, sent, authorization=has_auth,
+            origin = self.origin_header(probe, hop, sent)
+            answer = self.server(hop.method, hop.path, origin, authorization=has_auth,
                                  cookie=bool(cookies))  # fmt: skip
             if self.reached_api:
                 self.p.requests += 1
+                self.p.origin_headers.append(self.named(origin))
+                self.p.methods.append(hop.method)
                 self.cookies_seen.update(cookies)
                 self.p.authorization_received |= has_auth
             if probe.mode == "no-cors" and hop.cors:
@@ -141,6 +160,34 @@ class BrowserModel(ServerSide, CookieJar, CorsProtocol, Redirects):
             )
             return
         self.finish_error("too many redirects")
+
+    def origin_header(self, probe: Probe, hop: Hop, serialized: str) -> str | None:
+        """The Origin header of this hop's request, or None (https://fetch.spec.whatwg.org/
+        #append-a-request-origin-header): always with response tainting "cors"; else only for
+        a method other than GET and HEAD, and outside mode "cors" the referrer policy may make
+        it "null". `serialized` is the request's serialized origin ("null" once tainted)."""
+        if hop.cors and probe.mode == "cors":
+            return serialized
+        if hop.method in ("GET", "HEAD"):
+            return None
+        if probe.mode == "cors":
+            return serialized
+        policy = probe.referrer_policy or DEFAULT_REFERRER_POLICY
+        own = urlsplit(self.ctx.page_origin)
+        if policy == "no-referrer":
+            return "null"
+        if (
+            policy in DOWNGRADE_POLICIES
+            and own.scheme == "https"
+            and (urlsplit(self.host).scheme != "https")
+        ):
+            return "null"
+        if policy == "same-origin" and (hop.cors or self.ctx.opaque_initiator):
+            return "null"
+        return serialized
+
+    def named(self, origin: str | None) -> str | None:
+        return origin_name(origin, self.origins)
 
     def request_setup(self, probe: Probe) -> Hop | None:
         """new Request() and the start of main fetch: the method normalized, a no-cors

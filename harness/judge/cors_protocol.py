@@ -107,6 +107,9 @@ class CorsProtocol:
         acrh = ",".join(unsafe) if unsafe else None
         answer = self.server(method, path, sent, acrh, preflight=True)
         self.p.preflights += int(self.reached_api)
+        if self.reached_api:
+            self.p.origin_headers.append(self.named(sent))
+            self.p.methods.append("OPTIONS")
         failure = self.cors_check(answer, credentials, sent) if check_cors else None
         if failure:
             return f"preflight answered {answer.status} with {failure}"

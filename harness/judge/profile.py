@@ -26,6 +26,9 @@ class Profile:
     preflight_cache_serves_ip_hosts: bool = True
     redirect_to_url_credentials_blocked: bool = False
     wildcard_allow_headers_covers_authorization: bool = False
+    cross_origin_delete_redirects_as_get: bool = False
+    preflight_sticks_after_redirect: bool = False
+    sticky_preflight_keeps_first_headers: bool = False
     applied: tuple[str, ...] = ()  # ids of the differences that shaped this profile
 
 

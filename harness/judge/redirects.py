@@ -23,6 +23,8 @@ class Hop:
     path: str
     cors: bool  # response tainting "cors": the request has left the page's own origin
     tainted: bool = False  # the origin is tainted: Origin: null from the next request on
+    first_unsafe: list[str] | None = None  # unsafe header names of the fetch's first request
+    first_non_simple: bool = False  # whether the fetch's first request needed a preflight
 
 
 class Redirects:
@@ -78,6 +80,10 @@ class Redirects:
             return False
         if where not in self.api_names:
             raise NotModelled(f"a redirect to {where}, which the model does not serve")
+        as_get = (answer.status == 303 and hop.method != "HEAD"
+                  or (answer.status in (301, 302) and hop.method == "POST"))  # fmt: skip
+        if self.profile.cross_origin_delete_redirects_as_get and where != self.host:
+            as_get = as_get or hop.method == "DELETE"
         if where != self.host:
             # a cross-origin hop: the origin is tainted (Origin: null from now on) and
             # the CORS non-wildcard request-header name (Authorization) is removed
@@ -86,11 +92,7 @@ class Redirects:
             self.host = where
             hop.cors = hop.cors or where != self.ctx.page_origin
         hop.path = target.path + (f"?{target.query}" if target.query else "")
-        if (
-            answer.status == 303
-            and hop.method != "HEAD"
-            or (answer.status in (301, 302) and hop.method == "POST")
-        ):
+        if as_get:
             hop.method = "GET"  # and the body and its headers go
             hop.headers = {k: v for k, v in hop.headers.items()
                            if k.lower() not in fetch_spec.REQUEST_BODY_HEADERS}  # fmt: skip

@@ -21,11 +21,12 @@ class Merged:
 
 
 def _same_observation(a: dict[str, Any], b: dict[str, Any]) -> bool:
-    def core(r):
-        obs = r.get("observed") or {}
-        return r["verdict"], {k: obs.get(k) for k in oracle.COMPARED_KEYS}
-
-    return core(a) == core(b)
+    """Same verdict and compared fields; a field one record predates (a baseline written before
+    it was recorded) is not a change."""
+    seen_a, seen_b = a.get("observed") or {}, b.get("observed") or {}
+    keys = [k for k in oracle.COMPARED_KEYS if not (seen_a and seen_b)
+            or (k in seen_a and k in seen_b)]  # fmt: skip
+    return a["verdict"] == b["verdict"] and all(seen_a.get(k) == seen_b.get(k) for k in keys)
 
 
 def merge(paths: list[Path]) -> Merged:

@@ -156,6 +156,7 @@ def run_item(
     origins = {**{k: v for k, v in pages.items() if not k.startswith("sandboxed")},
                **api_origins(api)}  # fmt: skip
     record["origins"] = origins  # the run's named origins: the report writes fixes in them
+    names = {"api": api, **origins}  # an Origin header's name, as the oracle names it
     ctx = oracle.Context(
         page_origin=page_origin,
         api_origin=api,
@@ -187,7 +188,7 @@ def run_item(
         unmodelled = None
 
     def judge(run):
-        observed = observe(run)
+        observed = observe(run, names)
         if expected is None:
             verdict, reason, differing = (
                 "diverge",
@@ -249,7 +250,8 @@ def run_item(
         causes.append(causes_mod.Cause("unexplained", f"{cell.browser} gave {got}, which the "
                                        "oracle does not predict: see the divergence"))  # fmt: skip
     if verdict == "diverge" and item.config.getoption("--cors-traces"):
-        run.artifacts.update(trace_rerun(item, cell, engine, host, api, expected, page_cache))
+        run.artifacts.update(trace_rerun(item, cell, engine, host, api, expected, page_cache,
+                                              names))  # fmt: skip
     if item.config.getoption("--cors-verify-fixes") and verdict == "match":
         for cause in causes:
             if cause.rerunnable and cell.probe.reconfigure is None:
@@ -291,7 +293,9 @@ def run_item(
 TRACED_ENGINES = ("chromium", "firefox")  # Playwright's traces; WebDriver has none
 
 
-def trace_rerun(item, cell: Cell, engine, host, api, expected, page_cache) -> dict[str, str]:
+def trace_rerun(
+    item, cell: Cell, engine, host, api, expected, page_cache, names: dict[str, str]
+) -> dict[str, str]:
     """A diverging cell runs once more with a Playwright trace (every call, the page's DOM and
     network at each step; `playwright show-trace` opens it). Tracing every cell would double
     Chromium's run and triple Firefox's, so only divergences pay for it; the record says
@@ -307,7 +311,7 @@ def trace_rerun(item, cell: Cell, engine, host, api, expected, page_cache) -> di
         return {"trace_error": str(exc).splitlines()[0]}
     if "trace" not in rerun.artifacts:
         return {}
-    again = expected is None or bool(oracle.compare(expected.compared(), observe(rerun)))
+    again = expected is None or bool(oracle.compare(expected.compared(), observe(rerun, names)))
     return {"trace": rerun.artifacts["trace"],
             "trace_note": "a re-run of the cell, which "
             + ("diverged again" if again else "matched this time (flaky?)")}  # fmt: skip

@@ -16,6 +16,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 from ..engines.base import Engine, EnginePage
+from ..judge.prediction import origin_name
 from ..scenario import Probe, Scenario
 from ..scenario.endpoints import TOKEN_PARAM
 from ..scenario.origins import SAME_ORIGIN_PAGE, api_origins, page_key, split_target
@@ -313,8 +314,9 @@ def engine_messages(
     return None if raw is None else list(dict.fromkeys(raw))  # in order, without repeats
 
 
-def observe(run: CellRun) -> dict[str, Any]:
-    """Join the page's view (last attempt) and the ledger into the compared observation."""
+def observe(run: CellRun, names: dict[str, str] | None = None) -> dict[str, Any]:
+    """Join the page's view (last attempt) and the ledger into the compared observation.
+    `names` (name -> origin) turns each Origin header the API saw into the run's name for it."""
     last = run.attempts[-1]
     actual = [e for e in run.ledger if not e["preflight"]]
     cookies = sorted({name for e in actual for name in e["cookies"]})
@@ -330,6 +332,8 @@ def observe(run: CellRun) -> dict[str, Any]:
         "errors": [
             f"{a['errorName']}: {a['errorMessage']}" for a in run.attempts if a["errorName"]
         ],
+        "origin_headers": [origin_name(e["origin"], names or {}) for e in run.ledger],
+        "methods": [e["method"] for e in run.ledger],
         "body": last.get("body"),
         # the reason phrase the page read (WPT checks it), recorded, not compared
         "status_text": None if last["outcome"] == "cors-error" else last.get("statusText"),
