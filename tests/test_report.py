@@ -172,6 +172,21 @@ def test_a_cell_added_diverging_is_a_new_divergence(tmp_path, capsys):
                 "--fail-on-new-divergence"]) == 0  # fmt: skip
 
 
+@pytest.mark.unit
+def test_a_baseline_written_before_a_compared_field_existed_is_not_a_change():
+    """`methods` and `origin_headers` came after many baselines: a field one record lacks is
+    not compared, a field both have still is."""
+    from cors_matrix.report.merge import diff_baseline
+
+    old, new = record("s", "p"), record("s", "p")
+    new["observed"]["methods"], new["observed"]["origin_headers"] = ["GET"], ["app"]
+    key = ("s", "p", "chromium", "block-third-party")
+    assert diff_baseline({key: new}, {key: old}) == []
+    moved = record("s", "p")
+    moved["observed"]["methods"], moved["observed"]["origin_headers"] = ["GET"], ["null"]
+    assert [c["kind"] for c in diff_baseline({key: moved}, {key: new})] == ["changed"]
+
+
 def test_a_cell_that_failed_to_run_is_an_error_not_a_divergence(tmp_path, capsys):
     crashed = {**record("exact", "get", "firefox", verdict="error"), "observed": None,
                "reason": "cell failed to run: the page crashed"}  # fmt: skip
