@@ -932,3 +932,39 @@ def test_firefox_and_webkit_preflight_every_hop_once_the_first_request_needed_on
     assert (firefox.outcome, firefox.methods) == ("ok", ["OPTIONS", "POST", "OPTIONS", "GET"])
     webkit = predict(probe, ctx, engine_profile("webkit"))  # /g's preflight allows no headers
     assert (webkit.outcome, webkit.methods) == ("cors-error", ["OPTIONS", "POST", "OPTIONS"])
+
+
+# --- every readable header name (issue 30) ------------------------------------------------------
+
+
+def expose_route(expose, creds=False):
+    headers = [["Access-Control-Allow-Origin", APP], ["X-Total", "3"],
+               ["Set-Cookie", "a=1"], ["Content-Type", "text/plain"]]  # fmt: skip
+    headers += [["Access-Control-Expose-Headers", expose]] if expose else []
+    headers += [["Access-Control-Allow-Credentials", "true"]] if creds else []
+    return [{"path": "/h", "method": "*", "status": 200, "body": "x", "headers": headers}]
+
+
+@pytest.mark.parametrize(
+    "expose,creds,extra",
+    [(None, False, []), ("X-Total", False, ["x-total"]),
+     ("*", False, ["access-control-allow-origin", "access-control-expose-headers", "date",
+                   "server", "x-total"]),
+     ("*", True, [])],
+)  # fmt: skip
+def test_the_page_reads_safelisted_and_exposed_header_names_never_set_cookie(expose, creds, extra):
+    """Fetch, CORS filtered response: the CORS-safelisted response-header names plus the
+    exposed ones ("*" is every name, but only without credentials); Set-Cookie never (a
+    forbidden response-header name)."""
+    p = routed(expose_route(expose, creds), path="/h",
+               credentials="include" if creds else "same-origin")  # fmt: skip
+    assert p.readable_headers == sorted(["content-length", "content-type", *extra])
+
+
+def test_a_same_origin_answer_shows_every_name_but_set_cookie_and_an_opaque_one_none():
+    """Basic filtered response: all names but the forbidden ones; opaque: an empty list."""
+    ctx = Context(API, API, {}, cors=False, routes=expose_route(None))
+    p = predict(Probe(name="p", page="api", path="/h"), ctx)
+    assert "set-cookie" not in p.readable_headers and "x-total" in p.readable_headers
+    assert routed(expose_route(None), path="/h", mode="no-cors").readable_headers == []
+    assert run(EXACT, at=CROSS).readable_headers is None  # a network error has no response

@@ -236,6 +236,7 @@ class BrowserModel(ServerSide, CookieJar, CorsProtocol, Redirects):
     def finish_error(self, why: str) -> None:
         self.p.outcome, self.p.status = "cors-error", None
         self.p.headers = {name: None for name in self.probe.read_headers}
+        self.p.readable_headers = None
         self.p.reasons.append(why)
         self.p.attempts.append("cors-error")
 
@@ -271,6 +272,12 @@ class BrowserModel(ServerSide, CookieJar, CorsProtocol, Redirects):
                     f"header {name} sent but not exposed (Access-Control-Expose-Headers)"
                 )
         self.p.headers = readable
+        self.p.readable_headers = [] if outcome == "opaque" else sorted(
+            name for name in {n.lower() for n in headers}
+            if name not in fetch_spec.FORBIDDEN_RESPONSE_HEADERS
+            and (basic or name in fetch_spec.SAFELISTED_RESPONSE_HEADERS or name in exposed
+                 or wildcard)
+        )  # fmt: skip
         self.p.attempts.append(outcome)
 
     def run(self) -> Prediction:

@@ -14,7 +14,7 @@ ANY_VALUE = "<any>"
 
 COMPARED_KEYS = (
     "outcome", "status", "headers", "preflights", "requests", "cookies_received",
-    "authorization_received", "attempts", "origin_headers", "methods",
+    "authorization_received", "attempts", "origin_headers", "methods", "readable_headers",
 )  # fmt: skip
 
 
@@ -75,6 +75,8 @@ class Prediction:
     origin_headers: list[str | None] = field(default_factory=list)
     # the method of every request the API saw, in the same order (OPTIONS for a preflight)
     methods: list[str] = field(default_factory=list)
+    # the name of every header the page can read from the last fetch's response (None: none)
+    readable_headers: list[str] | None = None
     reasons: list[str] = field(default_factory=list)
     differences: list[str] = field(default_factory=list)
 

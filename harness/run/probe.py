@@ -337,4 +337,6 @@ def observe(run: CellRun, names: dict[str, str] | None = None) -> dict[str, Any]
         "body": last.get("body"),
         # the reason phrase the page read (WPT checks it), recorded, not compared
         "status_text": None if last["outcome"] == "cors-error" else last.get("statusText"),
+        # the name of every header the page could read (recorded; values only for read_headers)
+        "readable_headers": last.get("readableHeaders"),
     }

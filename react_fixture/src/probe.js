@@ -24,6 +24,7 @@ export async function runProbe(spec) {
     type: null,
     body: null,
     headers: {},
+    readableHeaders: null,
     errorName: null,
     errorMessage: null,
     elapsedMs: null,
@@ -54,6 +55,8 @@ export async function runProbe(spec) {
     for (const name of spec.readHeaders || []) {
       seen.headers[name] = response.headers.get(name);
     }
+    // every header name the page can read (values only for readHeaders: a value may be a secret)
+    seen.readableHeaders = [...response.headers.keys()];
     const type = (response.headers.get("content-type") || "").toLowerCase();
     if (type.startsWith("text/event-stream")) {
       // a stream never ends: what crossed is decided by the head; read no body, close it
