@@ -968,3 +968,26 @@ def test_a_same_origin_answer_shows_every_name_but_set_cookie_and_an_opaque_one_
     assert "set-cookie" not in p.readable_headers and "x-total" in p.readable_headers
     assert routed(expose_route(None), path="/h", mode="no-cors").readable_headers == []
     assert run(EXACT, at=CROSS).readable_headers is None  # a network error has no response
+
+
+def test_connection_header_names_are_not_among_the_readable_ones():
+    """RFC 9110 section 7.6.1: Connection and the names it governs describe the connection (a
+    forward proxy in between answers with Connection: close), not the answer."""
+    route = [{"path": "/h", "method": "*", "status": 200, "body": "x",
+              "headers": [["Connection", "close"], ["Keep-Alive", "timeout=5"]]}]  # fmt: skip
+    ctx = Context(API, API, {}, cors=False, routes=route)
+    p = predict(Probe(name="p", page="api", path="/h"), ctx)
+    assert "connection" not in p.readable_headers and "keep-alive" not in p.readable_headers
+
+
+def test_a_same_origin_post_redirected_as_get_sends_no_origin_but_webkit_keeps_it():
+    """Fetch: the GET after a 301/302/303 on the page's own origin is basic-tainted, so no
+    Origin header (WPT fetch/api/redirect/redirect-method.any.js). WebKit rewrites the request
+    and clears Origin only for a cross-origin hop (webkit-same-origin-redirect-as-get-keeps-
+    origin)."""
+    routes = [bare_hop("/r", "/m", status=303), plain("/m")]
+    ctx = Context(API, API, {}, cors=False, routes=routes)
+    probe = Probe(name="p", page="api", path="/r", method="POST", body="x")
+    assert predict(probe, ctx).origin_headers == ["api", None]
+    webkit = predict(probe, ctx, engine_profile("webkit"))
+    assert (webkit.methods, webkit.origin_headers) == (["POST", "GET"], ["api", "api"])

@@ -50,3 +50,17 @@ def test_flake_check_lists_cells_whose_observation_changed(tmp_path):
     b.write_text(json.dumps(observed("cors-error")) + "\n")
     assert list(compare_runs([a, b])) == [("s", "p", "chromium", "unknown")]
     assert compare_runs([a, a]) == {}
+
+
+def test_the_observation_names_origins_as_the_run_does_and_drops_connection_headers():
+    from cors_matrix.run.probe import CellRun, observe
+
+    attempt = {"outcome": "ok", "status": 200, "headers": {}, "errorName": None,
+               "readableHeaders": ["connection", "content-length", "date"]}  # fmt: skip
+    ledger = [{"preflight": True, "origin": "http://localhost:1", "method": "OPTIONS",
+               "cookies": [], "authorization": False},
+              {"preflight": False, "origin": "null", "method": "PUT", "cookies": [],
+               "authorization": False}]  # fmt: skip
+    seen = observe(CellRun("u", "t", [attempt], ledger, [], 0.0), {"app": "http://localhost:1"})
+    assert seen["origin_headers"] == ["app", "null"] and seen["methods"] == ["OPTIONS", "PUT"]
+    assert seen["readable_headers"] == ["content-length", "date"]

@@ -126,6 +126,7 @@ class BrowserModel(ServerSide, CookieJar, CorsProtocol, Redirects):
             has_auth = any(k.lower() == "authorization" for k in hop.headers)
             cookies = self.cookies_to_send(probe.credentials, not hop.cors, self.host)
             origin = self.origin_header(probe, hop, sent)
+            hop.last_origin = origin
             answer = self.server(hop.method, hop.path, origin, authorization=has_auth,
                                  cookie=bool(cookies))  # fmt: skip
             if self.reached_api:
@@ -168,6 +169,8 @@ class BrowserModel(ServerSide, CookieJar, CorsProtocol, Redirects):
         it "null". `serialized` is the request's serialized origin ("null" once tainted)."""
         if hop.cors and probe.mode == "cors":
             return serialized
+        if hop.kept_origin is not None:
+            return hop.kept_origin
         if hop.method in ("GET", "HEAD"):
             return None
         if probe.mode == "cors":
@@ -275,6 +278,7 @@ class BrowserModel(ServerSide, CookieJar, CorsProtocol, Redirects):
         self.p.readable_headers = [] if outcome == "opaque" else sorted(
             name for name in {n.lower() for n in headers}
             if name not in fetch_spec.FORBIDDEN_RESPONSE_HEADERS
+            and name not in fetch_spec.CONNECTION_HEADERS
             and (basic or name in fetch_spec.SAFELISTED_RESPONSE_HEADERS or name in exposed
                  or wildcard)
         )  # fmt: skip

@@ -25,6 +25,8 @@ class Hop:
     tainted: bool = False  # the origin is tainted: Origin: null from the next request on
     first_unsafe: list[str] | None = None  # unsafe header names of the fetch's first request
     first_non_simple: bool = False  # whether the fetch's first request needed a preflight
+    last_origin: str | None = None  # the Origin header the previous request carried
+    kept_origin: str | None = None  # an Origin header an engine keeps sending (profile)
 
 
 class Redirects:
@@ -84,6 +86,10 @@ class Redirects:
                   or (answer.status in (301, 302) and hop.method == "POST"))  # fmt: skip
         if self.profile.cross_origin_delete_redirects_as_get and where != self.host:
             as_get = as_get or hop.method == "DELETE"
+        if where != self.host:
+            hop.kept_origin = None
+        elif as_get and self.profile.same_origin_redirect_as_get_keeps_origin:
+            hop.kept_origin = hop.last_origin  # the header stays on the rewritten request
         if where != self.host:
             # a cross-origin hop: the origin is tainted (Origin: null from now on) and
             # the CORS non-wildcard request-header name (Authorization) is removed

@@ -20,6 +20,7 @@ from ..judge.prediction import origin_name
 from ..scenario import Probe, Scenario
 from ..scenario.endpoints import TOKEN_PARAM
 from ..scenario.origins import SAME_ORIGIN_PAGE, api_origins, page_key, split_target
+from ..spec import fetch_spec
 from .interrupts import cleanup_unless_interrupted
 
 # One evaluate runs all of a probe's fetches back to back (with delay_ms between), so the later
@@ -337,6 +338,9 @@ def observe(run: CellRun, names: dict[str, str] | None = None) -> dict[str, Any]
         "body": last.get("body"),
         # the reason phrase the page read (WPT checks it), recorded, not compared
         "status_text": None if last["outcome"] == "cors-error" else last.get("statusText"),
-        # the name of every header the page could read (recorded; values only for read_headers)
-        "readable_headers": last.get("readableHeaders"),
+        # the name of every header the page could read (values only for read_headers), but the
+        # connection's own (a proxy between engine and server adds Connection: close)
+        "readable_headers": None
+        if last.get("readableHeaders") is None
+        else [n for n in last["readableHeaders"] if n not in fetch_spec.CONNECTION_HEADERS],
     }

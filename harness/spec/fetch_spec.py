@@ -32,6 +32,11 @@ SAFELISTED_RESPONSE_HEADERS = frozenset(
 # https://fetch.spec.whatwg.org/#forbidden-response-header-name: never readable by a page,
 # whatever Access-Control-Expose-Headers says
 FORBIDDEN_RESPONSE_HEADERS = frozenset({"set-cookie", "set-cookie2"})
+CONNECTION_HEADERS = frozenset({"connection", "keep-alive", "proxy-connection", "te", "trailer",
+                                "transfer-encoding", "upgrade"})  # fmt: skip
+"""Connection-specific header names (RFC 9110 section 7.6.1, RFC 9112 section 9.6): they
+describe the connection an answer came over (a proxy in between sends `Connection: close`),
+not the answer, so the readable names a cell compares leave them out."""
 SAFELISTED_CONTENT_TYPES = frozenset(
     {"application/x-www-form-urlencoded", "multipart/form-data", "text/plain"}
 )
