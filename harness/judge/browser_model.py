@@ -89,9 +89,8 @@ class BrowserModel(ServerSide, CookieJar, CorsProtocol, Redirects):
             unsafe = fetch_spec.unsafe_request_header_names(hop.headers)
             if hop.first_unsafe is None:  # the fetch's first request
                 hop.first_unsafe = unsafe
-                hop.first_non_simple = hop.method not in fetch_spec.SAFELISTED_METHODS or bool(
-                    unsafe
-                )
+                simple_method = hop.method in fetch_spec.SAFELISTED_METHODS
+                hop.first_non_simple = not simple_method or bool(unsafe)
             # an engine may decide "preflight" once, for every hop of the fetch
             sticky = hop.first_non_simple and self.profile.preflight_sticks_after_redirect
             needs_preflight = (

@@ -86,11 +86,10 @@ class Redirects:
                   or (answer.status in (301, 302) and hop.method == "POST"))  # fmt: skip
         if self.profile.cross_origin_delete_redirects_as_get and where != self.host:
             as_get = as_get or hop.method == "DELETE"
-        if where != self.host:
-            hop.kept_origin = None
-        elif as_get and self.profile.same_origin_redirect_as_get_keeps_origin:
+        if where == self.host and as_get and self.profile.same_origin_redirect_as_get_keeps_origin:
             hop.kept_origin = hop.last_origin  # the header stays on the rewritten request
         if where != self.host:
+            hop.kept_origin = None
             # a cross-origin hop: the origin is tainted (Origin: null from now on) and
             # the CORS non-wildcard request-header name (Authorization) is removed
             hop.tainted = hop.tainted or self.ctx.page_origin != self.host
