@@ -48,7 +48,7 @@ class BrowserModel(ServerSide, CookieJar, CorsProtocol, Redirects):
     def __init__(self, probe: Probe, ctx: Context, profile: Profile) -> None:
         self.probe = probe
         self.ctx = ctx
-        self.origins = {"api": ctx.api_origin, **ctx.origins}
+        self.origins = ctx.named_origins
         self.profile = profile
         self.cors = cors_model(ctx, ctx.server_kwargs) if ctx.cors else None
         self.jar: dict[tuple[str, str], Cookie] = {}  # (host, name): cookies are per host
@@ -130,8 +130,7 @@ class BrowserModel(ServerSide, CookieJar, CorsProtocol, Redirects):
                                  cookie=bool(cookies))  # fmt: skip
             if self.reached_api:
                 self.p.requests += 1
-                self.p.origin_headers.append(self.named(origin))
-                self.p.methods.append(hop.method)
+                self.api_saw(hop.method, origin)
                 self.cookies_seen.update(cookies)
                 self.p.authorization_received |= has_auth
             if probe.mode == "no-cors" and hop.cors:
@@ -188,8 +187,10 @@ class BrowserModel(ServerSide, CookieJar, CorsProtocol, Redirects):
             return "null"
         return serialized
 
-    def named(self, origin: str | None) -> str | None:
-        return origin_name(origin, self.origins)
+    def api_saw(self, method: str, origin: str | None) -> None:
+        """A request (or preflight) reached the API: its method and Origin header, in order."""
+        self.p.methods.append(method)
+        self.p.origin_headers.append(origin_name(origin, self.origins))
 
     def request_setup(self, probe: Probe) -> Hop | None:
         """new Request() and the start of main fetch: the method normalized, a no-cors

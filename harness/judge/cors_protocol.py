@@ -108,8 +108,7 @@ class CorsProtocol:
         answer = self.server(method, path, sent, acrh, preflight=True)
         self.p.preflights += int(self.reached_api)
         if self.reached_api:
-            self.p.origin_headers.append(self.named(sent))
-            self.p.methods.append("OPTIONS")
+            self.api_saw("OPTIONS", sent)
         failure = self.cors_check(answer, credentials, sent) if check_cors else None
         if failure:
             return f"preflight answered {answer.status} with {failure}"

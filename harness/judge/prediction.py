@@ -59,6 +59,12 @@ class Context:
     # skip checks that need their own DNS then (firefox-preflight-cache-needs-dns-record)
     browser_proxied: bool = False
 
+    @property
+    def named_origins(self) -> dict[str, str]:
+        """Name -> origin for every origin of the run, the API first: what an Origin header is
+        called in `origin_headers` (origin_name), on the predicted and the observed side."""
+        return {"api": self.api_origin, **self.origins}
+
 
 @dataclass
 class Prediction:

@@ -156,7 +156,6 @@ def run_item(
     origins = {**{k: v for k, v in pages.items() if not k.startswith("sandboxed")},
                **api_origins(api)}  # fmt: skip
     record["origins"] = origins  # the run's named origins: the report writes fixes in them
-    names = {"api": api, **origins}  # an Origin header's name, as the oracle names it
     ctx = oracle.Context(
         page_origin=page_origin,
         api_origin=api,
@@ -186,6 +185,8 @@ def run_item(
         pytest.fail(reason, pytrace=False)
     else:
         unmodelled = None
+
+    names = ctx.named_origins  # an Origin header's name, as the oracle names it
 
     def judge(run):
         observed = observe(run, names)
