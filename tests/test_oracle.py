@@ -991,3 +991,55 @@ def test_a_same_origin_post_redirected_as_get_sends_no_origin_but_webkit_keeps_i
     assert predict(probe, ctx).origin_headers == ["api", None]
     webkit = predict(probe, ctx, engine_profile("webkit"))
     assert (webkit.methods, webkit.origin_headers) == (["POST", "GET"], ["api", "api"])
+
+
+# --- redirect statuses and their Location (WPT fetch/api/redirect/redirect-location, -count) ------
+# (same_origin above: a fetch from the API's own origin, as WPT's RESOURCES_DIR fetches are)
+@pytest.mark.parametrize(
+    "redirect,outcome,status",
+    [("follow", "http-error", 301), ("manual", "opaque", 0), ("error", "cors-error", None)],
+)
+def test_a_redirect_status_without_a_location_is_still_a_redirect_for_manual_and_error(
+        redirect, outcome, status):  # fmt: skip
+    """Fetch, HTTP fetch: "If internalResponse's status is a redirect status", switch on the
+    redirect mode: "error" -> a network error, "manual" -> an opaque-redirect filtered
+    response, whatever the Location; only "follow" (HTTP-redirect fetch step 4: "If
+    locationURL is null, then return response") gives the 3xx itself."""
+    no_location = {"path": "/a", "method": "*", "status": 301, "body": "", "headers": []}
+    p = same_origin([no_location], path="/a", redirect=redirect)
+    assert (p.outcome, p.status, p.requests) == (outcome, status, 1)
+
+
+@pytest.mark.parametrize("location", ["data:text/plain;base64,cmVzcG9uc2UncyBib2R5", "invalidurl:"])
+def test_a_location_whose_scheme_is_not_http_is_a_network_error_when_followed(location):
+    """HTTP-redirect fetch step 6: "If locationURL's scheme is not an HTTP(S) scheme, then
+    return a network error" ("invalidurl:" parses: its scheme is "invalidurl"); in mode
+    "manual" the Location is never parsed: an opaque-redirect response."""
+    routes = [bare_hop("/a", location)]
+    followed = same_origin(routes, path="/a")
+    assert (followed.outcome, followed.requests) == ("cors-error", 1)
+    assert "not HTTP(S)" in " ".join(followed.reasons)
+    assert same_origin(routes, path="/a", redirect="manual").outcome == "opaque"
+
+
+def test_twenty_redirects_are_followed_and_the_twenty_first_is_a_network_error():
+    """HTTP-redirect fetch step 7: "If request's redirect count is 20, then return a network
+    error": 20 redirects reach the last answer (21 requests); a 21st is an error after it was
+    received (21 requests, none more)."""
+    chain = [bare_hop(f"/r{i}", f"/r{i + 1}") for i in range(21)] + [plain("/r21")]
+    twenty = same_origin(chain, path="/r1")
+    assert (twenty.outcome, twenty.status, twenty.requests) == ("ok", 200, 21)
+    twenty_one = same_origin(chain, path="/r0")
+    assert (twenty_one.outcome, twenty_one.requests) == ("cors-error", 21)
+    assert "too many redirects" in " ".join(twenty_one.reasons)
+
+
+def test_an_empty_location_is_the_same_url_again_until_the_twenty_first_redirect():
+    """Fetch, location URL: the Location value parsed with the response's URL; "" parses to
+    that URL itself, so mode "follow" loops until the redirect count is 20 (WPT
+    redirect-empty-location.any.js: a TypeError) and mode "manual" is an opaque redirect."""
+    routes = [bare_hop("/a", "")]
+    looped = same_origin(routes, path="/a")
+    assert (looped.outcome, looped.requests) == ("cors-error", 21)
+    manual = same_origin(routes, path="/a", redirect="manual")
+    assert (manual.outcome, manual.status, manual.requests) == ("opaque", 0, 1)

@@ -160,10 +160,6 @@ BAD = [
         '[[probe]]\nname = "p"\n',
         "route header 'Location': 'http://[::1/' is not a URL (Invalid IPv6 URL)",
     ),
-    (
-        '[[server.route]]\npath = "/a"\nheaders = [["Location", ""]]\n[[probe]]\nname = "p"\n',
-        "route header 'Location' is empty",
-    ),
 ]
 
 

@@ -136,8 +136,9 @@ class BrowserModel(ServerSide, CookieJar, CorsProtocol, Redirects):
             if probe.mode == "no-cors" and hop.cors:
                 # response tainting "opaque": no CORS check, but a redirect is still followed
                 # (HTTP fetch: redirect mode "follow" -> HTTP-redirect fetch), each hop a request
-                if answer.status in (301, 302, 303, 307, 308) and answer.get("location"):
-                    if self.redirect(probe, hop, answer, url):
+                followed = self.redirect(probe, hop, answer, url)
+                if followed is not None:
+                    if followed:
                         continue
                     return
                 self.finish("opaque", 0, {})
@@ -146,8 +147,9 @@ class BrowserModel(ServerSide, CookieJar, CorsProtocol, Redirects):
             if failure:
                 self.finish_error(failure)
                 return
-            if answer.status in (301, 302, 303, 307, 308) and answer.get("location"):
-                if self.redirect(probe, hop, answer, url):
+            followed = self.redirect(probe, hop, answer, url)
+            if followed is not None:
+                if followed:
                     continue
                 return
             self.finish(

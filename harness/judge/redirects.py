@@ -33,10 +33,15 @@ class Redirects:
     """A mixin of the browser model (BrowserModel), which holds ctx, host and api_names and
     finishes the prediction (finish, finish_error)."""
 
-    def redirect(self, probe: Probe, hop: Hop, answer: ServerAnswer, url: str) -> bool:
-        """After the CORS check of a 3xx with a Location: True to fetch the next hop (`hop`
-        and self.host updated), False when the fetch ended here (the prediction says how)."""
-        # HTTP fetch: the CORS check above comes first, then the redirect mode
+    def redirect(self, probe: Probe, hop: Hop, answer: ServerAnswer, url: str) -> bool | None:
+        """After the CORS check: None when the answer is no redirect to follow (not a
+        redirect status, or one without a Location in mode "follow": the response is that
+        answer), True to fetch the next hop (`hop` and self.host updated), False when the
+        fetch ended here (the prediction says how)."""
+        if answer.status not in fetch_spec.REDIRECT_STATUSES:
+            return None
+        # HTTP fetch: the CORS check above comes first, then the redirect mode, whatever
+        # the Location (a redirect status is enough)
         if probe.redirect == "error":
             self.finish_error(f"redirect mode 'error': the {answer.status} is a network "
                               "error")  # fmt: skip
@@ -44,7 +49,16 @@ class Redirects:
         if probe.redirect == "manual":  # an opaque-redirect filtered response
             self.finish("opaque", 0, {})
             return False
-        target = urlsplit(urljoin(url, answer.headers["location"][0].strip(" \t")))
+        # HTTP-redirect fetch steps 3-5: no Location -> the response itself; a Location
+        # whose scheme is not HTTP(S) (data:, "invalidurl:") -> a network error
+        values = answer.headers.get("location")
+        if not values:
+            return None
+        target = urlsplit(urljoin(url, values[0].strip(" \t")))
+        if target.scheme not in ("http", "https"):
+            self.finish_error(f"the {answer.status}'s Location has the scheme "
+                              f"'{target.scheme}:', not HTTP(S): a network error")  # fmt: skip
+            return False
         where = f"{target.scheme}://{target.hostname}:{target.port}"
         if self.mixed_content(target.scheme, target.hostname or ""):
             self.finish_error(f"mixed content: the {answer.status} redirects an https "

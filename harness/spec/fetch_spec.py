@@ -14,6 +14,8 @@ FORBIDDEN_METHODS = frozenset({"CONNECT", "TRACE", "TRACK"})
 NORMALIZED_METHODS = frozenset({"DELETE", "GET", "HEAD", "OPTIONS", "POST", "PUT"})
 # https://fetch.spec.whatwg.org/#cors-safelisted-method
 SAFELISTED_METHODS = frozenset({"GET", "HEAD", "POST"})
+# https://fetch.spec.whatwg.org/#redirect-status
+REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
 # https://fetch.spec.whatwg.org/#forbidden-request-header
 FORBIDDEN_REQUEST_HEADERS = frozenset(
     {
