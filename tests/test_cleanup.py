@@ -204,15 +204,19 @@ def test_ctrl_c_in_a_terminal_reaches_every_process_and_leaves_none(tmp_path):
 
 def _mid_run_with_webkit_and_nginx(tmp_path: Path) -> tuple[Watched, Path]:
     """A run caught mid-way with nginx, WebKit (WebKitWebDriver, MiniBrowser, its helpers),
-    Xvfb, the host and Chromium all running."""
+    Xvfb, the host and Chromium all running. The WPT port after them keeps the run going for
+    minutes: with only proxy/ and origins/ (68 cells, 10 s) a loaded CI machine once saw the
+    condition as the run ended, and the signal went to a process that had already exited."""
     results = tmp_path / "run.jsonl"
     watched = Watched([str(ROOT / "scenarios" / "proxy"), str(ROOT / "scenarios" / "origins"),
-                       "--cors-browser", "chromium", "--cors-browser", "webkit",
-                       "--cors-results", str(results)], tmp_path)  # fmt: skip
+                       str(ROOT / "scenarios" / "wpt"), "--cors-browser", "chromium",
+                       "--cors-browser", "webkit", "--cors-results", str(results)],
+                      tmp_path)  # fmt: skip
     watched.wait_until(lambda: results.exists() and results.read_text().count("\n") >= 4
                        and any("nginx" in n for n in watched.names())
                        and any("WebKit" in n or "MiniBrowser" in n for n in watched.names()),
                        90)  # fmt: skip
+    assert watched.run.poll() is None, "the run ended before it could be signalled"
     return watched, results
 
 
@@ -239,9 +243,9 @@ def test_sigkill_mid_run_with_webkit_and_nginx_leaves_no_process(tmp_path):
 
 def test_a_second_ctrl_c_stops_at_once_with_exit_2_and_no_traceback(tmp_path):
     results = tmp_path / "run.jsonl"
-    watched = Watched([str(ROOT / "scenarios" / "origins"), "--cors-browser", "chromium",
-                       "--cors-browser", "webkit", "--cors-results", str(results)],
-                      tmp_path, own_group=True)  # fmt: skip
+    watched = Watched([str(ROOT / "scenarios" / "origins"), str(ROOT / "scenarios" / "wpt"),
+                       "--cors-browser", "chromium", "--cors-browser", "webkit",
+                       "--cors-results", str(results)], tmp_path, own_group=True)  # fmt: skip
     watched.wait_until(lambda: results.exists() and results.read_text().count("\n") >= 4, 60)
     os.killpg(watched.run.pid, signal.SIGINT)
     time.sleep(0.3)
