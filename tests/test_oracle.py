@@ -5,6 +5,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from cors_matrix.judge import referrer as referrer_rules
 from cors_matrix.judge.oracle import (
     ANY_VALUE,
     Context,
@@ -1043,3 +1044,101 @@ def test_an_empty_location_is_the_same_url_again_until_the_twenty_first_redirect
     assert (looped.outcome, looped.requests) == ("cors-error", 21)
     manual = same_origin(routes, path="/a", redirect="manual")
     assert (manual.outcome, manual.status, manual.requests) == ("opaque", 0, 1)
+
+
+# --- the Referer of every request (Referrer Policy, determine request's referrer) ---------------
+PAGE = "http://localhost:8000/__cm_page/"
+
+
+@pytest.mark.parametrize(
+    "policy,same,cross",
+    [
+        ("no-referrer", None, None),
+        ("no-referrer-when-downgrade", PAGE, PAGE),
+        ("same-origin", PAGE, None),
+        ("origin", "http://localhost:8000/", "http://localhost:8000/"),
+        ("strict-origin", "http://localhost:8000/", "http://localhost:8000/"),
+        ("origin-when-cross-origin", PAGE, "http://localhost:8000/"),
+        ("strict-origin-when-cross-origin", PAGE, "http://localhost:8000/"),
+        ("unsafe-url", PAGE, PAGE),
+    ],
+)
+def test_each_referrer_policy_gives_the_full_url_the_origin_or_nothing(policy, same, cross):
+    """https://w3c.github.io/webappsec-referrer-policy/#determine-requests-referrer step 7,
+    one branch per policy (no downgrade: http to http)."""
+    determine = referrer_rules.determine
+    assert determine(PAGE, policy, "http://localhost:8000/x", False) == same
+    assert determine(PAGE, policy, "http://127.0.0.1:8000/x", False) == cross
+
+
+def test_a_downgrade_is_by_trustworthiness_in_the_spec_and_by_scheme_in_engines():
+    """The spec hides a potentially trustworthy referrer from a URL that is not one; http on
+    a loopback host is potentially trustworthy (Secure Contexts), so an https page keeps its
+    Referer to http://localhost. Every shipped engine compares schemes instead
+    (*-referrer-hidden-by-scheme, each with its source)."""
+    https_page = "https://localhost:3000/"
+    for policy in ("strict-origin-when-cross-origin", "strict-origin"):
+        assert referrer_rules.determine(https_page, policy, "http://localhost:8000/a",
+                                        False) == "https://localhost:3000/"  # fmt: skip
+        assert referrer_rules.determine(https_page, policy, "http://localhost:8000/a",
+                                        True) is None  # fmt: skip
+    assert referrer_rules.determine(https_page, "origin", "http://localhost:8000/a", True)
+    for engine in ("chromium", "firefox", "webkit"):
+        assert engine_profile(engine).referrer_hidden_by_scheme
+        assert f"{engine}-referrer-hidden-by-scheme" in engine_profile(engine).applied
+
+
+def test_a_referrer_cut_on_one_hop_stays_cut_and_a_redirect_header_changes_the_policy():
+    """Fetch, main fetch: each hop sets request's referrer to the result of determining it
+    from the last one, so an origin-only referrer stays origin-only back on the page's own
+    origin (WPT redirect-referrer-override.any.js); HTTP-redirect fetch: "set request's
+    referrer policy on redirect" from the 3xx's Referrer-Policy (last known token wins)."""
+    routes = [
+        {**bare_hop("/a", "/b"), "headers": [["Location", "/b"], ["Referrer-Policy", "origin"]]},
+        plain("/b"),
+    ]
+    p = same_origin(routes, path="/a")
+    assert p.referers == ["api/__cm_page/", "api/"]
+    p = same_origin(routes, path="/a", referrer_policy="no-referrer")
+    assert p.referers == [None, None]  # "no-referrer" once: every later hop has none too
+    assert referrer_rules.policy_on_redirect("origin", "unknown, same-origin, nonsense") == (
+        "same-origin"
+    )
+    assert referrer_rules.policy_on_redirect("origin", "") == "origin"
+
+
+def test_the_request_constructor_keeps_a_same_origin_referrer_and_falls_back_otherwise():
+    """https://fetch.spec.whatwg.org/#dom-request steps 14-15: "" is "no-referrer"; a URL of
+    another origin is "client" (the page's URL); an opaque-origin document gives none."""
+    assert referrer_rules.initial(PAGE, "") is None
+    assert referrer_rules.initial(PAGE, "/mine") == "http://localhost:8000/mine"
+    assert referrer_rules.initial(PAGE, "http://127.0.0.1:9/x") == PAGE
+    assert referrer_rules.initial(None, None) is None
+    assert (
+        referrer_rules.strip_url("http://u:p@localhost:8000/a?q=1#f")
+        == "http://localhost:8000/a?q=1"
+    )
+
+
+def test_two_engines_send_only_the_origin_to_another_site_whatever_the_policy():
+    """Referrer Policy step 6 lets a user agent cut a referrer "in the interests of minimizing
+    data leakage": Firefox replaces unsafe-url, no-referrer-when-downgrade and
+    origin-when-cross-origin by the default for a cross-site request
+    (firefox-cross-site-relaxed-referrer-policy-ignored, ReferrerInfo.cpp), WebKit cuts a
+    third-party request's referrer to its origin (webkit-third-party-referrer-cut-to-origin,
+    NetworkDataTask.cpp); Chromium follows the spec's steps. Same-site requests keep it all."""
+    page = "http://localhost:3000/"
+    cross_site, same_site = "http://127.0.0.1:8000/a", "http://localhost:8000/a"
+    spec = spec_profile()
+    assert referrer_rules.for_hop(page + "p", "unsafe-url", cross_site, page, spec) == page + "p"
+    for engine in ("firefox", "webkit"):
+        profile = engine_profile(engine)
+        assert referrer_rules.for_hop(page + "p", "unsafe-url", cross_site, page, profile) == page
+        assert referrer_rules.for_hop(page + "p", "unsafe-url", same_site, page, profile) == (
+            page + "p"
+        )
+        assert referrer_rules.for_hop(page + "p", "no-referrer", cross_site, page, profile) is None
+    chromium = engine_profile("chromium")
+    assert referrer_rules.for_hop(page + "p", "unsafe-url", cross_site, page, chromium) == (
+        page + "p"
+    )

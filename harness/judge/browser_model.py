@@ -6,40 +6,27 @@ the filtered response), against the modelled server. The steps live beside it: t
 
 from __future__ import annotations
 
-import ipaddress
 from urllib.parse import urlsplit
 
 from ..scenario import Probe
-from ..scenario.origins import api_origins, split_target, substitute_all
+from ..scenario.origins import api_origins, page_url, split_target, substitute, substitute_all
 from ..spec import fetch_spec
+from ..spec.fetch_spec import is_loopback
 from ..spec.starlette_model import ServerAnswer
+from . import referrer as referrer_rules
 from .cookie_jar import Cookie, CookieJar
 from .cors_protocol import CacheEntry, CorsProtocol
-from .prediction import Context, Prediction, origin_name
+from .prediction import Context, Prediction, origin_name, referrer_name
 from .profile import Profile
 from .redirects import Hop, Redirects
 from .server_model import ServerSide, cors_model
 
-DEFAULT_REFERRER_POLICY = "strict-origin-when-cross-origin"
-"""The request's referrer policy when neither the page nor the fetch sets one
-(https://w3c.github.io/webappsec-referrer-policy/#default-referrer-policy)."""
 DOWNGRADE_POLICIES = ("no-referrer-when-downgrade", "strict-origin",
                       "strict-origin-when-cross-origin")  # fmt: skip
 """Referrer policies under which an https origin sends Origin: null to a plain http URL."""
 
 KEEPALIVE_QUOTA = 64 * 1024
 """Bytes of request bodies a fetch group may have in flight with keepalive (Fetch standard)."""
-
-
-def is_loopback(host: str) -> bool:
-    """localhost names and loopback addresses: potentially trustworthy over plain http."""
-    host = host.strip("[]").lower()
-    if host in ("localhost", "localhost.") or host.endswith((".localhost", ".localhost.")):
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
 
 
 class BrowserModel(ServerSide, CookieJar, CorsProtocol, Redirects):
@@ -56,6 +43,8 @@ class BrowserModel(ServerSide, CookieJar, CorsProtocol, Redirects):
         self.p = Prediction(differences=list(profile.applied))
         self.cookies_seen: set[str] = set()
         self.now = 0.0
+        self.referer: str | None = None  # the Referer of the hop being sent (referrer.py)
+        self.referrer_page: str | None = None  # the page's URL (None: an opaque origin)
         self.reached_api = True
         self.host = ctx.api_origin  # the name the API is reached under ({api} or {api_other})
         self.api_names = set(api_origins(ctx.api_origin).values())
@@ -85,6 +74,11 @@ class BrowserModel(ServerSide, CookieJar, CorsProtocol, Redirects):
         opaque = self.ctx.opaque_initiator  # an opaque origin is same-origin with no URL
         for _hop in range(21):
             url = f"{self.host}{hop.path.split('?')[0]}"
+            # main fetch: this hop's referrer, from the one the previous hop left; its
+            # CORS-preflight fetch carries the same
+            hop.referrer = self.referer = referrer_rules.for_hop(
+                hop.referrer, hop.referrer_policy, url, self.referrer_page, self.profile
+            )
             sent = "null" if hop.tainted or opaque else self.ctx.page_origin  # the Origin header
             unsafe = fetch_spec.unsafe_request_header_names(hop.headers)
             if hop.first_unsafe is None:  # the fetch's first request
@@ -175,7 +169,7 @@ class BrowserModel(ServerSide, CookieJar, CorsProtocol, Redirects):
             return None
         if probe.mode == "cors":
             return serialized
-        policy = probe.referrer_policy or DEFAULT_REFERRER_POLICY
+        policy = hop.referrer_policy
         own = urlsplit(self.ctx.page_origin)
         if policy == "no-referrer":
             return "null"
@@ -190,9 +184,10 @@ class BrowserModel(ServerSide, CookieJar, CorsProtocol, Redirects):
         return serialized
 
     def api_saw(self, method: str, origin: str | None) -> None:
-        """A request (or preflight) reached the API: its method and Origin header, in order."""
+        """A request (or preflight) reached the API: its method, Origin and Referer, in order."""
         self.p.methods.append(method)
         self.p.origin_headers.append(origin_name(origin, self.origins))
+        self.p.referers.append(referrer_name(self.referer, self.origins))
 
     def request_setup(self, probe: Probe) -> Hop | None:
         """new Request() and the start of main fetch: the method normalized, a no-cors
@@ -230,7 +225,18 @@ class BrowserModel(ServerSide, CookieJar, CorsProtocol, Redirects):
             self.finish_error(f"no-cors with redirect mode {probe.redirect!r}: a network error "
                               "before any request (Fetch, main fetch)")  # fmt: skip
             return None
-        return Hop(method, headers, path, cors=cors)
+        client = None if self.ctx.opaque_initiator else page_url(probe.page, self.ctx.page_origin)
+        self.referrer_page = client
+        given = None if probe.referrer is None else substitute(probe.referrer, self.origins,
+                                                                keep_unknown=True)  # fmt: skip
+        return Hop(
+            method,
+            headers,
+            path,
+            cors=cors,
+            referrer=referrer_rules.initial(client, given),
+            referrer_policy=probe.referrer_policy or referrer_rules.DEFAULT_POLICY,
+        )
 
     def finish_invalid(self, why: str) -> None:
         """The page's Request constructor threw: no request at all, and no CORS check."""

@@ -14,7 +14,8 @@ from __future__ import annotations
 from dataclasses import replace
 
 from ..scenario import Probe
-from .browser_model import BrowserModel, is_loopback
+from ..spec.fetch_spec import is_loopback
+from .browser_model import BrowserModel
 from .prediction import (
     ANY_VALUE,
     COMPARED_KEYS,

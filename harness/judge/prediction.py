@@ -15,6 +15,7 @@ ANY_VALUE = "<any>"
 COMPARED_KEYS = (
     "outcome", "status", "headers", "preflights", "requests", "cookies_received",
     "authorization_received", "attempts", "origin_headers", "methods", "readable_headers",
+    "referers",
 )  # fmt: skip
 
 
@@ -26,6 +27,16 @@ def origin_name(origin: str | None, names: dict[str, str]) -> str | None:
         if value == origin:
             return name
     return origin
+
+
+def referrer_name(url: str | None, names: dict[str, str]) -> str | None:
+    """A Referer header with its origin as the run's name for it ("app/", "api/__cm_page/"):
+    the same in every run whatever the ports. Another URL and None (no header) stay as they
+    are."""
+    for name, origin in names.items():
+        if url is not None and (url == origin or url.startswith(origin + "/")):
+            return name + url[len(origin) :]
+    return url
 
 
 class NotModelled(Exception):
@@ -83,6 +94,9 @@ class Prediction:
     methods: list[str] = field(default_factory=list)
     # the name of every header the page can read from the last fetch's response (None: none)
     readable_headers: list[str] | None = None
+    # the Referer header of every request the API saw, preflights included, in order
+    # (referrer_name: "app/", "api/__cm_page/"; None: no header)
+    referers: list[str | None] = field(default_factory=list)
     reasons: list[str] = field(default_factory=list)
     differences: list[str] = field(default_factory=list)
 

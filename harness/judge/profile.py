@@ -30,6 +30,9 @@ class Profile:
     preflight_sticks_after_redirect: bool = False
     sticky_preflight_keeps_first_headers: bool = False
     same_origin_redirect_as_get_keeps_origin: bool = False
+    referrer_hidden_by_scheme: bool = False
+    cross_site_relaxed_referrer_policy_ignored: bool = False
+    third_party_referrer_cut_to_origin: bool = False
     applied: tuple[str, ...] = ()  # ids of the differences that shaped this profile
 
 

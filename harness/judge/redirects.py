@@ -11,6 +11,7 @@ from urllib.parse import urljoin, urlsplit
 from ..scenario import Probe
 from ..spec import fetch_spec
 from ..spec.starlette_model import ServerAnswer
+from . import referrer as referrer_rules
 from .prediction import NotModelled
 
 
@@ -27,6 +28,8 @@ class Hop:
     first_non_simple: bool = False  # whether the fetch's first request needed a preflight
     last_origin: str | None = None  # the Origin header the previous request carried
     kept_origin: str | None = None  # an Origin header an engine keeps sending (profile)
+    referrer: str | None = None  # the request's referrer (None: "no-referrer"), see referrer.py
+    referrer_policy: str = referrer_rules.DEFAULT_POLICY
 
 
 class Redirects:
@@ -96,6 +99,10 @@ class Redirects:
             return False
         if where not in self.api_names:
             raise NotModelled(f"a redirect to {where}, which the model does not serve")
+        # set request's referrer policy on redirect: the 3xx's Referrer-Policy, if it has one
+        hop.referrer_policy = referrer_rules.policy_on_redirect(
+            hop.referrer_policy, answer.get("referrer-policy")
+        )
         as_get = (answer.status == 303 and hop.method != "HEAD"
                   or (answer.status in (301, 302) and hop.method == "POST"))  # fmt: skip
         if self.profile.cross_origin_delete_redirects_as_get and where != self.host:

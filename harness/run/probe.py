@@ -16,10 +16,10 @@ from typing import Any
 from urllib.parse import urlencode
 
 from ..engines.base import Engine, EnginePage
-from ..judge.prediction import origin_name
+from ..judge.prediction import origin_name, referrer_name
 from ..scenario import Probe, Scenario
 from ..scenario.endpoints import TOKEN_PARAM
-from ..scenario.origins import SAME_ORIGIN_PAGE, api_origins, page_key, split_target
+from ..scenario.origins import api_origins, page_key, page_url, split_target
 from ..spec import fetch_spec
 from .interrupts import cleanup_unless_interrupted
 
@@ -65,11 +65,6 @@ async (arg) => {
 SANDBOXED_INITIATOR = "sandboxed-iframe"
 """A fetch spec's `initiator` for window.corsProbe: run it in an opaque-origin (sandboxed)
 iframe of the page, so it sends Origin: null (react_fixture/src/sandbox.js)."""
-
-
-def page_url(name: str, origin: str) -> str:
-    """The probe page's URL on a page origin."""
-    return origin + (SAME_ORIGIN_PAGE + "/" if name == "api" else "/")  # sandboxed: {cross_site}
 
 
 def new_token(scenario: str, probe: str, browser: str) -> str:
@@ -335,6 +330,7 @@ def observe(run: CellRun, names: dict[str, str] | None = None) -> dict[str, Any]
         ],
         "origin_headers": [origin_name(e["origin"], names or {}) for e in run.ledger],
         "methods": [e["method"] for e in run.ledger],
+        "referers": [referrer_name(e.get("referer"), names or {}) for e in run.ledger],
         "body": last.get("body"),
         # the reason phrase the page read (WPT checks it), recorded, not compared
         "status_text": None if last["outcome"] == "cors-error" else last.get("statusText"),

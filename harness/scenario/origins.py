@@ -46,6 +46,11 @@ SAME_ORIGIN_PAGE = "/__cm_page"
 """Where the API's own origin serves the probe page (page = "api": a same-origin page)."""
 
 
+def page_url(name: str, origin: str) -> str:
+    """The probe page's URL on a page origin (what its fetches give as their referrer)."""
+    return origin + (SAME_ORIGIN_PAGE + "/" if name == "api" else "/")  # sandboxed: {cross_site}
+
+
 def page_origins(pages: dict[str, str], pages_tls: dict[str, str], tls: bool) -> dict[str, str]:
     """Every page origin a scenario can name: {app} etc. in the scenario's own scheme first,
     then {app_http}/{app_https} etc. (the https ones only where the host serves https pages)."""

@@ -4,6 +4,7 @@ scenario validation. Pure functions over names and values; no I/O.
 
 from __future__ import annotations
 
+import ipaddress
 import re
 
 SPEC = "https://fetch.spec.whatwg.org/"
@@ -160,3 +161,15 @@ def extract_list(values: list[str] | None) -> list[str] | None:
                 raise ListFailure(f"{item!r} is not a token")
             out.append(item)
     return out
+
+
+def is_loopback(host: str) -> bool:
+    """localhost names and loopback addresses: potentially trustworthy over plain http
+    (https://w3c.github.io/webappsec-secure-contexts/#is-origin-trustworthy)."""
+    host = host.strip("[]").lower()
+    if host in ("localhost", "localhost.") or host.endswith((".localhost", ".localhost.")):
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
