@@ -6,6 +6,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from cors_matrix.judge import referrer as referrer_rules
+from cors_matrix.judge.cookie_jar import parse_set_cookie, path_matches
 from cors_matrix.judge.oracle import (
     ANY_VALUE,
     Context,
@@ -1142,3 +1143,53 @@ def test_two_engines_send_only_the_origin_to_another_site_whatever_the_policy():
     assert referrer_rules.for_hop(page + "p", "unsafe-url", cross_site, page, chromium) == (
         page + "p"
     )
+
+
+# --- cookies set by the answers a page fetched (Fetch, HTTP-network fetch; RFC 6265bis) --------
+
+
+def cookie_route(path, *set_cookies):
+    return {"path": path, "method": "*", "status": 200, "body": "",
+            "headers": [["Set-Cookie", c] for c in set_cookies]}  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    "first,second,sent",
+    [
+        ("include", "include", ["a"]),
+        ("omit", "include", []),
+        ("include", "omit", []),
+        ("same-origin", "same-origin", ["a"]),
+    ],
+)
+def test_an_answers_set_cookie_is_stored_only_when_the_fetch_includes_credentials(
+        first, second, sent):  # fmt: skip
+    """HTTP-network fetch: "If includeCredentials is true, then the user agent should parse
+    and store the Set-Cookie headers" (WPT fetch/api/credentials/cookies.any.js): a fetch
+    with credentials omit stores nothing, and sends nothing."""
+    p = same_origin([cookie_route("/c", "a=1")], path="/c", credentials=first,
+                    then=[{"credentials": second}])  # fmt: skip
+    assert p.cookies_received == sent
+
+
+def test_a_cross_origin_fetch_with_default_credentials_ignores_set_cookie():
+    """Fetch's default credentials mode "same-origin" includes none for a CORS request, so
+    the answer's cookie is not stored: the next credentialed fetch carries nothing."""
+    ctx = Context(APP, API, {}, cors=False, routes=[cookie_route("/c", "s=1; SameSite=Lax")])
+    p = predict(Probe(name="p", path="/c", then=[{"credentials": "include"}]), ctx)
+    assert p.cookies_received == []
+    assert any("Set-Cookie ignored" in r for r in p.reasons)
+
+
+def test_set_cookie_attributes_default_path_and_path_match():
+    """RFC 6265bis 5.6 and 5.1.4: the default path is the request path's directory; a
+    Max-Age of zero deletes; Domain is not modelled (the cell says so instead of guessing)."""
+    parsed = parse_set_cookie("sid=1; SameSite=lax; Secure", "/session/login?x=1")
+    assert (parsed.name, parsed.samesite, parsed.secure, parsed.path) == ("sid", "Lax", True,
+                                                                          "/session")  # fmt: skip
+    assert parse_set_cookie("sid=; Max-Age=0", "/a").delete
+    assert parse_set_cookie("no-equals-sign", "/a") is None
+    assert path_matches("/session/me", "/session") and path_matches("/session", "/session")
+    assert not path_matches("/sessions", "/session") and not path_matches("/other", "/session")
+    with pytest.raises(NotModelled):
+        parse_set_cookie("sid=1; Domain=localhost", "/a")

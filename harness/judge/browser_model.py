@@ -117,7 +117,7 @@ class BrowserModel(ServerSide, CookieJar, CorsProtocol, Redirects):
                 return
             # the request itself is sent (and reaches the API unless a proxy answers it)
             has_auth = any(k.lower() == "authorization" for k in hop.headers)
-            cookies = self.cookies_to_send(probe.credentials, not hop.cors, self.host)
+            cookies = self.cookies_to_send(probe.credentials, not hop.cors, self.host, hop.path)
             origin = self.origin_header(probe, hop, sent)
             hop.last_origin = origin
             answer = self.server(hop.method, hop.path, origin, authorization=has_auth,
@@ -127,6 +127,10 @@ class BrowserModel(ServerSide, CookieJar, CorsProtocol, Redirects):
                 self.api_saw(hop.method, origin)
                 self.cookies_seen.update(cookies)
                 self.p.authorization_received |= has_auth
+            include = probe.credentials == "include" or (probe.credentials == "same-origin"
+                                                         and not hop.cors)  # fmt: skip
+            self.store_response_cookies(answer.headers.get("set-cookie", []), include, self.host,
+                                        hop.path)  # fmt: skip
             if probe.mode == "no-cors" and hop.cors:
                 # response tainting "opaque": no CORS check, but a redirect is still followed
                 # (HTTP fetch: redirect mode "follow" -> HTTP-redirect fetch), each hop a request

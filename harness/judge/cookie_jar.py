@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 from ..scenario import CookieSpec
 from ..scenario.origins import Origin, api_origins, same_site
+from .prediction import NotModelled
 
 
 @dataclass
@@ -14,6 +15,58 @@ class Cookie:
     name: str
     samesite: str | None
     secure: bool
+    path: str = "/"
+
+
+@dataclass(frozen=True)
+class SetCookie:
+    """One Set-Cookie header as RFC 6265bis section 5.6 parses it (the attributes the model
+    needs); `delete`: a Max-Age of zero or less removes the cookie."""
+
+    name: str
+    samesite: str | None
+    secure: bool
+    path: str
+    delete: bool = False
+
+
+def parse_set_cookie(value: str, request_path: str) -> SetCookie | None:
+    """RFC 6265bis 5.6: name=value before the first ";", then attributes; None when the
+    header is ignored (no "=" in the pair, or an empty name). The default path is the request
+    path's directory (5.1.4). A Domain or Partitioned attribute is not modelled."""
+    pair, *attributes = value.split(";")
+    if "=" not in pair:
+        return None
+    name = pair.split("=", 1)[0].strip()
+    if not name:
+        return None
+    samesite, secure, path, delete = None, False, None, False
+    for attribute in attributes:
+        key, _, val = attribute.partition("=")
+        key, val = key.strip().lower(), val.strip()
+        if key == "samesite":
+            samesite = {"strict": "Strict", "lax": "Lax", "none": "None"}.get(val.lower())
+        elif key == "secure":
+            secure = True
+        elif key == "path" and val.startswith("/"):
+            path = val
+        elif key == "max-age" and val.lstrip("-").isdigit():
+            delete = int(val) <= 0
+        elif key in ("domain", "partitioned"):
+            raise NotModelled(f"a Set-Cookie with {key.title()} ({name})")
+    if path is None:
+        directory = request_path.split("?")[0].rsplit("/", 1)[0]
+        path = directory or "/"
+    return SetCookie(name, samesite, secure, path, delete)
+
+
+def path_matches(request_path: str, cookie_path: str) -> bool:
+    """RFC 6265bis 5.1.4 path-match."""
+    path = request_path.split("?")[0] or "/"
+    if path == cookie_path:
+        return True
+    return path.startswith(cookie_path) and (cookie_path.endswith("/")
+                                             or path[len(cookie_path)] == "/")  # fmt: skip
 
 
 class CookieJar:
@@ -28,8 +81,12 @@ class CookieJar:
     def same_site_as_page(self, origin: str) -> bool:
         return not self.ctx.opaque_initiator and same_site(self.ctx.page_origin, origin)
 
-    def store_cookie(self, spec: CookieSpec, top_level: bool) -> None:
-        where = api_origins(self.ctx.api_origin)[spec.server]
+    def store_cookie(self, spec: CookieSpec | SetCookie, top_level: bool,
+                     where: str | None = None) -> None:  # fmt: skip
+        """Store a cookie the API at `where` (default: the scenario's set_cookies server) sets,
+        unless a rule refuses it (said in the prediction's reasons)."""
+        if where is None:
+            where = api_origins(self.ctx.api_origin)[spec.server]
         same = top_level or self.same_site_as_page(where)
         samesite = self.effective_samesite(spec)
         if (
@@ -56,9 +113,26 @@ class CookieJar:
                     f"cookie {spec.name} not stored: SameSite={samesite} set by a cross-site fetch"
                 )
                 return
-        self.jar[(Origin.parse(where).host, spec.name)] = Cookie(
-            spec.name, spec.samesite, spec.secure
-        )
+        key = (Origin.parse(where).host, spec.name)
+        if getattr(spec, "delete", False):
+            self.jar.pop(key, None)
+            return
+        self.jar[key] = Cookie(spec.name, spec.samesite, spec.secure, getattr(spec, "path", "/"))
+
+    def store_response_cookies(self, values: list[str], include_credentials: bool, where: str,
+                               request_path: str) -> None:  # fmt: skip
+        """Fetch, HTTP-network fetch: "If includeCredentials is true, the user agent should
+        parse and store the Set-Cookie headers" of every response, a redirect's included,
+        before (and whatever) the CORS check; a fetch without credentials stores none."""
+        if not values:
+            return
+        if not include_credentials:
+            self.p.reasons.append("Set-Cookie ignored: the fetch does not include credentials")
+            return
+        for value in values:
+            parsed = parse_set_cookie(value, request_path)
+            if parsed is not None:
+                self.store_cookie(parsed, top_level=False, where=where)
 
     def set_cookies(self) -> None:
         for spec in self.probe.set_cookies:
@@ -69,13 +143,15 @@ class CookieJar:
                 # in HTTP-network fetch, before (and regardless of) the CORS check.
                 self.store_cookie(spec, top_level=False)
 
-    def cookies_to_send(self, credentials: str, same_origin: bool, origin: str) -> list[str]:
+    def cookies_to_send(self, credentials: str, same_origin: bool, origin: str,
+                        path: str = "/") -> list[str]:  # fmt: skip
         """Fetch's includeCredentials (mode include, or same-origin for a same-origin request:
-        response tainting basic), then the jar's cookies for `origin`'s host."""
+        response tainting basic), then the jar's cookies for `origin`'s host and `path`."""
         if not (credentials == "include" or credentials == "same-origin" and same_origin):
             return []
         host = Origin.parse(origin).host
-        jar = [cookie for (where, _), cookie in self.jar.items() if where == host]
+        jar = [cookie for (where, _), cookie in self.jar.items()
+               if where == host and path_matches(path, cookie.path)]  # fmt: skip
         same = self.same_site_as_page(origin)
         if not same and self.ctx.cookie_policy == "block-third-party":
             if jar:
