@@ -469,6 +469,8 @@ def test_a_cross_origin_hop_drops_authorization_so_the_next_hop_needs_no_preflig
     routes = [preflight, {**hop("/a", f"{OTHER}/b"), "method": "GET"}, end("/b", "*")]
     p = routed(routes, path="/a", headers={"Authorization": "Bearer t"})
     assert (p.outcome, p.preflights, p.requests) == ("ok", 1, 2)
+    # request by request (observed.authorizations): never on a preflight, gone after the hop
+    assert (p.methods, p.authorizations) == (["OPTIONS", "GET", "GET"], [False, True, False])
     # within one origin it stays, and the next URL needs its own preflight
     same = [preflight, {**hop("/a", "/b"), "method": "GET"},
             {**end("/b", APP), "method": "GET"}]  # fmt: skip

@@ -124,7 +124,7 @@ class BrowserModel(ServerSide, CookieJar, CorsProtocol, Redirects):
                                  cookie=bool(cookies))  # fmt: skip
             if self.reached_api:
                 self.p.requests += 1
-                self.api_saw(hop.method, origin)
+                self.api_saw(hop.method, origin, has_auth)
                 self.cookies_seen.update(cookies)
                 self.p.authorization_received |= has_auth
             include = probe.credentials == "include" or (probe.credentials == "same-origin"
@@ -187,9 +187,12 @@ class BrowserModel(ServerSide, CookieJar, CorsProtocol, Redirects):
             return "null"
         return serialized
 
-    def api_saw(self, method: str, origin: str | None) -> None:
-        """A request (or preflight) reached the API: its method, Origin and Referer, in order."""
+    def api_saw(self, method: str, origin: str | None, authorization: bool = False) -> None:
+        """A request (or preflight, never with Authorization: Fetch's CORS-preflight fetch
+        copies no request header but Accept) reached the API: its method, Origin, Referer and
+        whether it carried Authorization, in order."""
         self.p.methods.append(method)
+        self.p.authorizations.append(authorization)
         self.p.origin_headers.append(origin_name(origin, self.origins))
         self.p.referers.append(referrer_name(self.referer, self.origins))
 

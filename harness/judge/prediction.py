@@ -15,7 +15,7 @@ ANY_VALUE = "<any>"
 COMPARED_KEYS = (
     "outcome", "status", "headers", "preflights", "requests", "cookies_received",
     "authorization_received", "attempts", "origin_headers", "methods", "readable_headers",
-    "referers",
+    "referers", "authorizations",
 )  # fmt: skip
 
 
@@ -97,6 +97,8 @@ class Prediction:
     # the Referer header of every request the API saw, preflights included, in order
     # (referrer_name: "app/", "api/__cm_page/"; None: no header)
     referers: list[str | None] = field(default_factory=list)
+    # whether each request the API saw carried Authorization, preflights included, in order
+    authorizations: list[bool] = field(default_factory=list)
     reasons: list[str] = field(default_factory=list)
     differences: list[str] = field(default_factory=list)
 

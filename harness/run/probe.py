@@ -331,6 +331,7 @@ def observe(run: CellRun, names: dict[str, str] | None = None) -> dict[str, Any]
         "origin_headers": [origin_name(e["origin"], names or {}) for e in run.ledger],
         "methods": [e["method"] for e in run.ledger],
         "referers": [referrer_name(e.get("referer"), names or {}) for e in run.ledger],
+        "authorizations": [e["authorization"] for e in run.ledger],
         "body": last.get("body"),
         # the reason phrase the page read (WPT checks it), recorded, not compared
         "status_text": None if last["outcome"] == "cors-error" else last.get("statusText"),
