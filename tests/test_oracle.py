@@ -1195,3 +1195,14 @@ def test_set_cookie_attributes_default_path_and_path_match():
     assert not path_matches("/sessions", "/session") and not path_matches("/other", "/session")
     with pytest.raises(NotModelled):
         parse_set_cookie("sid=1; Domain=localhost", "/a")
+
+
+def test_a_cells_cookie_paths_are_what_a_webdriver_clean_up_must_visit():
+    """WebDriver deletes only the cookies its current document would send: the cell's end
+    visits "/" and each Path an answer's cookie was set under (a login's default /session)."""
+    from cors_matrix.run.probe import cookie_paths
+
+    entries = [{"path": "/session/login", "response_headers": {"set-cookie": ["sid=1"]}},
+               {"path": "/x", "response_headers": {"set-cookie": ["a=1; Path=/api/v1"]}},
+               {"path": "/y", "response_headers": {}}]  # fmt: skip
+    assert cookie_paths(entries) == ("/", "/api/v1", "/session")

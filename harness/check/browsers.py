@@ -18,6 +18,7 @@ from ..run.probe import (
     RUN_SERIES_JS,
     SANDBOXED_INITIATOR,
     CellRun,
+    cookie_paths,
     engine_messages,
     observe,
     with_token,
@@ -76,10 +77,11 @@ def run_engine(engine, browser: str, plan: Plan, store, app, write: Callable[[Ce
     """Every cell of one engine; each is judged and handed to `write` as soon as it is done."""
     for frontend, attackers in plan.attackers.items():
         page = engine.new_page()
+        paths: set[str] = {"/"}  # every Path a cookie of this group was set under
 
-        def end_group(page=page) -> None:
+        def end_group(page=page, paths=paths) -> None:
             try:
-                page.clear_cookies([plan.api_origin])
+                page.clear_cookies([plan.api_origin], tuple(sorted(paths)))
             finally:
                 page.close()
 
@@ -95,6 +97,7 @@ def run_engine(engine, browser: str, plan: Plan, store, app, write: Callable[[Ce
                 for request in requests:
                     cell = Cell(frontend, role, origin, kind, request, browser)
                     _run_one(cell, page, engine, plan, store)
+                    paths.update(cookie_paths(cell.record.get("ledger") or []))
                     judge(cell)
                     write(cell)
                     if not app.alive():

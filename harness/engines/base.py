@@ -119,8 +119,10 @@ class EnginePage(ABC):
     def screenshot(self, path: Path) -> None: ...
 
     @abstractmethod
-    def clear_cookies(self, origins: list[str]) -> None:
-        """Forget cookies this cell created for `origins`, so no later cell sees them."""
+    def clear_cookies(self, origins: list[str], paths: tuple[str, ...] = ("/",)) -> None:
+        """Forget cookies this cell created for `origins`, so no later cell sees them.
+        `paths`: the Path of each of them (a driver that can only delete the cookies of the
+        document it shows must show one under each)."""
 
     @abstractmethod
     def close(self) -> None: ...

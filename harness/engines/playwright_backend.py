@@ -86,9 +86,9 @@ class PlaywrightPage(EnginePage):
             self._page.context.tracing.stop_chunk(path=str(path))
             return True
 
-    def clear_cookies(self, origins: list[str]) -> None:
+    def clear_cookies(self, origins: list[str], paths: tuple[str, ...] = ("/",)) -> None:
         with self._guard("clearing cookies"):
-            self._page.context.clear_cookies()
+            self._page.context.clear_cookies()  # every cookie of the context, whatever its path
 
     def close(self) -> None:
         with self._guard("closing a page"):

@@ -171,11 +171,13 @@ class WebDriverPage(EnginePage):
     def screenshot(self, path: Path) -> None:
         self._driver.save_screenshot(str(path))
 
-    def clear_cookies(self, origins: list[str]) -> None:
-        # WebDriver deletes only the current document's cookies: visit each origin first.
+    def clear_cookies(self, origins: list[str], paths: tuple[str, ...] = ("/",)) -> None:
+        # WebDriver deletes only the cookies the current document would send (its origin, and
+        # a Path that path-matches the document's): visit each origin under each cookie's Path
         for origin in origins:
-            self._driver.get(origin + "/headers?cm_probe=_cookie_reset")
-            self._driver.delete_all_cookies()
+            for path in paths:
+                self._driver.get(f"{origin}{path.rstrip('/')}/headers?cm_probe=_cookie_reset")
+                self._driver.delete_all_cookies()
 
     def close(self) -> None:
         self._driver.get("about:blank")

@@ -30,6 +30,20 @@ class SetCookie:
     delete: bool = False
 
 
+def cookie_path(value: str, request_path: str) -> str:
+    """The path a Set-Cookie header's cookie is scoped to (RFC 6265bis 5.6.4 and 5.1.4): its
+    Path attribute when it starts with "/", else the request path's directory."""
+    path = None
+    for attribute in value.split(";")[1:]:
+        key, _, val = attribute.partition("=")
+        if key.strip().lower() == "path" and val.strip().startswith("/"):
+            path = val.strip()
+    if path is not None:
+        return path
+    directory = request_path.split("?")[0].rsplit("/", 1)[0]
+    return directory or "/"
+
+
 def parse_set_cookie(value: str, request_path: str) -> SetCookie | None:
     """RFC 6265bis 5.6: name=value before the first ";", then attributes; None when the
     header is ignored (no "=" in the pair, or an empty name). The default path is the request
@@ -40,7 +54,7 @@ def parse_set_cookie(value: str, request_path: str) -> SetCookie | None:
     name = pair.split("=", 1)[0].strip()
     if not name:
         return None
-    samesite, secure, path, delete = None, False, None, False
+    samesite, secure, delete = None, False, False
     for attribute in attributes:
         key, _, val = attribute.partition("=")
         key, val = key.strip().lower(), val.strip()
@@ -48,16 +62,11 @@ def parse_set_cookie(value: str, request_path: str) -> SetCookie | None:
             samesite = {"strict": "Strict", "lax": "Lax", "none": "None"}.get(val.lower())
         elif key == "secure":
             secure = True
-        elif key == "path" and val.startswith("/"):
-            path = val
         elif key == "max-age" and val.lstrip("-").isdigit():
             delete = int(val) <= 0
         elif key in ("domain", "partitioned"):
             raise NotModelled(f"a Set-Cookie with {key.title()} ({name})")
-    if path is None:
-        directory = request_path.split("?")[0].rsplit("/", 1)[0]
-        path = directory or "/"
-    return SetCookie(name, samesite, secure, path, delete)
+    return SetCookie(name, samesite, secure, cookie_path(value, request_path), delete)
 
 
 def path_matches(request_path: str, cookie_path: str) -> bool:

@@ -16,6 +16,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 from ..engines.base import Engine, EnginePage
+from ..judge.cookie_jar import cookie_path
 from ..judge.prediction import origin_name, referrer_name
 from ..scenario import Probe, Scenario
 from ..scenario.endpoints import TOKEN_PARAM
@@ -218,7 +219,7 @@ def run_cell(
             # of /cookies/set, a login route): none may reach a later cell on this host
             entries = ledger if ledger is not None else ledger_reader(token)
             if probe.set_cookies or set_a_cookie(entries):
-                page.clear_cookies(list(api_origins(api).values()))  # both host names
+                page.clear_cookies(list(api_origins(api).values()), cookie_paths(entries))
                 if engine.single_window:  # WebDriver clears cookies by visiting the API
                     at = None
         except Exception:
@@ -278,6 +279,16 @@ def run_cell(
 def set_a_cookie(entries: list[dict[str, Any]]) -> bool:
     """Whether any answer in these ledger entries carried Set-Cookie."""
     return any("set-cookie" in e.get("response_headers", {}) for e in entries)
+
+
+def cookie_paths(entries: list[dict[str, Any]]) -> tuple[str, ...]:
+    """ "/" and the Path of every cookie an answer in these ledger entries set (a login route's
+    cookie may be scoped to /session: WebDriver must show a page there to delete it)."""
+    paths = {"/"}
+    for e in entries:
+        for value in e.get("response_headers", {}).get("set-cookie", []):
+            paths.add(cookie_path(value, e["path"]))
+    return tuple(sorted(paths))
 
 
 CORS_MESSAGE = ("CORS", "Cross-Origin", "Same Origin Policy", "Access-Control-")
