@@ -14,7 +14,7 @@ from ..spec import fetch_spec
 from ..spec.fetch_spec import is_loopback
 from ..spec.starlette_model import ServerAnswer
 from . import referrer as referrer_rules
-from .cookie_jar import Cookie, CookieJar
+from .cookie_jar import Cookie, CookieJar, include_credentials
 from .cors_protocol import CacheEntry, CorsProtocol
 from .prediction import Context, Prediction, origin_name, referrer_name
 from .profile import Profile
@@ -127,10 +127,9 @@ class BrowserModel(ServerSide, CookieJar, CorsProtocol, Redirects):
                 self.api_saw(hop.method, origin, has_auth)
                 self.cookies_seen.update(cookies)
                 self.p.authorization_received |= has_auth
-            include = probe.credentials == "include" or (probe.credentials == "same-origin"
-                                                         and not hop.cors)  # fmt: skip
-            self.store_response_cookies(answer.headers.get("set-cookie", []), include, self.host,
-                                        hop.path)  # fmt: skip
+            self.store_response_cookies(answer.headers.get("set-cookie", []),
+                                        include_credentials(probe.credentials, not hop.cors),
+                                        self.host, hop.path)  # fmt: skip
             if probe.mode == "no-cors" and hop.cors:
                 # response tainting "opaque": no CORS check, but a redirect is still followed
                 # (HTTP fetch: redirect mode "follow" -> HTTP-redirect fetch), each hop a request

@@ -69,6 +69,13 @@ def parse_set_cookie(value: str, request_path: str) -> SetCookie | None:
     return SetCookie(name, samesite, secure, cookie_path(value, request_path), delete)
 
 
+def include_credentials(credentials: str, same_origin: bool) -> bool:
+    """Fetch's includeCredentials: credentials mode "include", or "same-origin" while the
+    response tainting is "basic" (`same_origin`). It decides both the cookies a request sends
+    and whether its answer's Set-Cookie is stored."""
+    return credentials == "include" or (credentials == "same-origin" and same_origin)
+
+
 def path_matches(request_path: str, cookie_path: str) -> bool:
     """RFC 6265bis 5.1.4 path-match."""
     path = request_path.split("?")[0] or "/"
@@ -154,9 +161,8 @@ class CookieJar:
 
     def cookies_to_send(self, credentials: str, same_origin: bool, origin: str,
                         path: str = "/") -> list[str]:  # fmt: skip
-        """Fetch's includeCredentials (mode include, or same-origin for a same-origin request:
-        response tainting basic), then the jar's cookies for `origin`'s host and `path`."""
-        if not (credentials == "include" or credentials == "same-origin" and same_origin):
+        """Fetch's includeCredentials, then the jar's cookies for `origin`'s host and `path`."""
+        if not include_credentials(credentials, same_origin):
             return []
         host = Origin.parse(origin).host
         jar = [cookie for (where, _), cookie in self.jar.items()
