@@ -1206,3 +1206,94 @@ def test_a_cells_cookie_paths_are_what_a_webdriver_clean_up_must_visit():
                {"path": "/x", "response_headers": {"set-cookie": ["a=1; Path=/api/v1"]}},
                {"path": "/y", "response_headers": {}}]  # fmt: skip
     assert cookie_paths(entries) == ("/", "/api/v1", "/session")
+
+
+# --- repeated fields combined, and XMLHttpRequest (issue 30: WPT cors/) -------------------------
+
+
+def two_origins(path, first, second):
+    return {"path": path, "method": "*", "status": 200, "body": "",
+            "headers": [["Access-Control-Allow-Origin", first],
+                        ["Access-Control-Allow-Origin", second]]}  # fmt: skip
+
+
+@pytest.mark.parametrize("first,second", [("", "*"), ("*", ""), ("", APP), ("*", "*"), (APP, APP)])
+def test_two_allow_origin_fields_are_one_combined_value_that_never_matches(first, second):
+    """Fetch, "combine": every field's value joined with ", ", empty ones too ("" and "*" are
+    ", *"), so two Access-Control-Allow-Origin fields never pass the CORS check (WPT
+    cors/origin.htm, "Disallow multiple headers")."""
+    ctx = Context(APP, API, {}, cors=False, routes=[two_origins("/a", first, second)])
+    spec, chromium = expectations(Probe(name="p", path="/a"), ctx, "chromium")
+    assert (spec.outcome, chromium.outcome) == ("cors-error", "cors-error")
+
+
+@pytest.mark.parametrize(
+    "first,second,outcome",
+    [("", "*", "ok"), ("*", "", "ok"), ("", APP, "ok"), ("*", "*", "cors-error")],
+)
+def test_firefox_skips_an_empty_field_when_it_combines(first, second, outcome):
+    """nsHttpHeaderArray::MergeHeader: merging an empty value is a no-op, and no ", " follows an
+    empty first value: "" and "*" are "*" in Firefox (firefox-combined-field-drops-empty-values)."""
+    ctx = Context(APP, API, {}, cors=False, routes=[two_origins("/a", first, second)])
+    spec, firefox = expectations(Probe(name="p", path="/a"), ctx, "firefox")
+    assert (spec.outcome, firefox.outcome) == ("cors-error", outcome)
+    if outcome == "ok":
+        assert firefox.differences == ["firefox-combined-field-drops-empty-values"]
+
+
+def test_an_xhr_is_a_cors_fetch_like_any_other():
+    """XHR, send(): a request with mode "cors" and credentials "same-origin" (withCredentials
+    unset); its safelisted Accept: */* needs no preflight."""
+    xhr = run(EXACT, api="xhr", method="POST", body="x")
+    assert (xhr.outcome, xhr.preflights, xhr.requests) == ("ok", 0, 1)
+
+
+def test_an_xhr_upload_listener_forces_a_preflight_and_caches_its_method():
+    """XHR, send(): the upload listener flag sets the use-CORS-preflight flag, so a simple POST
+    is preflighted (Fetch, main fetch step 5), and a preflight without Access-Control-Allow-
+    Methods still caches the request's own method (CORS-preflight fetch step 7): the second
+    POST uses the cache."""
+    routes = [{"path": "/a", "method": "OPTIONS", "status": 204, "body": "",
+               "headers": [["Access-Control-Allow-Origin", APP],
+                           ["Access-Control-Max-Age", "600"]]}, end("/a", APP)]  # fmt: skip
+    ctx = Context(APP, API, {}, cors=False, routes=routes)
+    probe = Probe(name="p", api="xhr", path="/a", method="POST", body="x", upload_listener=True,
+                  repeat=2)  # fmt: skip
+    p = predict(probe, ctx)
+    assert (p.outcome, p.preflights, p.requests) == ("ok", 1, 2)
+    assert p.methods == ["OPTIONS", "POST", "POST"]
+
+
+def test_an_upload_listener_preflight_cached_for_another_method_does_not_cover_post():
+    """The use-CORS-preflight flag needs a method cache entry even for POST: an entry for PUT
+    alone does not do (Fetch, main fetch step 5: "no method cache entry match")."""
+    routes = [{"path": "/a", "method": "OPTIONS", "status": 204, "body": "",
+               "headers": [["Access-Control-Allow-Origin", APP],
+                           ["Access-Control-Allow-Methods", "PUT"],
+                           ["Access-Control-Max-Age", "600"]]}, end("/a", APP)]  # fmt: skip
+    ctx = Context(APP, API, {}, cors=False, routes=routes)
+    probe = Probe(name="p", api="xhr", path="/a", method="POST", body="x", upload_listener=True,
+                  repeat=2)  # fmt: skip
+    assert predict(probe, ctx).preflights == 2
+
+
+@pytest.mark.parametrize("fields,message", [
+    ({"credentials": "omit"}, "no credentials 'omit'"),
+    ({"mode": "no-cors"}, "cannot set mode"),
+    ({"redirect": "manual"}, "cannot set redirect"),
+    ({"cache": "no-store"}, "cannot set cache"),
+    ({"referrer_policy": "no-referrer"}, "cannot set referrer_policy"),
+    ({"keepalive": True, "method": "POST", "body": "x"}, "cannot set keepalive"),
+    ({"page": "sandboxed"}, "not in the sandboxed iframe"),
+    ({"then": [{"credentials": "omit"}]}, "no credentials 'omit'"),
+])  # fmt: skip
+def test_an_xhr_probe_refuses_what_xmlhttprequest_cannot_say(fields, message):
+    with pytest.raises(ValueError, match=message):
+        Probe(name="p", api="xhr", **fields)
+
+
+def test_an_upload_listener_needs_xhr_and_a_body():
+    with pytest.raises(ValueError, match="needs api = 'xhr'"):
+        Probe(name="p", method="POST", body="x", upload_listener=True)
+    with pytest.raises(ValueError, match="needs a body"):
+        Probe(name="p", api="xhr", upload_listener=True)

@@ -87,11 +87,15 @@ class BrowserModel(ServerSide, CookieJar, CorsProtocol, Redirects):
                 hop.first_non_simple = not simple_method or bool(unsafe)
             # an engine may decide "preflight" once, for every hop of the fetch
             sticky = hop.first_non_simple and self.profile.preflight_sticks_after_redirect
+            # XHR's upload listener sets the request's use-CORS-preflight flag: a preflight
+            # whatever the method and headers (XHR, send(); Fetch, main fetch step 5)
+            forced = probe.upload_listener
             needs_preflight = (
                 hop.cors
                 and probe.mode == "cors"
-                and (hop.method not in fetch_spec.SAFELISTED_METHODS or bool(unsafe) or sticky)
-            )
+                and (hop.method not in fetch_spec.SAFELISTED_METHODS or bool(unsafe) or sticky
+                     or forced)
+            )  # fmt: skip
             if sticky and self.profile.sticky_preflight_keeps_first_headers:
                 unsafe = hop.first_unsafe  # the preflight asks for the first request's headers
             if needs_preflight and not self.cache_match(probe, url, credentials, hop.method,
@@ -103,7 +107,7 @@ class BrowserModel(ServerSide, CookieJar, CorsProtocol, Redirects):
                 failure = self.preflight(
                     url, hop.path, hop.method, unsafe, credentials,
                     self.ctx.page_origin if fresh else sent,
-                    check_cors=not (fresh and self.host == self.ctx.page_origin),
+                    check_cors=not (fresh and self.host == self.ctx.page_origin), forced=forced,
                 )  # fmt: skip
                 if failure:
                     self.finish_error(failure)
@@ -124,7 +128,7 @@ class BrowserModel(ServerSide, CookieJar, CorsProtocol, Redirects):
                                  cookie=bool(cookies))  # fmt: skip
             if self.reached_api:
                 self.p.requests += 1
-                self.api_saw(hop.method, origin, has_auth)
+                self.api_saw(hop.method, origin, has_auth, cookies)
                 self.cookies_seen.update(cookies)
                 self.p.authorization_received |= has_auth
             self.store_response_cookies(answer.headers.get("set-cookie", []),
@@ -186,12 +190,15 @@ class BrowserModel(ServerSide, CookieJar, CorsProtocol, Redirects):
             return "null"
         return serialized
 
-    def api_saw(self, method: str, origin: str | None, authorization: bool = False) -> None:
-        """A request (or preflight, never with Authorization: Fetch's CORS-preflight fetch
-        copies no request header but Accept) reached the API: its method, Origin, Referer and
-        whether it carried Authorization, in order."""
+    def api_saw(self, method: str, origin: str | None, authorization: bool = False,
+                cookies: list[str] = ()) -> None:  # fmt: skip
+        """A request (or preflight, never with Authorization or cookies: Fetch's CORS-preflight
+        fetch copies no request header but Accept, and its credentials mode is "same-origin"
+        on another origin) reached the API: its method, Origin, Referer, whether it carried
+        Authorization and which cookies, in order."""
         self.p.methods.append(method)
         self.p.authorizations.append(authorization)
+        self.p.request_cookies.append(sorted(set(cookies)))
         self.p.origin_headers.append(origin_name(origin, self.origins))
         self.p.referers.append(referrer_name(self.referer, self.origins))
 
@@ -214,6 +221,8 @@ class BrowserModel(ServerSide, CookieJar, CorsProtocol, Redirects):
         if probe.request_body is not None and not any(k.lower() == "content-type"
                                                       for k in headers):  # fmt: skip
             headers["Content-Type"] = "text/plain;charset=UTF-8"
+        if probe.api == "xhr" and not any(k.lower() == "accept" for k in headers):
+            headers["Accept"] = "*/*"  # XHR, send(): a safelisted default, never a preflight
         server, path = split_target(probe.path)
         self.host = api_origins(self.ctx.api_origin)[server]
         # response tainting: "basic" while the request stays on the page's own origin (page =

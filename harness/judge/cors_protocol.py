@@ -64,7 +64,9 @@ class CorsProtocol:
 
         def covers(entry: CacheEntry) -> bool:
             method_ok = (
-                method in fetch_spec.SAFELISTED_METHODS
+                # the use-CORS-preflight flag (XHR's upload listener) needs a method entry even
+                # for a safelisted method (https://fetch.spec.whatwg.org/#main-fetch, step 5)
+                (method in fetch_spec.SAFELISTED_METHODS and not req.upload_listener)
                 or method in entry.methods
                 or (entry.wildcard_methods and not credentials)
             )
@@ -102,8 +104,10 @@ class CorsProtocol:
         credentials: bool,
         sent: str,
         check_cors: bool = True,
+        forced: bool = False,
     ) -> str | None:
-        """https://fetch.spec.whatwg.org/#cors-preflight-fetch ; None on success."""
+        """https://fetch.spec.whatwg.org/#cors-preflight-fetch ; None on success. `forced`:
+        the request's use-CORS-preflight flag (XHR's upload listener)."""
         acrh = ",".join(unsafe) if unsafe else None
         answer = self.server(method, path, sent, acrh, preflight=True)
         self.p.preflights += int(self.reached_api)
@@ -119,6 +123,10 @@ class CorsProtocol:
             headers = fetch_spec.extract_list(answer.headers.get("access-control-allow-headers"))
         except fetch_spec.ListFailure as exc:
             return f"preflight: an Access-Control-Allow-* list does not parse ({exc})"
+        if methods is None and forced:
+            # step 7: no Access-Control-Allow-Methods and the use-CORS-preflight flag set: the
+            # request's own method is allowed (and cached)
+            methods = [method]
         methods, headers = methods or [], headers or []
         lower_headers = {h.lower() for h in headers}
         if (

@@ -15,7 +15,7 @@ ANY_VALUE = "<any>"
 COMPARED_KEYS = (
     "outcome", "status", "headers", "preflights", "requests", "cookies_received",
     "authorization_received", "attempts", "origin_headers", "methods", "readable_headers",
-    "referers", "authorizations",
+    "referers", "authorizations", "request_cookies",
 )  # fmt: skip
 
 
@@ -99,6 +99,8 @@ class Prediction:
     referers: list[str | None] = field(default_factory=list)
     # whether each request the API saw carried Authorization, preflights included, in order
     authorizations: list[bool] = field(default_factory=list)
+    # the sorted names of the cookies each request the API saw carried, preflights included
+    request_cookies: list[list[str]] = field(default_factory=list)
     reasons: list[str] = field(default_factory=list)
     differences: list[str] = field(default_factory=list)
 

@@ -27,7 +27,9 @@ class PreflightCauses:
 
     def needs_preflight(self) -> bool:
         return self.probe.mode == "cors" and (
-            self.method() not in fetch_spec.SAFELISTED_METHODS or bool(self.unsafe_headers())
+            self.method() not in fetch_spec.SAFELISTED_METHODS
+            or bool(self.unsafe_headers())
+            or self.probe.upload_listener  # XHR's use-CORS-preflight flag
         )
 
     def preflight_failed(self, status: int, failure: str) -> Cause:

@@ -33,6 +33,7 @@ class Profile:
     referrer_hidden_by_scheme: bool = False
     cross_site_relaxed_referrer_policy_ignored: bool = False
     third_party_referrer_cut_to_origin: bool = False
+    combined_field_drops_empty_values: bool = False
     applied: tuple[str, ...] = ()  # ids of the differences that shaped this profile
 
 

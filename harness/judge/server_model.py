@@ -30,6 +30,17 @@ def proxied(variant: str, answer: ServerAnswer) -> ServerAnswer:
     return ServerAnswer(answer.status, headers, answer.note)
 
 
+def without_empty_repeats(answer: ServerAnswer) -> ServerAnswer:
+    """The answer as an engine that skips empty fields when it combines repeated ones sees it
+    (firefox-combined-field-drops-empty-values): "" and "*" are "*"; fields all empty stay one
+    empty value."""
+    headers = {}
+    for name, values in answer.headers.items():
+        kept = [v for v in values if v.strip(" \t")]
+        headers[name] = kept if kept or not values else [""]
+    return ServerAnswer(answer.status, headers, answer.note)
+
+
 def with_server_headers(answer: ServerAnswer, proxy: str = "none") -> ServerAnswer:
     """Every answer carries the server's own `server` and `date`: uvicorn puts its defaults
     before the app's headers, whatever the app sent (uvicorn/protocols/http/h11_impl.py:
@@ -70,8 +81,10 @@ class ServerSide:
             headers: dict[str, list[str]] = {}
             for name, value in route["headers"]:
                 headers.setdefault(name.lower(), []).append(value)
-            # Starlette's Response adds Content-Length unless the route set its own
-            headers.setdefault("content-length", [ANY_VALUE])
+            # Starlette's Response adds Content-Length unless the route set its own, or the
+            # status has no body (Response.init_headers: not for 1xx, 204 and 304)
+            if route["status"] not in (204, 304):
+                headers.setdefault("content-length", [ANY_VALUE])
             return ServerAnswer(route["status"], headers, "raw route"), True
         endpoint = endpoints.find(path)
         if endpoint is None and self.ctx.redirect_slashes and bare != "/":
@@ -120,7 +133,10 @@ class ServerSide:
         self.reached_api = True
         answer = self.api_server(method, path, origin, preflight_headers, preflight, authorization,
                                  cookie)  # fmt: skip
-        return with_server_headers(proxied(self.ctx.proxy, answer), self.ctx.proxy)
+        answer = with_server_headers(proxied(self.ctx.proxy, answer), self.ctx.proxy)
+        if self.profile.combined_field_drops_empty_values:
+            answer = without_empty_repeats(answer)
+        return answer
 
     def api_server(
         self,

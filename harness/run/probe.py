@@ -100,6 +100,8 @@ def fetch_spec_of(probe: Probe, url: str) -> dict[str, Any]:
         "referrer": probe.referrer,
         "referrerPolicy": probe.referrer_policy,
         "readHeaders": probe.read_headers,
+        "api": probe.api,
+        "uploadListener": probe.upload_listener,
         **({"initiator": SANDBOXED_INITIATOR} if probe.page == "sandboxed" else {}),
     }
 
@@ -343,6 +345,7 @@ def observe(run: CellRun, names: dict[str, str] | None = None) -> dict[str, Any]
         "methods": [e["method"] for e in run.ledger],
         "referers": [referrer_name(e.get("referer"), names or {}) for e in run.ledger],
         "authorizations": [e["authorization"] for e in run.ledger],
+        "request_cookies": [sorted(set(e["cookies"])) for e in run.ledger],
         "body": last.get("body"),
         # the reason phrase the page read (WPT checks it), recorded, not compared
         "status_text": None if last["outcome"] == "cors-error" else last.get("statusText"),

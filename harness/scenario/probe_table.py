@@ -98,6 +98,12 @@ class Probe(Strict):
         None, ge=0, le=1_000_000, description="a body of this many bytes ('x'), for size limits"
     )
     keepalive: bool = False
+    api: Literal["fetch", "xhr"] = Field(
+        "fetch", description="xhr: sent with XMLHttpRequest (as axios does) instead of fetch"
+    )
+    upload_listener: bool = Field(
+        False, description="xhr: a listener on xhr.upload (sets the use-CORS-preflight flag)"
+    )
     repeat: int = Field(1, ge=1, le=10)
     delay_ms: int = Field(0, ge=0, le=10_000)
     then: list[ProbeStep] = []
@@ -167,6 +173,7 @@ class Probe(Strict):
             raise ValueError("use either body or body_size, not both")
         if self.request_body is not None and method in ("GET", "HEAD"):
             raise ValueError(f"a {method} request cannot have a body")
+        self._xhr_can_say()
         if self.then and self.repeat != 1:
             raise ValueError("use either repeat or then, not both")
         for step in self.then:  # each follow-up must be a valid probe on its own
@@ -181,6 +188,28 @@ class Probe(Strict):
                 )
             ServerConfig.model_validate(self.reconfigure)  # types checked like [server]
         return self
+
+    def _xhr_can_say(self) -> None:
+        """XMLHttpRequest has no mode, cache, redirect, referrer or keepalive option, and only
+        two credentials modes (XHR, send(): withCredentials gives "include", else
+        "same-origin"); a probe asking it for more would silently send something else."""
+        if self.upload_listener and self.api != "xhr":
+            raise ValueError("upload_listener is an XMLHttpRequest listener: needs api = 'xhr'")
+        if self.upload_listener and self.request_body is None:
+            raise ValueError("upload_listener needs a body (an upload to listen to)")
+        if self.api != "xhr":
+            return
+        if self.page == "sandboxed":
+            raise ValueError("api = 'xhr' runs in the page itself, not in the sandboxed iframe")
+        if self.credentials == "omit":
+            raise ValueError("api = 'xhr' has no credentials 'omit': withCredentials gives "
+                             "'include', else 'same-origin'")  # fmt: skip
+        fixed = {"mode": "cors", "cache": "default", "redirect": "follow",
+                 "referrer": None, "referrer_policy": None, "keepalive": False}  # fmt: skip
+        for key, value in fixed.items():
+            if getattr(self, key) != value:
+                raise ValueError(f"api = 'xhr' cannot set {key} ({getattr(self, key)!r}): "
+                                 "XMLHttpRequest has no such option")  # fmt: skip
 
     @property
     def request_body(self) -> str | None:
