@@ -7,6 +7,7 @@ from hypothesis import strategies as st
 
 from cors_matrix.judge import referrer as referrer_rules
 from cors_matrix.judge.cookie_jar import parse_set_cookie, path_matches
+from cors_matrix.judge.engine_parsing import webkit_range_start
 from cors_matrix.judge.oracle import (
     ANY_VALUE,
     Context,
@@ -19,6 +20,7 @@ from cors_matrix.judge.oracle import (
     spec_profile,
 )
 from cors_matrix.judge.oracle import headers_match as compare_headers
+from cors_matrix.judge.server_model import refused_header
 from cors_matrix.scenario import Probe
 from cors_matrix.spec import fetch_spec
 
@@ -1297,3 +1299,73 @@ def test_an_upload_listener_needs_xhr_and_a_body():
         Probe(name="p", method="POST", body="x", upload_listener=True)
     with pytest.raises(ValueError, match="needs a body"):
         Probe(name="p", api="xhr", upload_listener=True)
+
+
+def test_a_then_step_waits_its_own_delay_before_it():
+    """`then` steps with their own delay_ms (WPT cors/preflight-cache.htm: a second fetch at
+    once from the cache, a third after 1.5 s past a max-age of 1 preflights again)."""
+    server = {**EXACT, "max_age": 1}
+    probe = {"method": "PUT", "then": [{"delay_ms": 0}, {"delay_ms": 1500}]}
+    p = run(server, **probe)
+    assert (p.preflights, p.requests) == (2, 3)
+    assert p.methods == ["OPTIONS", "PUT", "PUT", "OPTIONS", "PUT"]
+
+
+@pytest.mark.parametrize(
+    "value,safelisted",
+    [("bytes=100-200", True), ("bytes=200-", True), ("bytes=0-0", True),
+     ("bytes=-200", False),  # a suffix range: parsed, but its start is null
+     ("BYTES=100-200", False), ("bytes =100-200", False), ("bytes=100 -200", False),
+     ("bytes=200-100", False), ("bytes=100-200,300-400", False), ("bytes=0--1", False),
+     ("bytes=+5-", False), ("100-200", False), ("bytes=100-200\x0c", False),
+     (f"bytes=1{'0' * 60}-2{'0' * 60}", False)],  # 129 bytes: over the 128-byte limit
+)  # fmt: skip
+def test_range_is_safelisted_only_as_a_simple_range(value, safelisted):
+    """Fetch, CORS-safelisted request-header `range`: "parse a single range header value"
+    without whitespace succeeds and its start is not null (WPT cors-safelisted-request-header)."""
+    assert fetch_spec.is_safelisted_request_header("Range", value) is safelisted
+    assert (fetch_spec.unsafe_request_header_names({"Range": value}) == []) is safelisted
+
+
+@pytest.mark.parametrize(
+    "value,start",
+    [("bytes=100-200", 100), ("BYTES=100-200", 100), ("Bytes=200-", 200), ("bytes=+5-", 5),
+     ("bytes=0-+100", 0), ("bytes=\x0c100-200", 100), ("bytes=100-200\x0c", 100),
+     ("bytes=-200", None), ("bytes=0--1", None), ("bytes =100-200", None),
+     ("bytes\x0c=100-200", None), ("bytes=200-100", None), ("bytes=100-200hello", None)],
+)  # fmt: skip
+def test_webkits_range_parser(value, start):
+    """WebCore HTTPParsers.cpp parseRange (RangeAllowWhitespace::No) and WTF parseInteger:
+    "bytes" in any case, a "+" sign and whitespace such as form feed around each number, no
+    suffix range for a safelisted header (webkit-range-parsed-leniently)."""
+    assert webkit_range_start(value) == start
+
+
+def test_webkit_sends_an_upper_case_range_without_a_preflight():
+    routes = [end("/a", "*")]
+    ctx = Context(APP, API, {}, cors=False, routes=routes)
+    probe = Probe(name="p", path="/a", method="POST", body="x", headers={"Range": "BYTES=1-2"})
+    spec, webkit = expectations(probe, ctx, "webkit")
+    assert (spec.preflights, webkit.preflights, webkit.outcome) == (1, 0, "ok")
+    assert webkit.differences == ["webkit-range-parsed-leniently"]
+
+
+@pytest.mark.parametrize(
+    "value,refused",
+    [
+        ("a b\tc", False),
+        (" x ", False),
+        ("caf\xe9", False),
+        ("x\x0cy", True),
+        ("\x0bx", True),
+        ("x\x7f", True),
+    ],
+)
+def test_the_server_refuses_a_request_header_value_with_a_control_character(value, refused):
+    """uvicorn's h11 (h11/_abnf.py field_value): field-vchar runs, spaces and tabs between;
+    another control character is a 400 before the app, so the ledger never sees it."""
+    assert (refused_header({"X-A": value}) == "X-A") is refused
+    if refused:
+        p = routed([preflight_route("/a", "*", "X-A"), end("/a", "*")], path="/a",
+                   headers={"X-A": value})  # fmt: skip
+        assert (p.outcome, p.preflights, p.requests) == ("cors-error", 1, 0)

@@ -16,10 +16,11 @@ from ..spec.starlette_model import ServerAnswer
 from . import referrer as referrer_rules
 from .cookie_jar import Cookie, CookieJar, include_credentials
 from .cors_protocol import CacheEntry, CorsProtocol
+from .engine_parsing import webkit_safelisted
 from .prediction import Context, Prediction, origin_name, referrer_name
 from .profile import Profile
 from .redirects import Hop, Redirects
-from .server_model import ServerSide, cors_model
+from .server_model import UVICORN_400, ServerSide, cors_model, refused_header
 
 DOWNGRADE_POLICIES = ("no-referrer-when-downgrade", "strict-origin",
                       "strict-origin-when-cross-origin")  # fmt: skip
@@ -48,6 +49,8 @@ class BrowserModel(ServerSide, CookieJar, CorsProtocol, Redirects):
         self.reached_api = True
         self.host = ctx.api_origin  # the name the API is reached under ({api} or {api_other})
         self.api_names = set(api_origins(ctx.api_origin).values())
+        # the engine's test of a CORS-safelisted request-header (the standard's, or WebKit's Range)
+        self.safelisted = webkit_safelisted if profile.range_parsed_leniently else None
 
     def mixed_content(self, scheme: str, host: str) -> bool:
         """https://w3c.github.io/webappsec-mixed-content/#should-block-fetch : an https page's
@@ -80,7 +83,7 @@ class BrowserModel(ServerSide, CookieJar, CorsProtocol, Redirects):
                 hop.referrer, hop.referrer_policy, url, self.referrer_page, self.profile
             )
             sent = "null" if hop.tainted or opaque else self.ctx.page_origin  # the Origin header
-            unsafe = fetch_spec.unsafe_request_header_names(hop.headers)
+            unsafe = fetch_spec.unsafe_request_header_names(hop.headers, self.safelisted)
             if hop.first_unsafe is None:  # the fetch's first request
                 hop.first_unsafe = unsafe
                 simple_method = hop.method in fetch_spec.SAFELISTED_METHODS
@@ -124,8 +127,16 @@ class BrowserModel(ServerSide, CookieJar, CorsProtocol, Redirects):
             cookies = self.cookies_to_send(probe.credentials, not hop.cors, self.host, hop.path)
             origin = self.origin_header(probe, hop, sent)
             hop.last_origin = origin
-            answer = self.server(hop.method, hop.path, origin, authorization=has_auth,
-                                 cookie=bool(cookies))  # fmt: skip
+            refused = refused_header(hop.headers)
+            if refused is None:
+                answer = self.server(hop.method, hop.path, origin, authorization=has_auth,
+                                     cookie=bool(cookies))  # fmt: skip
+            else:
+                self.reached_api = False
+                answer = ServerAnswer(400, UVICORN_400, "uvicorn: Invalid HTTP request received.")
+                self.p.reasons.append(f"the server refused the request: header {refused}'s "
+                                      "value has a control character (uvicorn's h11: 400 "
+                                      "before the app)")  # fmt: skip
             if self.reached_api:
                 self.p.requests += 1
                 self.api_saw(hop.method, origin, has_auth, cookies)
@@ -310,7 +321,8 @@ class BrowserModel(ServerSide, CookieJar, CorsProtocol, Redirects):
     def run(self) -> Prediction:
         self.set_cookies()
         for index, attempt in enumerate(self.probe.attempts()):
-            self.now = index * self.probe.delay_ms / 1000
+            # model time: the waits before every fetch but the first (a `then` step's own)
+            self.now += attempt.delay_ms / 1000 if index else 0.0
             if index == 1 and self.probe.reconfigure is not None and self.cors is not None:
                 changes = substitute_all(self.probe.reconfigure, self.origins)
                 self.cors = cors_model(self.ctx, {**self.ctx.server_kwargs, **changes})

@@ -34,6 +34,7 @@ class Profile:
     cross_site_relaxed_referrer_policy_ignored: bool = False
     third_party_referrer_cut_to_origin: bool = False
     combined_field_drops_empty_values: bool = False
+    range_parsed_leniently: bool = False
     applied: tuple[str, ...] = ()  # ids of the differences that shaped this profile
 
 

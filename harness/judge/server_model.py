@@ -3,6 +3,7 @@ endpoint table, the scenario's raw routes) answers, as uvicorn and nginx pass it
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from ..scenario import endpoints, proxy
@@ -28,6 +29,25 @@ def proxied(variant: str, answer: ServerAnswer) -> ServerAnswer:
         for name, value in adds.items():  # added, not replaced: a second field if one exists
             headers.setdefault(name.lower(), []).append(value)
     return ServerAnswer(answer.status, headers, answer.note)
+
+
+H11_FIELD_VALUE = re.compile(r"[ \t]*(?:[!-~\x80-\xff]+(?:[ \t]+[!-~\x80-\xff]+)*)?[ \t]*")
+"""What uvicorn's h11 accepts as a request header value (h11/_abnf.py: field-vchar runs with
+spaces and tabs between, OWS around); any other control character is a 400 before the app."""
+
+
+UVICORN_400 = {"content-type": ["text/plain; charset=utf-8"], "connection": ["close"],
+               "content-length": [ANY_VALUE]}  # fmt: skip
+
+
+def refused_header(headers: dict[str, str]) -> str | None:
+    """The first request header whose value the host's server (uvicorn on h11) refuses, or
+    None. Such a request is answered 400 "Invalid HTTP request received." (uvicorn
+    h11_impl.send_400_response: no CORS headers) and never reaches the app or the ledger."""
+    for name, value in headers.items():
+        if not H11_FIELD_VALUE.fullmatch(value):
+            return name
+    return None
 
 
 def without_empty_repeats(answer: ServerAnswer) -> ServerAnswer:

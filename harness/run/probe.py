@@ -24,8 +24,8 @@ from ..scenario.origins import api_origins, page_key, page_url, split_target
 from ..spec import fetch_spec
 from .interrupts import cleanup_unless_interrupted
 
-# One evaluate runs all of a probe's fetches back to back (with delay_ms between), so the later
-# ones can hit the preflight cache.
+# One evaluate runs all of a probe's fetches back to back (each but the first after its own
+# delay_ms: the probe's, or a `then` step's), so the later ones can hit the preflight cache.
 # Every fetch races a timer (`timeoutMs`, default 10 s): a server that never answers becomes an
 # error naming the request, not a hang (Playwright's evaluate itself has no timeout); with
 # `timeoutIsOutcome` (check) it becomes a "timeout" attempt instead, and the series stops.
@@ -39,7 +39,8 @@ async (arg) => {
   if (arg.clear && window.corsProbeClear) window.corsProbeClear();  // a reused page: start empty
   const attempts = [];
   for (let i = 0; i < arg.specs.length; i++) {
-    if (i > 0 && arg.delayMs) await new Promise((r) => setTimeout(r, arg.delayMs));
+    const wait = arg.specs[i].waitMs ?? arg.delayMs;  // a `then` step may have its own
+    if (i > 0 && wait) await new Promise((r) => setTimeout(r, wait));
     const limit = arg.timeoutMs || 10000;
     let timer;
     const timeout = new Promise((resolve, reject) => {
@@ -102,6 +103,7 @@ def fetch_spec_of(probe: Probe, url: str) -> dict[str, Any]:
         "readHeaders": probe.read_headers,
         "api": probe.api,
         "uploadListener": probe.upload_listener,
+        "waitMs": probe.delay_ms,  # before this fetch, when it is not the series' first
         **({"initiator": SANDBOXED_INITIATOR} if probe.page == "sandboxed" else {}),
     }
 

@@ -75,6 +75,9 @@ class ProbeStep(Strict):
     cache: Literal["default", "no-store", "reload", "no-cache", "force-cache"] | None = None
     headers: dict[str, str] | None = None
     body: str | None = None
+    delay_ms: int | None = Field(
+        None, ge=0, le=10_000, description="the wait before this step (default: the probe's)"
+    )
 
 
 class Probe(Strict):

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import ipaddress
 import re
+from collections.abc import Callable
 
 SPEC = "https://fetch.spec.whatwg.org/"
 
@@ -99,7 +100,7 @@ def essence(mime: str) -> str:
 
 
 def is_safelisted_request_header(name: str, value: str) -> bool:
-    """https://fetch.spec.whatwg.org/#cors-safelisted-request-header (the parts browsers ship)."""
+    """https://fetch.spec.whatwg.org/#cors-safelisted-request-header"""
     lower = name.lower()
     if len(value.encode()) > 128:
         return False
@@ -111,7 +112,28 @@ def is_safelisted_request_header(name: str, value: str) -> bool:
         if any(b in _UNSAFE_BYTES for b in value.encode()):
             return False
         return essence(value) in SAFELISTED_CONTENT_TYPES
+    if lower == "range":
+        parsed = parse_single_range(value)
+        return parsed is not None and parsed[0] is not None  # no suffix range ("bytes=-5")
     return False
+
+
+_SINGLE_RANGE = re.compile(r"bytes=([0-9]*)-([0-9]*)")
+
+
+def parse_single_range(value: str) -> tuple[int | None, int | None] | None:
+    """https://fetch.spec.whatwg.org/#simple-range-header-value : "parse a single range header
+    value" without whitespace: `bytes=` (case-sensitive), digits, `-`, digits, nothing else;
+    None on failure (both ends empty, or a start after the end, fail too)."""
+    match = _SINGLE_RANGE.fullmatch(value)
+    if match is None:
+        return None
+    start, end = (int(g) if g else None for g in match.groups())
+    if start is None and end is None:
+        return None
+    if start is not None and end is not None and start > end:
+        return None
+    return start, end
 
 
 NO_CORS_SAFELISTED_NAMES = {"accept", "accept-language", "content-language", "content-type"}
@@ -123,18 +145,22 @@ def is_no_cors_safelisted(name: str, value: str) -> bool:
     return name.lower() in NO_CORS_SAFELISTED_NAMES and is_safelisted_request_header(name, value)
 
 
-def unsafe_request_header_names(headers: dict[str, str]) -> list[str]:
+def unsafe_request_header_names(
+    headers: dict[str, str], safelisted: Callable[[str, str], bool] | None = None
+) -> list[str]:
     """https://fetch.spec.whatwg.org/#cors-unsafe-request-header-names: sorted, lower-case,
-    the names a preflight must announce in Access-Control-Request-Headers."""
+    the names a preflight must announce in Access-Control-Request-Headers. `safelisted`: an
+    engine's own test of one header (default: the standard's)."""
+    safelisted = safelisted or is_safelisted_request_header
     unsafe: set[str] = set()
     safelisted_size = 0
     for name, value in headers.items():
-        if is_safelisted_request_header(name, value):
+        if safelisted(name, value):
             safelisted_size += len(value.encode())
         else:
             unsafe.add(name.lower())
     if safelisted_size > 1024:
-        unsafe |= {n.lower() for n, v in headers.items() if is_safelisted_request_header(n, v)}
+        unsafe |= {n.lower() for n, v in headers.items() if safelisted(n, v)}
     return sorted(unsafe)
 
 
