@@ -1356,14 +1356,18 @@ def test_webkit_sends_an_upper_case_range_without_a_preflight():
         ("a b\tc", False),
         (" x ", False),
         ("caf\xe9", False),
+        ("\x01", False),
+        ("x\x7f", False),
         ("x\x0cy", True),
         ("\x0bx", True),
-        ("x\x7f", True),
     ],
 )
-def test_the_server_refuses_a_request_header_value_with_a_control_character(value, refused):
-    """uvicorn's h11 (h11/_abnf.py field_value): field-vchar runs, spaces and tabs between;
-    another control character is a 400 before the app, so the ledger never sees it."""
+def test_the_server_refuses_a_request_header_value_with_whitespace_control_characters(
+    value, refused
+):
+    """uvicorn's h11 (h11/_abnf.py field_value): runs of any byte but NUL and whitespace, with
+    spaces and tabs between; a form feed or vertical tab inside is a 400 before the app, so the
+    ledger never sees it (a value like "\x01" passes)."""
     assert (refused_header({"X-A": value}) == "X-A") is refused
     if refused:
         p = routed([preflight_route("/a", "*", "X-A"), end("/a", "*")], path="/a",
