@@ -1373,3 +1373,16 @@ def test_the_server_refuses_a_request_header_value_with_whitespace_control_chara
         p = routed([preflight_route("/a", "*", "X-A"), end("/a", "*")], path="/a",
                    headers={"X-A": value})  # fmt: skip
         assert (p.outcome, p.preflights, p.requests) == ("cors-error", 1, 0)
+
+
+def test_chromium_drops_a_page_set_user_agent():
+    """User-Agent is not a forbidden request-header in the standard (a page may set it, and it
+    needs a preflight); Chromium still forbids it and drops it without an error
+    (chromium-user-agent-still-forbidden), so there is no preflight (Mozilla's
+    test_CrossSiteXHR.html)."""
+    ctx = Context(CROSS, API, {}, cors=False, routes=[end("/a", CROSS)])
+    probe = Probe(name="p", path="/a", headers={"User-Agent": "myValue"})
+    spec, chromium = expectations(probe, ctx, "chromium")
+    assert (spec.preflights, spec.outcome) == (1, "cors-error")  # the preflight allows nothing
+    assert (chromium.preflights, chromium.outcome) == (0, "ok")
+    assert chromium.differences == ["chromium-user-agent-still-forbidden"]

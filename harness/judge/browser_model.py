@@ -218,7 +218,9 @@ class BrowserModel(ServerSide, CookieJar, CorsProtocol, Redirects):
         request's guard, the body's Content-Type, the API host it starts on; None when the
         Request constructor throws (said in the prediction)."""
         method = fetch_spec.normalize_method(probe.method)
-        headers = dict(probe.headers)
+        # a header the engine forbids beyond the standard's list is silently not set
+        extra = self.profile.extra_forbidden_request_headers
+        headers = {k: v for k, v in probe.headers.items() if k.lower() not in extra}
         if probe.mode == "no-cors":
             if method not in fetch_spec.SAFELISTED_METHODS:
                 # new Request(): "If mode is "no-cors" and method is not a CORS-safelisted

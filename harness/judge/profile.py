@@ -35,6 +35,7 @@ class Profile:
     third_party_referrer_cut_to_origin: bool = False
     combined_field_drops_empty_values: bool = False
     range_parsed_leniently: bool = False
+    extra_forbidden_request_headers: tuple[str, ...] = ()
     applied: tuple[str, ...] = ()  # ids of the differences that shaped this profile
 
 
@@ -51,14 +52,7 @@ class Difference:
 def _data() -> tuple[Profile, tuple[Difference, ...]]:
     text = resources.files(__package__).joinpath("engine_differences.toml").read_text()
     raw = tomllib.loads(text)
-    spec = Profile(
-        **{
-            **raw["spec"],
-            "preflight_cache_bypass_modes": tuple(
-                raw["spec"].get("preflight_cache_bypass_modes", ())
-            ),
-        }
-    )
+    spec = Profile(**{k: tuple(v) if isinstance(v, list) else v for k, v in raw["spec"].items()})
     diffs = tuple(
         Difference(
             d["id"],
