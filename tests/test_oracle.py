@@ -1386,3 +1386,36 @@ def test_chromium_drops_a_page_set_user_agent():
     assert (spec.preflights, spec.outcome) == (1, "cors-error")  # the preflight allows nothing
     assert (chromium.preflights, chromium.outcome) == (0, "ok")
     assert chromium.differences == ["chromium-user-agent-still-forbidden"]
+
+
+@pytest.mark.parametrize(
+    "engine,policy,sent",
+    [("chromium", "block-third-party", ["sid"]), ("firefox", "block-third-party", []),
+     ("webkit", "block-third-party", []), ("firefox", "allow-third-party", ["sid"])],
+)  # fmt: skip
+def test_a_partitioned_cookie_from_another_site(engine, policy, sent):
+    """CHIPS: a Partitioned (and Secure) cookie is kept for the top-level site even where
+    third-party cookies are blocked (Chromium); Firefox's reject-foreign and WebKitGTK's jar
+    (no Partitioned attribute) block it as any third-party cookie."""
+    tls_api = "https://localhost:8000"
+    route = {"path": "/a", "method": "*", "status": 200, "body": "",
+             "headers": [["Access-Control-Allow-Origin", CROSS],
+                         ["Access-Control-Allow-Credentials", "true"],
+                         ["Set-Cookie", "sid=1; Partitioned; Secure; SameSite=None"]]}  # fmt: skip
+    ctx = Context(CROSS, tls_api, {}, cors=False, cookie_policy=policy, routes=[route])
+    probe = Probe(name="p", path="/a", credentials="include", then=[{"credentials": "include"}])
+    _, expected = expectations(probe, ctx, engine)
+    assert expected.request_cookies == [[], sent]
+
+
+def test_a_partitioned_cookie_needs_secure():
+    """CHIPS: Partitioned without Secure is rejected (not by WebKitGTK, which ignores the
+    attribute)."""
+    route = {"path": "/a", "method": "*", "status": 200, "body": "",
+             "headers": [["Access-Control-Allow-Origin", APP],
+                         ["Access-Control-Allow-Credentials", "true"],
+                         ["Set-Cookie", "p=1; Partitioned; SameSite=Lax"]]}  # fmt: skip
+    ctx = Context(APP, API, {}, cors=False, routes=[route])
+    probe = Probe(name="p", path="/a", credentials="include", then=[{"credentials": "include"}])
+    spec, webkit = expectations(probe, ctx, "webkit")
+    assert (spec.request_cookies, webkit.request_cookies) == ([[], []], [[], ["p"]])

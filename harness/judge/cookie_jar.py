@@ -16,6 +16,8 @@ class Cookie:
     samesite: str | None
     secure: bool
     path: str = "/"
+    # CHIPS: kept in the partition of the top-level site it was set under (a cell has one)
+    partitioned: bool = False
 
 
 @dataclass(frozen=True)
@@ -28,6 +30,7 @@ class SetCookie:
     secure: bool
     path: str
     delete: bool = False
+    partitioned: bool = False
 
 
 def cookie_path(value: str, request_path: str) -> str:
@@ -47,14 +50,14 @@ def cookie_path(value: str, request_path: str) -> str:
 def parse_set_cookie(value: str, request_path: str) -> SetCookie | None:
     """RFC 6265bis 5.6: name=value before the first ";", then attributes; None when the
     header is ignored (no "=" in the pair, or an empty name). The default path is the request
-    path's directory (5.1.4). A Domain or Partitioned attribute is not modelled."""
+    path's directory (5.1.4). A Domain attribute is not modelled."""
     pair, *attributes = value.split(";")
     if "=" not in pair:
         return None
     name = pair.split("=", 1)[0].strip()
     if not name:
         return None
-    samesite, secure, delete = None, False, False
+    samesite, secure, delete, partitioned = None, False, False, False
     for attribute in attributes:
         key, _, val = attribute.partition("=")
         key, val = key.strip().lower(), val.strip()
@@ -64,9 +67,11 @@ def parse_set_cookie(value: str, request_path: str) -> SetCookie | None:
             secure = True
         elif key == "max-age" and val.lstrip("-").isdigit():
             delete = int(val) <= 0
-        elif key in ("domain", "partitioned"):
-            raise NotModelled(f"a Set-Cookie with {key.title()} ({name})")
-    return SetCookie(name, samesite, secure, cookie_path(value, request_path), delete)
+        elif key == "partitioned":
+            partitioned = True
+        elif key == "domain":
+            raise NotModelled(f"a Set-Cookie with Domain ({name})")
+    return SetCookie(name, samesite, secure, cookie_path(value, request_path), delete, partitioned)
 
 
 def include_credentials(credentials: str, same_origin: bool) -> bool:
@@ -105,6 +110,11 @@ class CookieJar:
             where = api_origins(self.ctx.api_origin)[spec.server]
         same = top_level or self.same_site_as_page(where)
         samesite = self.effective_samesite(spec)
+        partitioned = getattr(spec, "partitioned", False) and self.profile.partitioned_cookies
+        if partitioned and not spec.secure:
+            # CHIPS: "Partitioned" without "Secure" is rejected
+            self.p.reasons.append(f"cookie {spec.name} rejected: Partitioned without Secure")
+            return
         if (
             spec.samesite == "None"
             and not spec.secure
@@ -121,7 +131,9 @@ class CookieJar:
             self.p.reasons.append(f"cookie {spec.name} rejected: Secure over http")
             return
         if not same:
-            if self.ctx.cookie_policy == "block-third-party":
+            if self.ctx.cookie_policy == "block-third-party" and not (
+                partitioned and self.profile.partitioned_cookies_escape_third_party_blocking
+            ):
                 self.p.reasons.append(f"cookie {spec.name} not stored: third-party cookies blocked")
                 return
             if samesite != "None":
@@ -133,7 +145,8 @@ class CookieJar:
         if getattr(spec, "delete", False):
             self.jar.pop(key, None)
             return
-        self.jar[key] = Cookie(spec.name, spec.samesite, spec.secure, getattr(spec, "path", "/"))
+        self.jar[key] = Cookie(spec.name, spec.samesite, spec.secure, getattr(spec, "path", "/"),
+                               partitioned)  # fmt: skip
 
     def store_response_cookies(self, values: list[str], include_credentials: bool, where: str,
                                request_path: str) -> None:  # fmt: skip
@@ -169,9 +182,12 @@ class CookieJar:
                if where == host and path_matches(path, cookie.path)]  # fmt: skip
         same = self.same_site_as_page(origin)
         if not same and self.ctx.cookie_policy == "block-third-party":
-            if jar:
+            # partitioned cookies stay available where the engine exempts them (CHIPS)
+            kept = [c for c in jar
+                    if c.partitioned and self.profile.partitioned_cookies_escape_third_party_blocking]  # fmt: skip
+            if len(kept) < len(jar):
                 self.p.reasons.append("cookies withheld: third-party cookies blocked")
-            return []
+            jar = kept
         sent = []
         for cookie in jar:
             samesite = self.effective_samesite(cookie)

@@ -36,6 +36,8 @@ class Profile:
     combined_field_drops_empty_values: bool = False
     range_parsed_leniently: bool = False
     extra_forbidden_request_headers: tuple[str, ...] = ()
+    partitioned_cookies: bool = True
+    partitioned_cookies_escape_third_party_blocking: bool = True
     applied: tuple[str, ...] = ()  # ids of the differences that shaped this profile
 
 
