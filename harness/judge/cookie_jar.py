@@ -183,8 +183,8 @@ class CookieJar:
         same = self.same_site_as_page(origin)
         if not same and self.ctx.cookie_policy == "block-third-party":
             # partitioned cookies stay available where the engine exempts them (CHIPS)
-            kept = [c for c in jar
-                    if c.partitioned and self.profile.partitioned_cookies_escape_third_party_blocking]  # fmt: skip
+            exempt = self.profile.partitioned_cookies_escape_third_party_blocking
+            kept = [c for c in jar if c.partitioned and exempt]
             if len(kept) < len(jar):
                 self.p.reasons.append("cookies withheld: third-party cookies blocked")
             jar = kept
