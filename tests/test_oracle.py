@@ -1419,3 +1419,16 @@ def test_a_partitioned_cookie_needs_secure():
     probe = Probe(name="p", path="/a", credentials="include", then=[{"credentials": "include"}])
     spec, webkit = expectations(probe, ctx, "webkit")
     assert (spec.request_cookies, webkit.request_cookies) == ([[], []], [[], ["p"]])
+
+
+def test_webkit_preflights_after_a_redirect_only_once_it_has_preflighted():
+    """WebKit NetworkLoadChecker: m_isSimpleRequest turns false only in
+    checkCORSRequestWithPreflight, so a DELETE that starts on the page's own origin (no
+    preflight) and is sent to another origin as a GET (webkit-cross-origin-delete-redirects-as-get)
+    is not preflighted (webkit-preflight-sticks-from-the-first-preflighted-hop)."""
+    routes = [hop("/a", f"{OTHER}/b"), end("/b", API)]
+    ctx = Context(API, API, {}, cors=False, routes=routes)
+    probe = Probe(name="p", path="/a", method="DELETE", page="api")
+    _, webkit = expectations(probe, ctx, "webkit")
+    assert (webkit.methods, webkit.outcome) == (["DELETE", "GET"], "ok")
+    assert "webkit-preflight-sticks-from-the-first-preflighted-hop" in webkit.differences

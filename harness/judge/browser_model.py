@@ -88,8 +88,13 @@ class BrowserModel(ServerSide, CookieJar, CorsProtocol, Redirects):
                 hop.first_unsafe = unsafe
                 simple_method = hop.method in fetch_spec.SAFELISTED_METHODS
                 hop.first_non_simple = not simple_method or bool(unsafe)
-            # an engine may decide "preflight" once, for every hop of the fetch
-            sticky = hop.first_non_simple and self.profile.preflight_sticks_after_redirect
+            # an engine may decide "preflight" once, for every hop of the fetch: from its first
+            # request, or (WebKit) from the first hop it preflighted
+            decided = (hop.preflighted if self.profile.preflight_sticks_from_first_preflight
+                       else hop.first_non_simple)  # fmt: skip
+            sticky = decided and self.profile.preflight_sticks_after_redirect
+            if self.profile.sticky_preflight_keeps_first_headers:
+                unsafe = hop.first_unsafe  # the engine asks about the first request's headers
             # XHR's upload listener sets the request's use-CORS-preflight flag: a preflight
             # whatever the method and headers (XHR, send(); Fetch, main fetch step 5)
             forced = probe.upload_listener
@@ -99,8 +104,7 @@ class BrowserModel(ServerSide, CookieJar, CorsProtocol, Redirects):
                 and (hop.method not in fetch_spec.SAFELISTED_METHODS or bool(unsafe) or sticky
                      or forced)
             )  # fmt: skip
-            if sticky and self.profile.sticky_preflight_keeps_first_headers:
-                unsafe = hop.first_unsafe  # the preflight asks for the first request's headers
+            hop.preflighted |= needs_preflight
             if needs_preflight and not self.cache_match(probe, url, credentials, hop.method,
                                                         unsafe):  # fmt: skip
                 # the preflight carries the request's (tainted) origin, unless the engine makes

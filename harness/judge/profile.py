@@ -29,6 +29,7 @@ class Profile:
     cross_origin_delete_redirects_as_get: bool = False
     preflight_sticks_after_redirect: bool = False
     sticky_preflight_keeps_first_headers: bool = False
+    preflight_sticks_from_first_preflight: bool = False
     same_origin_redirect_as_get_keeps_origin: bool = False
     referrer_hidden_by_scheme: bool = False
     cross_site_relaxed_referrer_policy_ignored: bool = False

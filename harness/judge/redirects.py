@@ -26,6 +26,7 @@ class Hop:
     tainted: bool = False  # the origin is tainted: Origin: null from the next request on
     first_unsafe: list[str] | None = None  # unsafe header names of the fetch's first request
     first_non_simple: bool = False  # whether the fetch's first request needed a preflight
+    preflighted: bool = False  # whether a hop of the fetch so far needed a preflight
     last_origin: str | None = None  # the Origin header the previous request carried
     kept_origin: str | None = None  # an Origin header an engine keeps sending (profile)
     referrer: str | None = None  # the request's referrer (None: "no-referrer"), see referrer.py

@@ -9,7 +9,7 @@ from urllib.parse import urlsplit
 
 from ..judge import oracle
 from ..run.results import readable
-from ..scenario.origins import API_OTHER_HOST, PAGE_HOSTS, api_origins, substitute_all
+from ..scenario.origins import API_HOST, PAGE_HOSTS, api_origins, substitute_all
 
 SPEC_LINKS = {
     "preflight": "https://fetch.spec.whatwg.org/#cors-preflight-fetch",
@@ -145,6 +145,6 @@ def fix_in_real_origins(fix: Any, record: dict[str, Any], pages: dict[str, str])
     known = record.get("origins") or {}
     url = urlsplit(record.get("url") or "")
     if not known and url.scheme and url.port:
-        host = "localhost" if url.hostname == API_OTHER_HOST else url.hostname
-        known = {**pages, **api_origins(f"{url.scheme}://{host}:{url.port}")}
+        # the URL may start on any of the API's names; they all share its port
+        known = {**pages, **api_origins(f"{url.scheme}://{API_HOST}:{url.port}")}
     return substitute_all(fix, known, keep_unknown=True)

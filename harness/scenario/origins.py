@@ -21,12 +21,16 @@ API_HOST = "localhost"
 # The same API server reached under another host name: another origin and another site, for
 # cross-origin redirect hops without a second server (like WPT's REMOTE_ORIGIN).
 API_OTHER_HOST = "127.0.0.1"
+# A third name of the API, on the same port: another loopback address, so another origin, another
+# site and another cookie host than both (WPT's second remote host, Mozilla's third server).
+API_THIRD_HOST = "127.0.0.2"
+API_HOSTS = (API_HOST, API_OTHER_HOST, API_THIRD_HOST)
 # Each page also under a fixed scheme, for mixed-scheme probes (`page_scheme`): {app_http} is
 # the http app page and {app_https} the https one, whatever the scenario's own scheme.
 SCHEMED_PAGE_NAMES = tuple(
     f"{page}_{scheme}" for page in PAGE_HOSTS for scheme in ("http", "https")
 )
-ORIGIN_NAMES = (*PAGE_HOSTS, "api", "api_other", *SCHEMED_PAGE_NAMES)
+ORIGIN_NAMES = (*PAGE_HOSTS, "api", "api_other", "api_third", *SCHEMED_PAGE_NAMES)
 # {app} is the whole origin; {app_port} its port alone, for near-misses like "https://localhost:{app_port}"
 PLACEHOLDERS = (*ORIGIN_NAMES, *(f"{name}_port" for name in ORIGIN_NAMES))
 
@@ -67,18 +71,26 @@ def page_key(page: str, page_scheme: str | None) -> str:
 
 
 def api_origins(api: str) -> dict[str, str]:
-    """{api} and {api_other} for one API origin (same scheme and port, the other host)."""
+    """{api}, {api_other} and {api_third} for one API origin (same scheme and port, another
+    host each)."""
     parts = urlsplit(api)
-    return {"api": api, "api_other": f"{parts.scheme}://{API_OTHER_HOST}:{parts.port}"}
+    return {
+        "api": api,
+        "api_other": f"{parts.scheme}://{API_OTHER_HOST}:{parts.port}",
+        "api_third": f"{parts.scheme}://{API_THIRD_HOST}:{parts.port}",
+    }
 
 
-OTHER_API_PREFIX = "{api_other}"
+API_NAMES = ("api_other", "api_third")
+"""The API's names a probe path may start with ("{api_other}/x"); "/x" is on {api}."""
 
 
 def split_target(path: str) -> tuple[str, str]:
-    """A probe path names its server: "/x" is on {api}, "{api_other}/x" on {api_other}."""
-    if path.startswith(OTHER_API_PREFIX):
-        return "api_other", path[len(OTHER_API_PREFIX) :]
+    """A probe path names its server: "/x" is on {api}, "{api_other}/x" on {api_other},
+    "{api_third}/x" on {api_third}."""
+    for name in API_NAMES:
+        if path.startswith("{" + name + "}"):
+            return name, path[len(name) + 2 :]
     return "api", path
 
 

@@ -15,6 +15,7 @@ from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse, RedirectResponse
 
 from ..scenario.endpoints import ENDPOINTS, TOKEN_PARAM
+from ..scenario.origins import API_HOSTS
 from .ledger import _cookie_names
 
 
@@ -99,7 +100,7 @@ class RequireAuthorization:
 
 
 def with_cell_token(location: str, request: Request) -> str:
-    """A Location on this same server (a path, or this server under either of its names)
+    """A Location on this same server (a path, or this server under any of its names)
     gets the cell's token, so that the ledger sees the next hop as the same cell's."""
     core = location.strip(" \t")  # padding is sent as written, around the URL (raw_headers)
     if core != location:
@@ -109,7 +110,7 @@ def with_cell_token(location: str, request: Request) -> str:
     token = request.query_params.get(TOKEN_PARAM)
     parts = urlsplit(location)
     ours = not parts.netloc or (parts.port == request.url.port
-                                and parts.hostname in ("localhost", "127.0.0.1"))  # fmt: skip
+                                and parts.hostname in API_HOSTS)  # fmt: skip
     if not token or not ours or TOKEN_PARAM in parts.query:
         return location
     query = f"{parts.query}&" if parts.query else ""

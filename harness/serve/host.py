@@ -32,6 +32,7 @@ from starlette.staticfiles import StaticFiles
 from ..scenario import RECONFIGURABLE_SHAPE
 from ..scenario.origins import (
     API_HOST,
+    API_THIRD_HOST,
     PAGE_HOSTS,
     SAME_ORIGIN_PAGE,
     api_origins,
@@ -46,17 +47,31 @@ READY_LINE = "cors-matrix host ready"
 BIND_ADDRESS = "127.0.0.1"
 
 
-def bind_socket() -> socket.socket:
-    """A loopback socket on a free port, bound now so the port cannot be taken meanwhile."""
+def bind_socket(address: str = BIND_ADDRESS, port: int = 0) -> socket.socket:
+    """A loopback socket on a free port (or `port`), bound now so the port cannot be taken
+    meanwhile."""
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     # Accepted connections inherit this on Linux. Without it, uvicorn's separate header and
     # body writes meet the client's delayed ACK: ~40 ms per response (bench/engines.py).
     sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-    sock.bind((BIND_ADDRESS, 0))
+    sock.bind((address, port))
     sock.listen(128)
     sock.set_inheritable(True)
     return sock
+
+
+def bind_api_sockets(attempts: int = 20) -> list[socket.socket]:
+    """An API's sockets: a free port on 127.0.0.1 ({api}, {api_other}) and the same port on
+    API_THIRD_HOST ({api_third}), another loopback address; a port already taken there is
+    given up and another one tried."""
+    for _ in range(attempts):
+        first = bind_socket()
+        try:
+            return [first, bind_socket(API_THIRD_HOST, first.getsockname()[1])]
+        except OSError:
+            first.close()
+    raise SystemExit(f"no port free on both {BIND_ADDRESS} and {API_THIRD_HOST}")
 
 
 class PortDispatcher:
@@ -137,12 +152,12 @@ def build_pages_app(fixture_dir: Path) -> Starlette:
 
 
 def make_certificates(directory: Path) -> dict[str, str]:
-    """A CA made for this run only and a server certificate for localhost and 127.0.0.1."""
+    """A CA made for this run only and a server certificate for the API's and pages' names."""
     import trustme
 
     directory.mkdir(parents=True, exist_ok=True)
     ca = trustme.CA(organization_name="cors-matrix per-run CA")
-    server = ca.issue_cert("localhost", "127.0.0.1")
+    server = ca.issue_cert("localhost", "127.0.0.1", API_THIRD_HOST)
     paths = {"ca": str(directory / "ca.pem"), "cert": str(directory / "server.pem")}
     ca.cert_pem.write_to_path(paths["ca"])
     server.private_key_and_cert_chain_pem.write_to_path(paths["cert"])
@@ -203,9 +218,9 @@ def build(
                       **shape), store, server_name=name)  # fmt: skip
 
     for name, server in spec["servers"].items():
-        sock = bind_socket()
-        (tls_sockets if server.get("tls") else sockets).append(sock)
-        ports[name] = sock.getsockname()[1]
+        pair = bind_api_sockets()
+        (tls_sockets if server.get("tls") else sockets).extend(pair)
+        ports[name] = pair[0].getsockname()[1]
         scheme = "https" if server.get("tls") else "http"
         apis[name] = f"{scheme}://{API_HOST}:{ports[name]}"
         install(name)

@@ -17,6 +17,7 @@ from pathlib import Path
 
 from xprocess import ProcessStarter
 
+from ..scenario.origins import API_THIRD_HOST
 from ..scenario.proxy import GUIDE_HEADERS, GUIDE_OPTIONS_HEADERS, HIDDEN, VARIANTS
 from .servers import answers
 
@@ -45,10 +46,18 @@ def location(variant: str, backend_port: int) -> str:
     return "\n      ".join(lines)
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+def free_port(attempts: int = 20) -> int:
+    """A port free on 127.0.0.1 and on API_THIRD_HOST: nginx listens on both ({api_third})."""
+    for _ in range(attempts):
+        with socket.socket() as sock, socket.socket() as third:
+            sock.bind(("127.0.0.1", 0))
+            port = sock.getsockname()[1]
+            try:
+                third.bind((API_THIRD_HOST, port))
+            except OSError:
+                continue
+            return port
+    raise RuntimeError(f"no port free on both 127.0.0.1 and {API_THIRD_HOST}")
 
 
 def write_config(workdir: Path, routes: dict[int, tuple[str, int]]) -> Path:
@@ -56,7 +65,8 @@ def write_config(workdir: Path, routes: dict[int, tuple[str, int]]) -> Path:
     for sub in ("logs", "tmp"):
         (workdir / sub).mkdir(parents=True, exist_ok=True)
     servers = "\n".join(
-        f"  server {{\n    listen 127.0.0.1:{port};\n    location / {{\n      "
+        f"  server {{\n    listen 127.0.0.1:{port};\n    listen {API_THIRD_HOST}:{port};\n"
+        f"    location / {{\n      "
         f"{location(variant, backend)}\n    }}\n  }}"
         for port, (variant, backend) in routes.items()
     )
