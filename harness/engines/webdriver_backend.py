@@ -150,8 +150,9 @@ def start_session(factory, service, what: str, timeout: float = LAUNCH_TIMEOUT_S
 
 
 class WebDriverPage(EnginePage):
-    def __init__(self, driver) -> None:
+    def __init__(self, driver, clear_over_cdp: bool = False) -> None:
         self._driver = driver
+        self._clear_over_cdp = clear_over_cdp  # a local ChromeDriver session (see clear_cookies)
 
     def goto(self, url: str) -> None:
         try:
@@ -178,6 +179,10 @@ class WebDriverPage(EnginePage):
             for path in paths:
                 self._driver.get(f"{origin}{path.rstrip('/')}/headers?cm_probe=_cookie_reset")
                 self._driver.delete_all_cookies()
+        # ChromeDriver's delete leaves partitioned (CHIPS) cookies, which belong to no document
+        # alone; a local Chromium session clears the whole jar over CDP as well
+        if self._clear_over_cdp:
+            self._driver.execute_cdp_cmd("Network.clearBrowserCookies", {})
 
     def close(self) -> None:
         self._driver.get("about:blank")
@@ -185,6 +190,7 @@ class WebDriverPage(EnginePage):
 
 class _WebDriverEngine(Engine):
     single_window = True
+    clears_cookies_over_cdp = False
 
     def _attach(
         self, driver, name: str, cookie_policy: str, executable: str, remote: str | None = None
@@ -204,7 +210,7 @@ class _WebDriverEngine(Engine):
         )
 
     def new_page(self) -> EnginePage:
-        return WebDriverPage(self._driver)
+        return WebDriverPage(self._driver, self.clears_cookies_over_cdp)
 
 
 def webkit_options(cookie_policy: str, executable: str, proxy: str | None = None):
@@ -288,6 +294,8 @@ class WebKitGTK(_WebDriverEngine):
 
 class ChromiumWebDriver(_WebDriverEngine):
     """Debian's Chromium via Debian's chromedriver, with the cookie policy in its profile prefs."""
+
+    clears_cookies_over_cdp = True  # a local session: ChromeDriver's CDP endpoint answers
 
     def __init__(self, executable: str, cookie_policy: str, proxy: str | None = None) -> None:
         from selenium import webdriver
