@@ -4,9 +4,9 @@ As a user would: a fresh venv with FastAPI 0.100.1 / Starlette 0.27.0 / uvicorn 
 installed, then `pip install` of the wheel built from this checkout. The three must stay as they
 were, and `pytest scenarios/` (Chromium) in that venv must judge every cell against Starlette
 0.27's model: every record names the releases its host ran, and a cell that 1.0 changed is
-expected as 0.27 answers it. The WPT port is left out but for its one file with a
-CORSMiddleware: the others answer from raw routes (`cors = false`), whose judgement no
-Starlette release changes, and the raw-route machinery on uvicorn 0.23 is run by the rest of
+expected as 0.27 answers it. The ported suites (WPT, Mozilla) are left out but for their one
+file with a CORSMiddleware: the others answer from raw routes (`cors = false`), whose judgement
+no Starlette release changes, and the raw-route machinery on uvicorn 0.23 is run by the rest of
 the catalogue (redirects/, response-headers/, errors/).
 """
 
@@ -25,18 +25,21 @@ from cors_matrix.serve.starlette_envs import versions_in
 ROOT = Path(__file__).resolve().parent.parent
 OLD = {"fastapi": "0.100.1", "starlette": "0.27.0", "uvicorn": "0.23.2"}
 MIDDLEWARE_WPT = "scenarios/wpt/test_cors_preflight_not_cors_safelisted.toml"
-# every theme folder but the WPT port, and the port's one file with a CORSMiddleware (pytest's
+PORTS = ("wpt", "mozilla")  # the ported suites' folders
+# every theme folder but the ports, and the ports' one file with a CORSMiddleware (pytest's
 # --ignore would drop that file too)
 _THEMES = [d.name for d in sorted((ROOT / "scenarios").iterdir()) if d.is_dir()]
-_WITHOUT_RAW_WPT = [f"scenarios/{name}" for name in _THEMES if name not in ("wpt", "__pycache__")]
-_WITHOUT_RAW_WPT.append(MIDDLEWARE_WPT)
+_WITHOUT_RAW_PORTS = [f"scenarios/{name}" for name in _THEMES
+                      if name not in (*PORTS, "__pycache__")]  # fmt: skip
+_WITHOUT_RAW_PORTS.append(MIDDLEWARE_WPT)
 
 
 @pytest.mark.unit
-def test_the_wpt_port_has_one_file_with_a_cors_middleware():
-    """What the run below leaves out: every other WPT file answers from raw routes only."""
-    with_middleware = [p.relative_to(ROOT).as_posix() for p in (ROOT / "scenarios" / "wpt")
-                       .glob("test_*.toml") if "\ncors = false\n" not in p.read_text()]  # fmt: skip
+def test_the_ports_have_one_file_with_a_cors_middleware():
+    """What the run below leaves out: every other ported file answers from raw routes only."""
+    with_middleware = [p.relative_to(ROOT).as_posix() for port in PORTS
+                       for p in (ROOT / "scenarios" / port).glob("test_*.toml")
+                       if "\ncors = false\n" not in p.read_text()]  # fmt: skip
     assert with_middleware == [MIDDLEWARE_WPT]
 
 
@@ -61,7 +64,7 @@ def test_pip_install_keeps_the_projects_fastapi_and_the_run_judges_by_its_starle
     results = tmp_path / "results.jsonl"
     env = {k: v for k, v in os.environ.items() if k != "VIRTUAL_ENV"}
     run = subprocess.run(
-        [str(python), "-m", "pytest", "-q", "-p", "no:cacheprovider", *_WITHOUT_RAW_WPT,
+        [str(python), "-m", "pytest", "-q", "-p", "no:cacheprovider", *_WITHOUT_RAW_PORTS,
          "--cors-browser", "chromium", "--cors-results", str(results), "--no-cors-traces"],
         cwd=ROOT, capture_output=True, text=True, timeout=900, env=env,
     )  # fmt: skip
