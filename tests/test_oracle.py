@@ -1432,3 +1432,13 @@ def test_webkit_preflights_after_a_redirect_only_once_it_has_preflighted():
     _, webkit = expectations(probe, ctx, "webkit")
     assert (webkit.methods, webkit.outcome) == (["DELETE", "GET"], "ok")
     assert "webkit-preflight-sticks-from-the-first-preflighted-hop" in webkit.differences
+
+
+def test_each_preflight_asks_for_the_unsafe_header_names_sorted():
+    """Fetch, CORS-preflight fetch: Access-Control-Request-Headers is the CORS-unsafe
+    request-header names, lower-cased, sorted and joined with "," (no space); a preflight
+    forced by XHR's upload listener asks for none."""
+    p = run(EXACT, method="PUT", headers={"X-B": "1", "X-A": "2", "Accept": "*/*"})
+    assert p.preflight_request_headers == ["x-a,x-b"]
+    forced = run(EXACT, api="xhr", method="POST", body="x", upload_listener=True)
+    assert forced.preflight_request_headers == [None]

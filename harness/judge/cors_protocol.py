@@ -113,6 +113,7 @@ class CorsProtocol:
         self.p.preflights += int(self.reached_api)
         if self.reached_api:
             self.api_saw("OPTIONS", sent)
+            self.p.preflight_request_headers.append(acrh)
         failure = self.cors_check(answer, credentials, sent) if check_cors else None
         if failure:
             return f"preflight answered {answer.status} with {failure}"

@@ -15,7 +15,7 @@ ANY_VALUE = "<any>"
 COMPARED_KEYS = (
     "outcome", "status", "headers", "preflights", "requests", "cookies_received",
     "authorization_received", "attempts", "origin_headers", "methods", "readable_headers",
-    "referers", "authorizations", "request_cookies",
+    "referers", "authorizations", "request_cookies", "preflight_request_headers",
 )  # fmt: skip
 
 
@@ -101,6 +101,8 @@ class Prediction:
     authorizations: list[bool] = field(default_factory=list)
     # the sorted names of the cookies each request the API saw carried, preflights included
     request_cookies: list[list[str]] = field(default_factory=list)
+    # the Access-Control-Request-Headers of each preflight the API saw, in order (None: none)
+    preflight_request_headers: list[str | None] = field(default_factory=list)
     reasons: list[str] = field(default_factory=list)
     differences: list[str] = field(default_factory=list)
 
