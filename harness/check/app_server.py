@@ -151,7 +151,7 @@ class ThreadServer:
                  own_headers: bool = True) -> None:  # fmt: skip
         import uvicorn
 
-        from ..serve.host import bind_socket
+        from ..serve.sockets import bind_socket
 
         self.name = name
         self.info: dict[str, Any] = {}

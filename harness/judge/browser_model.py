@@ -20,7 +20,7 @@ from .engine_parsing import webkit_safelisted
 from .prediction import Context, Prediction, origin_name, referrer_name
 from .profile import Profile
 from .redirects import Hop, Redirects
-from .server_model import UVICORN_400, ServerSide, cors_model, refused_header
+from .server_model import ServerSide, cors_model
 
 DOWNGRADE_POLICIES = ("no-referrer-when-downgrade", "strict-origin",
                       "strict-origin-when-cross-origin")  # fmt: skip
@@ -131,16 +131,8 @@ class BrowserModel(ServerSide, CookieJar, CorsProtocol, Redirects):
             cookies = self.cookies_to_send(probe.credentials, not hop.cors, self.host, hop.path)
             origin = self.origin_header(probe, hop, sent)
             hop.last_origin = origin
-            refused = refused_header(hop.headers)
-            if refused is None:
-                answer = self.server(hop.method, hop.path, origin, authorization=has_auth,
-                                     cookie=bool(cookies))  # fmt: skip
-            else:
-                self.reached_api = False
-                answer = ServerAnswer(400, UVICORN_400, "uvicorn: Invalid HTTP request received.")
-                self.p.reasons.append(f"the server refused the request: header {refused}'s "
-                                      "value has a control character (uvicorn's h11: 400 "
-                                      "before the app)")  # fmt: skip
+            answer = self.server(hop.method, hop.path, origin, authorization=has_auth,
+                                 cookie=bool(cookies), request_headers=hop.headers)  # fmt: skip
             if self.reached_api:
                 self.p.requests += 1
                 self.api_saw(hop.method, origin, has_auth, cookies)

@@ -87,7 +87,7 @@ def cors_model(ctx: Context, kwargs: dict[str, Any]) -> CORSMiddlewareModel:
 
 class ServerSide:
     """The model's server: a mixin of the browser model (BrowserModel), which holds ctx, cors,
-    host and reached_api."""
+    host, reached_api and the prediction p."""
 
     def app_answer(self, method: str, path: str) -> tuple[ServerAnswer, bool]:
         """(answer, passes_through_cors_middleware)."""
@@ -140,10 +140,11 @@ class ServerSide:
         preflight: bool = False,
         authorization: bool = False,
         cookie: bool = False,
+        request_headers: dict[str, str] | None = None,
     ) -> ServerAnswer:
         """What the page's request gets back, through the proxy if there is one; sets
-        self.reached_api (False when the proxy answered by itself). `cookie`: the request
-        carries a Cookie header."""
+        self.reached_api (False when the proxy or uvicorn answered by itself). `cookie`: the
+        request carries a Cookie header; `request_headers`: the page's request headers."""
         http_method = "OPTIONS" if preflight else method
         if self.ctx.proxy == "answer-options" and http_method == "OPTIONS":
             self.reached_api = False
@@ -151,6 +152,14 @@ class ServerSide:
             # add_header inside `if` replaces the location's add_header set: no ACAO here
             answer = ServerAnswer(204, headers, "nginx answered OPTIONS itself")
             return with_server_headers(answer, self.ctx.proxy)
+        refused = refused_header(request_headers or {})
+        if refused is not None:
+            self.reached_api = False
+            self.p.reasons.append(
+                f"the server refused the request: header {refused}'s value "
+                "has a control character (uvicorn's h11: 400 before the app)"
+            )
+            return ServerAnswer(400, UVICORN_400, "uvicorn: Invalid HTTP request received.")
         self.reached_api = True
         answer = self.api_server(method, path, origin, preflight_headers, preflight, authorization,
                                  cookie)  # fmt: skip

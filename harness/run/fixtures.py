@@ -114,7 +114,7 @@ def _start_proxy(xprocess, host, scenarios, workdir: Path, host_name: str):
         return None
     routes, public = {}, {}
     for name, variant in proxied.items():
-        port = nginx.free_port()
+        port = nginx.free_api_port()
         routes[port] = (variant, Origin.parse(host.api(name)).port)
         public[name] = f"http://localhost:{port}"
     conf = nginx.write_config(workdir, routes)

@@ -20,6 +20,7 @@ from xprocess import ProcessStarter
 from ..scenario.origins import API_THIRD_HOST
 from ..scenario.proxy import GUIDE_HEADERS, GUIDE_OPTIONS_HEADERS, HIDDEN, VARIANTS
 from .servers import answers
+from .sockets import bind_api_sockets
 
 NGINX = "/usr/sbin/nginx"
 
@@ -46,18 +47,19 @@ def location(variant: str, backend_port: int) -> str:
     return "\n      ".join(lines)
 
 
-def free_port(attempts: int = 20) -> int:
-    """A port free on 127.0.0.1 and on API_THIRD_HOST: nginx listens on both ({api_third})."""
-    for _ in range(attempts):
-        with socket.socket() as sock, socket.socket() as third:
-            sock.bind(("127.0.0.1", 0))
-            port = sock.getsockname()[1]
-            try:
-                third.bind((API_THIRD_HOST, port))
-            except OSError:
-                continue
-            return port
-    raise RuntimeError(f"no port free on both 127.0.0.1 and {API_THIRD_HOST}")
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def free_api_port() -> int:
+    """A port free on both addresses an API listens on: nginx stands in for one ({api_third})."""
+    sockets = bind_api_sockets()
+    port = sockets[0].getsockname()[1]
+    for sock in sockets:
+        sock.close()
+    return port
 
 
 def write_config(workdir: Path, routes: dict[int, tuple[str, int]]) -> Path:

@@ -25,7 +25,7 @@ from xprocess import ProcessStarter
 
 from .. import PACKAGE
 from ..scenario import Scenario
-from ..scenario.origins import API_THIRD_HOST, page_origins
+from ..scenario.origins import API_HOSTS, page_origins
 from .host import READY_LINE
 from .reaper import process_state
 from .starlette_envs import harness_path
@@ -175,7 +175,7 @@ def origin_routes(hosts) -> dict[tuple[str, str, int], int]:
                        *manifest["apis"].values()]:  # fmt: skip
             ports.add(urlsplit(origin).port)
     return {(scheme, name, port): port for port in ports for scheme in ("http", "https")
-            for name in ("localhost", "127.0.0.1", API_THIRD_HOST)}  # fmt: skip
+            for name in API_HOSTS}  # fmt: skip
 
 
 def host_args(spec_path: Path, manifest_path: Path, python: Path | None = None) -> list[str]:

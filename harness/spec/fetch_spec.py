@@ -99,8 +99,11 @@ def essence(mime: str) -> str:
     return mime.split(";", 1)[0].strip().lower()
 
 
-def is_safelisted_request_header(name: str, value: str) -> bool:
-    """https://fetch.spec.whatwg.org/#cors-safelisted-request-header"""
+def is_safelisted_request_header(
+    name: str, value: str, range_start: Callable[[str], int | None] | None = None
+) -> bool:
+    """https://fetch.spec.whatwg.org/#cors-safelisted-request-header ; `range_start`: an
+    engine's own Range parser (default: the standard's, simple_range_start)."""
     lower = name.lower()
     if len(value.encode()) > 128:
         return False
@@ -112,9 +115,8 @@ def is_safelisted_request_header(name: str, value: str) -> bool:
         if any(b in _UNSAFE_BYTES for b in value.encode()):
             return False
         return essence(value) in SAFELISTED_CONTENT_TYPES
-    if lower == "range":
-        parsed = parse_single_range(value)
-        return parsed is not None and parsed[0] is not None  # no suffix range ("bytes=-5")
+    if lower == "range":  # a start is needed: no suffix range ("bytes=-5")
+        return (range_start or simple_range_start)(value) is not None
     return False
 
 
@@ -134,6 +136,12 @@ def parse_single_range(value: str) -> tuple[int | None, int | None] | None:
     if start is not None and end is not None and start > end:
         return None
     return start, end
+
+
+def simple_range_start(value: str) -> int | None:
+    """The start of a simple range header value, None when it does not parse or has none."""
+    parsed = parse_single_range(value)
+    return None if parsed is None else parsed[0]
 
 
 NO_CORS_SAFELISTED_NAMES = {"accept", "accept-language", "content-language", "content-type"}
