@@ -1434,6 +1434,53 @@ def test_webkit_preflights_after_a_redirect_only_once_it_has_preflighted():
     assert "webkit-preflight-sticks-from-the-first-preflighted-hop" in webkit.differences
 
 
+@pytest.mark.parametrize(
+    ("credentials", "start", "creds_on_302", "webkit_outcome"),
+    [
+        ("same-origin", "/a", False, "cors-error"),  # the difference
+        ("same-origin", "/a", True, "ok"),  # the 302 allows credentials
+        ("omit", "/a", False, "ok"),  # no credentials to check with
+        ("same-origin", "{api_other}/b", False, "ok"),  # started on the other origin
+    ],
+)  # fmt: skip
+def test_webkit_checks_a_later_cross_origin_redirect_with_the_first_credentials(
+    credentials, start, creds_on_302, webkit_outcome
+):
+    """Fetch, HTTP-redirect fetch: a 3xx is CORS-checked with the credentials of the moment;
+    "same-origin" includes none once the request left the page's origin, so the spec passes
+    every case. WebKit's web process (DocumentThreadableLoader fixes storedCredentialsPolicy at
+    the start; SubresourceLoader::checkRedirectionCrossOriginAccessControl) checks each later
+    cross-origin 3xx as credentialed: after the next hop's preflight, before its request."""
+    routes = [hop("/a", f"{OTHER}/b"), hop("/b", f"{OTHER}/c", status=302, allow=API,
+                                           creds=creds_on_302), end("/c", API)]  # fmt: skip
+    ctx = Context(API, API, {}, cors=False, routes=routes)
+    probe = Probe(name="p", path=start, page="api", credentials=credentials)
+    spec, webkit = expectations(probe, ctx, "webkit")
+    assert spec.outcome == "ok"
+    assert webkit.outcome == webkit_outcome
+    if webkit_outcome == "cors-error":
+        assert webkit.methods == ["GET", "GET"]  # the request to /c is never sent
+        assert "webkit-redirect-checked-with-first-credentials" in webkit.differences
+
+
+def test_webkit_gives_a_redirected_preflight_the_first_referer():
+    """Fetch: a preflight carries its request's referrer, determined again at every hop from
+    the one the previous hop left (cut to the origin at the first cross-origin hop, and kept
+    so). WebKit's NetworkLoadChecker::checkCORSRedirectedRequest restores the first request's
+    header fields, so the preflight of a hop back on the page's origin carries the page's full
+    URL (Mozilla's test_CrossSiteXHR.html redirect case 18)."""
+    routes = [preflight_route("/b", API, "x-h"), preflight_route("/c", "null", "x-h"),
+              hop("/a", f"{OTHER}/b"), hop("/b", "http://localhost:8000/c", allow=API),
+              end("/c", "null")]  # fmt: skip
+    ctx = Context(API, API, {}, cors=False, routes=routes)
+    probe = Probe(name="p", path="/a", page="api", credentials="omit", method="POST",
+                  body="x", headers={"X-H": "1"})  # fmt: skip
+    spec, webkit = expectations(probe, ctx, "webkit")
+    page = "api/__cm_page/"
+    assert spec.referers[-2:] == ["api/", "api/"]  # the preflight of /c, then /c
+    assert webkit.referers[-2:] == [page, "api/"]
+
+
 def test_each_preflight_asks_for_the_unsafe_header_names_sorted():
     """Fetch, CORS-preflight fetch: Access-Control-Request-Headers is the CORS-unsafe
     request-header names, lower-cased, sorted and joined with "," (no space); a preflight

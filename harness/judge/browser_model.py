@@ -75,6 +75,14 @@ class BrowserModel(ServerSide, CookieJar, CorsProtocol, Redirects):
             self.finish_error(f"mixed content: an https page's fetch of {self.host} is blocked")
             return
         opaque = self.ctx.opaque_initiator  # an opaque origin is same-origin with no URL
+        # an engine may check each cross-origin 3xx as credentialed when a "same-origin" fetch
+        # started on the page's origin (profile); such a failure comes after the next hop's
+        # preflight, before its request
+        first_credentialed = (self.profile.redirect_checked_with_first_credentials
+                              and probe.mode == "cors" and probe.credentials == "same-origin"
+                              and not hop.cors)  # fmt: skip
+        late_failure: str | None = None
+        first_referer: str | None = None
         for _hop in range(21):
             url = f"{self.host}{hop.path.split('?')[0]}"
             # main fetch: this hop's referrer, from the one the previous hop left; its
@@ -82,6 +90,8 @@ class BrowserModel(ServerSide, CookieJar, CorsProtocol, Redirects):
             hop.referrer = self.referer = referrer_rules.for_hop(
                 hop.referrer, hop.referrer_policy, url, self.referrer_page, self.profile
             )
+            if _hop == 0:
+                first_referer = self.referer
             sent = "null" if hop.tainted or opaque else self.ctx.page_origin  # the Origin header
             unsafe = fetch_spec.unsafe_request_header_names(hop.headers, self.safelisted)
             if hop.first_unsafe is None:  # the fetch's first request
@@ -111,14 +121,23 @@ class BrowserModel(ServerSide, CookieJar, CorsProtocol, Redirects):
                 # it a fresh CORS request from the page (profile): the page's Origin, and no
                 # CORS check at all when it goes to the page's own origin
                 fresh = not (self.profile.preflight_origin_tainted or opaque)
+                referer = self.referer
+                if _hop and self.profile.redirected_preflight_keeps_first_referer:
+                    self.referer = referrer_rules.engine_trimmed(
+                        first_referer, url, self.referrer_page, self.profile
+                    )
                 failure = self.preflight(
                     url, hop.path, hop.method, unsafe, credentials,
                     self.ctx.page_origin if fresh else sent,
                     check_cors=not (fresh and self.host == self.ctx.page_origin), forced=forced,
                 )  # fmt: skip
+                self.referer = referer
                 if failure:
                     self.finish_error(failure)
                     return
+            if late_failure:
+                self.finish_error(late_failure)
+                return
             if probe.keepalive and body is not None and len(body.encode()) > KEEPALIVE_QUOTA:
                 # HTTP-network-or-cache fetch: keepalive bodies in flight may total 64 KiB; the
                 # check comes after the CORS-preflight fetch (https://fetch.spec.whatwg.org/
@@ -155,8 +174,15 @@ class BrowserModel(ServerSide, CookieJar, CorsProtocol, Redirects):
             if failure:
                 self.finish_error(failure)
                 return
+            was_cors = hop.cors
             followed = self.redirect(probe, hop, answer, url)
             if followed is not None:
+                if followed and first_credentialed and was_cors:
+                    late = self.cors_check(answer, True, sent)
+                    late_failure = late and (
+                        f"the {answer.status} from another origin is checked as credentialed "
+                        "(the fetch started on the page's origin): " + late
+                    )
                 if followed:
                     continue
                 return

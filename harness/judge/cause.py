@@ -33,6 +33,7 @@ CODES = (
     "no-cors-redirect-mode",
     "mode-same-origin",
     "credentials-in-redirect-url",
+    "redirect-checked-as-credentialed",
     "redirect-loop",
     "unexplained",
 )

@@ -197,6 +197,17 @@ class _Explainer(PreflightCauses):
                 "the request was made with redirect: 'error', and the server answered a redirect",
                 fix_note="call the final URL, or fetch with redirect: 'follow'",
             )
+        if "is checked as credentialed (the fetch started on the page's origin)" in text:
+            return Cause(
+                "redirect-checked-as-credentialed",
+                "the fetch started on the page's own origin and was redirected twice; WebKit "
+                "checks the other origin's redirect as a credentialed response, so it needs "
+                "Access-Control-Allow-Credentials: true and the exact origin (Chromium and "
+                "Firefox do not): " + text.rpartition(": ")[2],
+                fix_note="fetch with credentials: 'omit' when no cookie is needed, or answer the "
+                "redirect on the other origin with Access-Control-Allow-Credentials: true and "
+                "the page's exact origin",
+            )
         if text == "too many redirects":
             return Cause(
                 "redirect-loop",

@@ -39,6 +39,8 @@ class Profile:
     extra_forbidden_request_headers: tuple[str, ...] = ()
     partitioned_cookies: bool = True
     partitioned_cookies_escape_third_party_blocking: bool = True
+    redirect_checked_with_first_credentials: bool = False
+    redirected_preflight_keeps_first_referer: bool = False
     applied: tuple[str, ...] = ()  # ids of the differences that shaped this profile
 
 

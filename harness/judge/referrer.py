@@ -101,10 +101,17 @@ def for_hop(referrer: str | None, policy: str, url: str, page: str | None, profi
     cross_site = page is not None and _site(page) != _site(url)
     if cross_site and profile.cross_site_relaxed_referrer_policy_ignored:
         policy = DEFAULT_POLICY if policy in RELAXED_POLICIES else policy
-    found = determine(referrer, policy, url, profile.referrer_hidden_by_scheme)
-    if cross_site and found is not None and profile.third_party_referrer_cut_to_origin:
-        return strip_url(found, origin_only=True)
-    return found
+    return engine_trimmed(determine(referrer, policy, url, profile.referrer_hidden_by_scheme),
+                          url, page, profile)  # fmt: skip
+
+
+def engine_trimmed(referer: str | None, url: str, page: str | None, profile) -> str | None:
+    """A Referer as the engine's network layer sends it to `url`: cut to its origin for
+    another site than the page's where the engine does so (profile)."""
+    cross_site = page is not None and _site(page) != _site(url)
+    if cross_site and referer is not None and profile.third_party_referrer_cut_to_origin:
+        return strip_url(referer, origin_only=True)
+    return referer
 
 
 def policy_on_redirect(current: str, header: str | None) -> str:
