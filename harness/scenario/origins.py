@@ -21,16 +21,23 @@ API_HOST = "localhost"
 # The same API server reached under another host name: another origin and another site, for
 # cross-origin redirect hops without a second server (like WPT's REMOTE_ORIGIN).
 API_OTHER_HOST = "127.0.0.1"
-# A third name of the API, on the same port: another loopback address, so another origin, another
-# site and another cookie host than both (WPT's second remote host, Mozilla's third server).
-API_THIRD_HOST = "127.0.0.2"
-API_HOSTS = (API_HOST, API_OTHER_HOST, API_THIRD_HOST)
+# More names of the API, on the same port: other loopback addresses, so other origins, sites
+# and cookie hosts than both and each other (WPT's second remote host; Mozilla's redirect chains
+# through five servers).
+API_LOOPBACK_NAMES: dict[str, str] = {
+    "api_third": "127.0.0.2",
+    "api_fourth": "127.0.0.3",
+    "api_fifth": "127.0.0.4",
+}
+API_THIRD_HOST = API_LOOPBACK_NAMES["api_third"]
+API_EXTRA_HOSTS = tuple(API_LOOPBACK_NAMES.values())
+API_HOSTS = (API_HOST, API_OTHER_HOST, *API_EXTRA_HOSTS)
 # Each page also under a fixed scheme, for mixed-scheme probes (`page_scheme`): {app_http} is
 # the http app page and {app_https} the https one, whatever the scenario's own scheme.
 SCHEMED_PAGE_NAMES = tuple(
     f"{page}_{scheme}" for page in PAGE_HOSTS for scheme in ("http", "https")
 )
-ORIGIN_NAMES = (*PAGE_HOSTS, "api", "api_other", "api_third", *SCHEMED_PAGE_NAMES)
+ORIGIN_NAMES = (*PAGE_HOSTS, "api", "api_other", *API_LOOPBACK_NAMES, *SCHEMED_PAGE_NAMES)
 # {app} is the whole origin; {app_port} its port alone, for near-misses like "https://localhost:{app_port}"
 PLACEHOLDERS = (*ORIGIN_NAMES, *(f"{name}_port" for name in ORIGIN_NAMES))
 
@@ -71,23 +78,24 @@ def page_key(page: str, page_scheme: str | None) -> str:
 
 
 def api_origins(api: str) -> dict[str, str]:
-    """{api}, {api_other} and {api_third} for one API origin (same scheme and port, another
-    host each)."""
+    """{api}, {api_other}, {api_third}, {api_fourth} and {api_fifth} for one API origin (same
+    scheme and port, another host each)."""
     parts = urlsplit(api)
     return {
         "api": api,
         "api_other": f"{parts.scheme}://{API_OTHER_HOST}:{parts.port}",
-        "api_third": f"{parts.scheme}://{API_THIRD_HOST}:{parts.port}",
-    }
+        **{name: f"{parts.scheme}://{host}:{parts.port}"
+           for name, host in API_LOOPBACK_NAMES.items()},
+    }  # fmt: skip
 
 
-API_NAMES = ("api_other", "api_third")
+API_NAMES = ("api_other", *API_LOOPBACK_NAMES)
 """The API's names a probe path may start with ("{api_other}/x"); "/x" is on {api}."""
 
 
 def split_target(path: str) -> tuple[str, str]:
     """A probe path names its server: "/x" is on {api}, "{api_other}/x" on {api_other},
-    "{api_third}/x" on {api_third}."""
+    "{api_third}/x" on {api_third} (and so on)."""
     for name in API_NAMES:
         if path.startswith("{" + name + "}"):
             return name, path[len(name) + 2 :]

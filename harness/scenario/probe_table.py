@@ -41,7 +41,7 @@ class CookieSpec(Strict):
     samesite: Literal["Strict", "Lax", "None"] | None = None
     secure: bool = False
     via: Literal["navigation", "fetch"] = "navigation"
-    server: Literal["api", "api_other", "api_third"] = "api"  # which name of the API sets it
+    server: Literal["api", "api_other", "api_third", "api_fourth", "api_fifth"] = "api"
 
     @field_validator("name")
     @classmethod
@@ -135,7 +135,9 @@ class Probe(Strict):
     def _path(cls, v: str) -> str:
         bare = split_target(v)[1]
         if not bare.startswith("/"):
-            raise ValueError(f"path {v!r} must start with / (or {{api_other}}/, {{api_third}}/)")
+            raise ValueError(
+                f"path {v!r} must start with / (or {{api_other}}/, {{api_third}}/ ...)"
+            )
         codes = endpoints.query_values(bare, "code") if bare.startswith("/status") else []
         if len(codes) > 1:
             raise ValueError(f"path {v!r}: code given {len(codes)} times; give it once")

@@ -31,8 +31,8 @@ from starlette.staticfiles import StaticFiles
 
 from ..scenario import RECONFIGURABLE_SHAPE
 from ..scenario.origins import (
+    API_EXTRA_HOSTS,
     API_HOST,
-    API_THIRD_HOST,
     PAGE_HOSTS,
     SAME_ORIGIN_PAGE,
     api_origins,
@@ -130,7 +130,7 @@ def make_certificates(directory: Path) -> dict[str, str]:
 
     directory.mkdir(parents=True, exist_ok=True)
     ca = trustme.CA(organization_name="cors-matrix per-run CA")
-    server = ca.issue_cert("localhost", "127.0.0.1", API_THIRD_HOST)
+    server = ca.issue_cert("localhost", "127.0.0.1", *API_EXTRA_HOSTS)
     paths = {"ca": str(directory / "ca.pem"), "cert": str(directory / "server.pem")}
     ca.cert_pem.write_to_path(paths["ca"])
     server.private_key_and_cert_chain_pem.write_to_path(paths["cert"])

@@ -17,7 +17,7 @@ from pathlib import Path
 
 from xprocess import ProcessStarter
 
-from ..scenario.origins import API_THIRD_HOST
+from ..scenario.origins import API_EXTRA_HOSTS
 from ..scenario.proxy import GUIDE_HEADERS, GUIDE_OPTIONS_HEADERS, HIDDEN, VARIANTS
 from .servers import answers
 from .sockets import bind_api_sockets
@@ -54,7 +54,7 @@ def free_port() -> int:
 
 
 def free_api_port() -> int:
-    """A port free on both addresses an API listens on: nginx stands in for one ({api_third})."""
+    """A port free on every address an API listens on: nginx stands in for one ({api_third}...)."""
     sockets = bind_api_sockets()
     port = sockets[0].getsockname()[1]
     for sock in sockets:
@@ -67,9 +67,9 @@ def write_config(workdir: Path, routes: dict[int, tuple[str, int]]) -> Path:
     for sub in ("logs", "tmp"):
         (workdir / sub).mkdir(parents=True, exist_ok=True)
     servers = "\n".join(
-        f"  server {{\n    listen 127.0.0.1:{port};\n    listen {API_THIRD_HOST}:{port};\n"
-        f"    location / {{\n      "
-        f"{location(variant, backend)}\n    }}\n  }}"
+        f"  server {{\n    listen 127.0.0.1:{port};\n"
+        + "".join(f"    listen {address}:{port};\n" for address in API_EXTRA_HOSTS)
+        + f"    location / {{\n      {location(variant, backend)}\n    }}\n  }}"
         for port, (variant, backend) in routes.items()
     )
     tmp = workdir / "tmp"

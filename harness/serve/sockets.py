@@ -1,11 +1,11 @@
 """Loopback listening sockets for the host's origins, bound before the servers start so a port
-cannot be taken meanwhile; an API's on two loopback addresses ({api_third})."""
+cannot be taken meanwhile; an API's on every loopback address it has a name on ({api_third}...)."""
 
 from __future__ import annotations
 
 import socket
 
-from ..scenario.origins import API_THIRD_HOST
+from ..scenario.origins import API_EXTRA_HOSTS
 
 BIND_ADDRESS = "127.0.0.1"
 
@@ -26,12 +26,16 @@ def bind_socket(address: str = BIND_ADDRESS, port: int = 0) -> socket.socket:
 
 def bind_api_sockets(attempts: int = 20) -> list[socket.socket]:
     """An API's sockets: a free port on 127.0.0.1 ({api}, {api_other}) and the same port on
-    API_THIRD_HOST ({api_third}), another loopback address; a port already taken there is
-    given up and another one tried."""
+    each of API_EXTRA_HOSTS ({api_third}, {api_fourth}, {api_fifth}), other loopback
+    addresses; a port already taken on one is given up and another one tried."""
     for _ in range(attempts):
-        first = bind_socket()
+        sockets = [bind_socket()]
+        port = sockets[0].getsockname()[1]
         try:
-            return [first, bind_socket(API_THIRD_HOST, first.getsockname()[1])]
+            for address in API_EXTRA_HOSTS:
+                sockets.append(bind_socket(address, port))
+            return sockets
         except OSError:
-            first.close()
-    raise OSError(f"no port free on both {BIND_ADDRESS} and {API_THIRD_HOST}")
+            for sock in sockets:
+                sock.close()
+    raise OSError(f"no port free on all of {BIND_ADDRESS}, {', '.join(API_EXTRA_HOSTS)}")
