@@ -1481,6 +1481,48 @@ def test_webkit_gives_a_redirected_preflight_the_first_referer():
     assert webkit.referers[-2:] == [page, "api/"]
 
 
+def cached_route(path, then_status=200, **then_headers):
+    first = [["Access-Control-Allow-Origin", "*"], ["Cache-Control", "max-age=1"], ["ETag", "e1"]]
+    then = [[k.replace("_", "-"), v] for k, v in then_headers.items()]
+    return {"path": path, "method": "*", "status": 200, "body": "one", "headers": first,
+            "then": [{"status": then_status, "headers": then, "body": ""}]}  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("engine", "api", "requests"),
+    [("chromium", "fetch", 1), ("firefox", "xhr", 1), ("webkit", "fetch", 2), ("webkit", "xhr", 1)],
+)  # fmt: skip
+def test_a_fresh_stored_response_answers_without_a_request(engine, api, requests):
+    """Fetch, HTTP-network-or-cache fetch, and RFC 9111 section 4.2: within max-age the stored
+    response answers. The WebKit the harness drives has no HTTP cache (an ephemeral automation
+    session), only its memory cache, which keeps XMLHttpRequest responses (a buffered body:
+    CachedRawResource::canReuse) for the very same request."""
+    route = cached_route("/c", access_control_allow_origin="*")  # a second answer allowed too
+    ctx = Context(CROSS, API, {}, cors=False, routes=[route])
+    probe = Probe(name="p", path="/c", api=api, then=[{}])
+    _, expected = expectations(probe, ctx, engine)
+    assert expected.requests == requests and expected.outcome == "ok"
+
+
+@pytest.mark.parametrize(
+    ("engine", "api", "outcome"),
+    [("chromium", "xhr", "cors-error"), ("firefox", "fetch", "cors-error"),
+     ("webkit", "xhr", "ok"), ("webkit", "fetch", "cors-error")],
+)  # fmt: skip
+def test_a_304_that_changes_access_control_allow_origin(engine, api, outcome):
+    """WPT cors/304.htm "A 304 can change Access-Control-Allow-Origin": the stale stored
+    response is revalidated, the 304's header fields replace the stored ones (RFC 9111 section
+    3.2) and the CORS check reads the result: a network error. WebKit's memory cache keeps the
+    check the stored response passed (SubresourceLoader::didReceiveResponse returns before
+    checkResponseCrossOriginAccessControl on a 304); its fetch() has no cache, and the 304
+    itself, without a matching origin, fails."""
+    route = cached_route("/c", 304, access_control_allow_origin="http://other.example")
+    ctx = Context(CROSS, API, {}, cors=False, routes=[route])
+    probe = Probe(name="p", path="/c", api=api, then=[{"delay_ms": 2000}])
+    _, expected = expectations(probe, ctx, engine)
+    assert (expected.requests, expected.outcome) == (2, outcome)
+
+
 def test_each_preflight_asks_for_the_unsafe_header_names_sorted():
     """Fetch, CORS-preflight fetch: Access-Control-Request-Headers is the CORS-unsafe
     request-header names, lower-cased, sorted and joined with "," (no space); a preflight

@@ -2,7 +2,7 @@
 takes them (request set-up, mixed content, preflight, the request, the CORS check, redirects,
 the filtered response), against the modelled server. The steps live beside it: the server
 (server_model), the cookie jar (cookie_jar), the CORS protocol and preflight cache
-(cors_protocol), redirects (redirects)."""
+(cors_protocol), redirects (redirects), the HTTP cache (http_cache)."""
 
 from __future__ import annotations
 
@@ -17,6 +17,7 @@ from . import referrer as referrer_rules
 from .cookie_jar import Cookie, CookieJar, include_credentials
 from .cors_protocol import CacheEntry, CorsProtocol
 from .engine_parsing import webkit_safelisted
+from .http_cache import CacheStep, HttpCache
 from .prediction import Context, Prediction, origin_name, referrer_name
 from .profile import Profile
 from .redirects import Hop, Redirects
@@ -30,7 +31,7 @@ KEEPALIVE_QUOTA = 64 * 1024
 """Bytes of request bodies a fetch group may have in flight with keepalive (Fetch standard)."""
 
 
-class BrowserModel(ServerSide, CookieJar, CorsProtocol, Redirects):
+class BrowserModel(ServerSide, CookieJar, CorsProtocol, Redirects, CacheStep):
     """One probe's run through the browser model."""
 
     def __init__(self, probe: Probe, ctx: Context, profile: Profile) -> None:
@@ -41,6 +42,8 @@ class BrowserModel(ServerSide, CookieJar, CorsProtocol, Redirects):
         self.cors = cors_model(ctx, ctx.server_kwargs) if ctx.cors else None
         self.jar: dict[tuple[str, str], Cookie] = {}  # (host, name): cookies are per host
         self.cache: list[CacheEntry] = []
+        self.route_requests: dict[int, int] = {}  # a stateful route's count (server_model)
+        self.http_cache = HttpCache()
         self.p = Prediction(differences=list(profile.applied))
         self.cookies_seen: set[str] = set()
         self.now = 0.0
@@ -145,16 +148,16 @@ class BrowserModel(ServerSide, CookieJar, CorsProtocol, Redirects):
                 self.finish_error(f"keepalive: a {len(body.encode())}-byte body is over the "
                                   f"{KEEPALIVE_QUOTA}-byte keepalive quota")  # fmt: skip
                 return
-            # the request itself is sent (and reaches the API unless a proxy answers it)
+            # the request itself is sent (and reaches the API unless a proxy answers it, or
+            # the HTTP cache does)
             has_auth = any(k.lower() == "authorization" for k in hop.headers)
             cookies = self.cookies_to_send(probe.credentials, not hop.cors, self.host, hop.path)
             origin = self.origin_header(probe, hop, sent)
             hop.last_origin = origin
-            answer = self.server(hop.method, hop.path, origin, authorization=has_auth,
-                                 cookie=bool(cookies), request_headers=hop.headers)  # fmt: skip
+            answer = self.network_or_cache(probe, hop, origin, has_auth, cookies)
             if self.reached_api:
                 self.p.requests += 1
-                self.api_saw(hop.method, origin, has_auth, cookies)
+                self.api_saw(hop.method, origin, has_auth, cookies, self.conditional_sent)
                 self.cookies_seen.update(cookies)
                 self.p.authorization_received |= has_auth
             self.store_response_cookies(answer.headers.get("set-cookie", []),
@@ -170,7 +173,10 @@ class BrowserModel(ServerSide, CookieJar, CorsProtocol, Redirects):
                     return
                 self.finish("opaque", 0, {})
                 return
-            failure = self.cors_check(answer, credentials, sent) if hop.cors else None
+            # an engine may keep the stored response's CORS check after a 304 (profile)
+            kept = self.revalidated and self.profile.revalidation_keeps_first_cors_check
+            checked = hop.cors and not kept
+            failure = self.cors_check(answer, credentials, sent) if checked else None
             if failure:
                 self.finish_error(failure)
                 return
@@ -224,7 +230,7 @@ class BrowserModel(ServerSide, CookieJar, CorsProtocol, Redirects):
         return serialized
 
     def api_saw(self, method: str, origin: str | None, authorization: bool = False,
-                cookies: list[str] = ()) -> None:  # fmt: skip
+                cookies: list[str] = (), conditional: bool = False) -> None:  # fmt: skip
         """A request (or preflight, never with Authorization or cookies: Fetch's CORS-preflight
         fetch copies no request header but Accept, and its credentials mode is "same-origin"
         on another origin) reached the API: its method, Origin, Referer, whether it carried
@@ -232,6 +238,7 @@ class BrowserModel(ServerSide, CookieJar, CorsProtocol, Redirects):
         self.p.methods.append(method)
         self.p.authorizations.append(authorization)
         self.p.request_cookies.append(sorted(set(cookies)))
+        self.p.conditional_requests.append(conditional)
         self.p.origin_headers.append(origin_name(origin, self.origins))
         self.p.referers.append(referrer_name(self.referer, self.origins))
 

@@ -16,6 +16,7 @@ COMPARED_KEYS = (
     "outcome", "status", "headers", "preflights", "requests", "cookies_received",
     "authorization_received", "attempts", "origin_headers", "methods", "readable_headers",
     "referers", "authorizations", "request_cookies", "preflight_request_headers",
+    "conditional_requests",
 )  # fmt: skip
 
 
@@ -103,6 +104,9 @@ class Prediction:
     request_cookies: list[list[str]] = field(default_factory=list)
     # the Access-Control-Request-Headers of each preflight the API saw, in order (None: none)
     preflight_request_headers: list[str | None] = field(default_factory=list)
+    # whether each request the API saw was conditional (If-None-Match or If-Modified-Since: the
+    # HTTP cache revalidating what it stored), preflights included, in order
+    conditional_requests: list[bool] = field(default_factory=list)
     reasons: list[str] = field(default_factory=list)
     differences: list[str] = field(default_factory=list)
 

@@ -41,6 +41,8 @@ class Profile:
     partitioned_cookies_escape_third_party_blocking: bool = True
     redirect_checked_with_first_credentials: bool = False
     redirected_preflight_keeps_first_referer: bool = False
+    http_cache: str = "spec"  # spec | xhr-memory-cache
+    revalidation_keeps_first_cors_check: bool = False
     applied: tuple[str, ...] = ()  # ids of the differences that shaped this profile
 
 

@@ -7,6 +7,7 @@ import re
 from typing import Any
 
 from ..scenario import endpoints, proxy
+from ..scenario.routes import nth_answer
 from ..spec.starlette_model import CORSMiddlewareModel, ServerAnswer
 from .prediction import ANY_VALUE, Context, NotModelled
 
@@ -87,7 +88,7 @@ def cors_model(ctx: Context, kwargs: dict[str, Any]) -> CORSMiddlewareModel:
 
 class ServerSide:
     """The model's server: a mixin of the browser model (BrowserModel), which holds ctx, cors,
-    host, reached_api and the prediction p."""
+    host, reached_api, route_requests (requests so far per route index) and the prediction p."""
 
     def app_answer(self, method: str, path: str) -> tuple[ServerAnswer, bool]:
         """(answer, passes_through_cors_middleware)."""
@@ -95,10 +96,15 @@ class ServerSide:
         bare, _, query = path.partition("?")
         routed = [r for r in self.ctx.routes if r["path"] == bare]
         if routed:  # a raw route answers exactly as written (FastAPI: 405 for other methods)
-            route = next((r for r in routed if r["method"] in ("*", method)), None)
-            if route is None:
+            index = next((i for i, r in enumerate(self.ctx.routes)
+                          if r["path"] == bare and r["method"] in ("*", method)), None)  # fmt: skip
+            if index is None:
                 allowed = ", ".join(sorted({r["method"] for r in routed}))
                 return ServerAnswer(405, {**base, "allow": [allowed]}), True
+            # a stateful route answers the cell's requests in turn (routes.nth_answer)
+            count = self.route_requests.get(index, 0)
+            self.route_requests[index] = count + 1
+            route = nth_answer(self.ctx.routes[index], count)
             headers: dict[str, list[str]] = {}
             for name, value in route["headers"]:
                 headers.setdefault(name.lower(), []).append(value)

@@ -348,6 +348,9 @@ def observe(run: CellRun, names: dict[str, str] | None = None) -> dict[str, Any]
         "referers": [referrer_name(e.get("referer"), names or {}) for e in run.ledger],
         "authorizations": [e["authorization"] for e in run.ledger],
         "request_cookies": [sorted(set(e["cookies"])) for e in run.ledger],
+        "conditional_requests": [
+            bool(e.get("if_none_match") or e.get("if_modified_since")) for e in run.ledger
+        ],
         "preflight_request_headers": [
             e.get("access_control_request_headers") for e in run.ledger if e["preflight"]
         ],  # fmt: skip

@@ -18,38 +18,16 @@ from .strict import Strict
 ROUTE_METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
 
 
-class RawRoute(Strict):
-    """One path the server answers exactly as written (WPT's preflight.py in a table): any
-    status, any headers (repeated, empty, malformed on purpose), a body. Placeholders work in
-    header values; a Location on this server gets the cell's token appended, so the ledger
-    sees every hop."""
+class RouteAnswer(Strict):
+    """One answer of a raw route: any status, any headers (repeated, empty, malformed on
+    purpose), a body. Placeholders work in header values; a Location on this server gets the
+    cell's token appended, so the ledger sees every hop."""
 
-    path: str
-    method: str = Field("*", description="a method, or * for every method (OPTIONS too)")
     # any final status HTTP/1.1 can carry (three digits; 1xx are interim, not an answer):
     # WPT's cors/ sends 699, 680 and 790
     status: int = Field(200, ge=200, le=999)
     headers: list[list[str]] = []
     body: str = ""
-
-    @field_validator("path")
-    @classmethod
-    def _path(cls, v: str) -> str:
-        if not v.startswith("/") or "?" in v or "#" in v:
-            raise ValueError(f"route path {v!r} must start with / and have no query")
-        if not ROUTE_PATH.fullmatch(v):  # braces would be Starlette path parameters
-            raise ValueError(
-                f"route path {v!r}: one literal path (letters, digits, "
-                "-._~!$&'()*+,;=:@/ and %XX; no {placeholders} or spaces)"
-            )
-        return v
-
-    @field_validator("method")
-    @classmethod
-    def _method(cls, v: str) -> str:
-        if v != "*" and v not in ROUTE_METHODS:
-            raise ValueError(f"route method {v!r}: one of {', '.join(ROUTE_METHODS)} or *")
-        return v
 
     @field_validator("headers")
     @classmethod
@@ -74,13 +52,42 @@ class RawRoute(Strict):
         return v
 
     @model_validator(mode="after")
-    def _length(self) -> RawRoute:
+    def _length(self) -> RouteAnswer:
         body = len(self.body.encode("utf-8"))
         for name, value in self.headers:
             if name.lower() == "content-length" and value.strip() != str(body):
                 raise ValueError(f"route header Content-Length {value!r} is not the body's "
                                  f"{body} bytes (the server cannot send that)")  # fmt: skip
         return self
+
+
+class RawRoute(RouteAnswer):
+    """One path the server answers exactly as written (WPT's preflight.py in a table). With
+    `then` it is stateful (WPT's 304.py): a cell's first request to it gets the route's own
+    answer, the next ones the answers in `then` in order, and the last one after that."""
+
+    path: str
+    method: str = Field("*", description="a method, or * for every method (OPTIONS too)")
+    then: list[RouteAnswer] = []
+
+    @field_validator("path")
+    @classmethod
+    def _path(cls, v: str) -> str:
+        if not v.startswith("/") or "?" in v or "#" in v:
+            raise ValueError(f"route path {v!r} must start with / and have no query")
+        if not ROUTE_PATH.fullmatch(v):  # braces would be Starlette path parameters
+            raise ValueError(
+                f"route path {v!r}: one literal path (letters, digits, "
+                "-._~!$&'()*+,;=:@/ and %XX; no {placeholders} or spaces)"
+            )
+        return v
+
+    @field_validator("method")
+    @classmethod
+    def _method(cls, v: str) -> str:
+        if v != "*" and v not in ROUTE_METHODS:
+            raise ValueError(f"route method {v!r}: one of {', '.join(ROUTE_METHODS)} or *")
+        return v
 
     def matches(self, method: str, path: str) -> bool:
         return self.path == path and self.method in ("*", method)

@@ -16,6 +16,7 @@ from fastapi.responses import JSONResponse, RedirectResponse
 
 from ..scenario.endpoints import ENDPOINTS, TOKEN_PARAM
 from ..scenario.origins import API_HOSTS
+from ..scenario.routes import nth_answer
 from .ledger import _cookie_names
 
 
@@ -124,14 +125,19 @@ class RawAnswer:
 
     def __init__(self, route: dict[str, Any]) -> None:
         self.route = route
+        self.requests: dict[str, int] = {}  # cell token -> requests so far (a stateful route)
 
     async def __call__(self, scope, receive, send) -> None:
         request = Request(scope, receive)
-        response = Response(content=self.route["body"].encode(), status_code=self.route["status"])
+        token = request.query_params.get(TOKEN_PARAM, "")
+        index = self.requests.get(token, 0)
+        self.requests[token] = index + 1
+        answer = nth_answer(self.route, index)
+        response = Response(content=answer["body"].encode(), status_code=answer["status"])
         fields = [(name.lower().encode("latin-1"),
                    (with_cell_token(value, request) if name.lower() == "location"
                     else value).encode("latin-1"))
-                  for name, value in self.route["headers"]]  # fmt: skip
+                  for name, value in answer["headers"]]  # fmt: skip
         response.raw_headers = [*fields, *response.raw_headers]
         await response(scope, receive, send)
 

@@ -73,6 +73,9 @@ class LedgerMiddleware:
             "sec_fetch_mode": headers.get("sec-fetch-mode"),
             "sec_fetch_site": headers.get("sec-fetch-site"),
             "referer": headers.get("referer"),
+            # a conditional request the browser's HTTP cache made to revalidate what it stored
+            "if_none_match": headers.get("if-none-match"),
+            "if_modified_since": headers.get("if-modified-since"),
             "status": None,
             "response_headers": {},
             "at": time.time(),
