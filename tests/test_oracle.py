@@ -1301,6 +1301,23 @@ def test_an_upload_listener_needs_xhr_and_a_body():
         Probe(name="p", api="xhr", upload_listener=True)
 
 
+def test_xhr_open_credentials_are_xhr_only_and_never_sent_to_a_cors_request():
+    """XHR open() puts a username and password into the request's URL; Fetch adds URL
+    credentials as Authorization only to an authentication fetch after a 401 whose response
+    tainting is not "cors" (HTTP-network-or-cache fetch), so none of the requests carries it.
+    fetch() has no such argument (a URL with credentials makes new Request() throw)."""
+    with pytest.raises(ValueError, match="need api = 'xhr'"):
+        Probe(name="p", user="u")
+    p = run(
+        {**EXACT, "allow_credentials": True},
+        api="xhr",
+        user="user",
+        password="pw",
+        credentials="include",
+    )
+    assert p.authorizations == [False] and p.outcome == "ok"
+
+
 def test_a_then_step_waits_its_own_delay_before_it():
     """`then` steps with their own delay_ms (WPT cors/preflight-cache.htm: a second fetch at
     once from the cache, a third after 1.5 s past a max-age of 1 preflights again)."""

@@ -75,8 +75,16 @@ def base_record(cell: Cell, page_origin: str) -> dict[str, Any]:
         "page": cell.probe.page,
         "page_origin": page_origin,
         "url": None,
-        "request": cell.probe.model_dump(mode="json"),
+        "request": recorded_request(cell.probe),
     }
+
+
+def recorded_request(probe) -> dict:
+    """The probe as the record shows it: an XMLHttpRequest password (URL userinfo) masked."""
+    dump = probe.model_dump(mode="json")
+    if dump.get("password") is not None:
+        dump["password"] = "***"
+    return dump
 
 
 def artifact_dir(item: pytest.Item) -> Path:

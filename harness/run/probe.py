@@ -103,6 +103,8 @@ def fetch_spec_of(probe: Probe, url: str) -> dict[str, Any]:
         "readHeaders": probe.read_headers,
         "api": probe.api,
         "uploadListener": probe.upload_listener,
+        **({"user": probe.user} if probe.user is not None else {}),
+        **({"password": probe.password} if probe.password is not None else {}),
         "waitMs": probe.delay_ms,  # before this fetch, when it is not the series' first
         **({"initiator": SANDBOXED_INITIATOR} if probe.page == "sandboxed" else {}),
     }

@@ -107,6 +107,10 @@ class Probe(Strict):
     upload_listener: bool = Field(
         False, description="xhr: a listener on xhr.upload (sets the use-CORS-preflight flag)"
     )
+    # xhr: XMLHttpRequest.open()'s username and password, which go into the request's URL
+    # (Mozilla's test_CrossSiteXHR.html gives them to a cross-origin XHR)
+    user: str | None = Field(None, pattern=r"^[\x21-\x7e]*$")
+    password: str | None = Field(None, pattern=r"^[\x21-\x7e]*$")
     repeat: int = Field(1, ge=1, le=10)
     delay_ms: int = Field(0, ge=0, le=10_000)
     then: list[ProbeStep] = []
@@ -202,6 +206,9 @@ class Probe(Strict):
             raise ValueError("upload_listener is an XMLHttpRequest listener: needs api = 'xhr'")
         if self.upload_listener and self.request_body is None:
             raise ValueError("upload_listener needs a body (an upload to listen to)")
+        if (self.user is not None or self.password is not None) and self.api != "xhr":
+            raise ValueError("user and password are XMLHttpRequest.open() arguments: need "
+                             "api = 'xhr' (fetch() refuses a URL with credentials)")  # fmt: skip
         if self.api != "xhr":
             return
         if self.page == "sandboxed":

@@ -27,7 +27,12 @@ export function runXhr(spec) {
   return new Promise((resolve) => {
     const xhr = new XMLHttpRequest();
     try {
-      xhr.open(spec.method || "GET", spec.url, true);
+      // open()'s username and password go into the request's URL (XHR, open() step 9)
+      if ("user" in spec || "password" in spec) {
+        xhr.open(spec.method || "GET", spec.url, true, spec.user ?? null, spec.password ?? null);
+      } else {
+        xhr.open(spec.method || "GET", spec.url, true);
+      }
       xhr.withCredentials = spec.credentials === "include";
       for (const [name, value] of Object.entries(spec.headers || {})) {
         xhr.setRequestHeader(name, value);
