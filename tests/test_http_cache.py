@@ -92,3 +92,41 @@ def test_a_stateful_routes_answers_come_in_order_and_the_last_repeats():
              "then": [{"status": 304, "headers": [], "body": ""}]}  # fmt: skip
     assert [nth_answer(route, i)["status"] for i in range(4)] == [200, 304, 304, 304]
     assert nth_answer({"status": 204, "headers": [], "body": ""}, 3)["status"] == 204
+
+
+@pytest.mark.parametrize(
+    ("location", "latin1", "url"),
+    [
+        ("/top.txt?%E2%98%83%e2%98%83", False, "/top.txt?%E2%98%83%e2%98%83"),  # escapes stay
+        ("/top.txt?\xe2\x98\x83", False, "/top.txt?%E2%98%83"),  # each byte percent-encoded
+        ("/top.txt?%\xe2\x98\x83", False, "/top.txt?%%E2%98%83"),  # "%" stays
+        ("/top.txt?\xff", False, "/top.txt?%FF"),
+        ("/top.txt?\xe2\x98\x83", True, "/top.txt?%C3%A2%C2%98%C2%83"),  # WebKitGTK: twice
+        ("/top.txt?\xff", True, "/top.txt?%C3%AF%C2%BF%C2%BD"),  # U+FFFD first, then twice
+    ],
+)
+def test_a_location_with_raw_bytes_as_the_final_url(location, latin1, url):
+    """WPT fetch/api/redirect/redirect-location-escape.tentative (whatwg/fetch#883): the URL
+    parser percent-encodes each byte past ASCII of a Location and leaves "%" alone; WebKitGTK
+    reads the bytes as Latin-1 after libsoup's g_utf8_make_valid."""
+    from cors_matrix.spec.fetch_spec import url_encoded
+
+    assert url_encoded(location, latin1) == url
+
+
+def test_the_final_url_leaves_the_cells_token_out():
+    from cors_matrix.judge.prediction import url_name
+
+    names = {"api": "http://localhost:8000"}
+    assert url_name("http://localhost:8000/a?x=1&cm_probe=t", names) == "api/a?x=1"
+    assert url_name("http://localhost:8000/a?cm_probe=t", names) == "api/a"
+    assert url_name(None, names) is None
+
+
+def test_the_final_url_never_holds_userinfo():
+    """No record may hold URL userinfo (XHR open()'s user and password)."""
+    from cors_matrix.judge.prediction import url_name
+
+    names = {"api": "http://localhost:8000"}
+    assert url_name("http://user:pw@localhost:8000/m4?cm_probe=t", names) == "api/m4"
+    assert url_name("http://:pw@localhost:8000/m5", names) == "api/m5"

@@ -18,7 +18,7 @@ from .cookie_jar import Cookie, CookieJar, include_credentials
 from .cors_protocol import CacheEntry, CorsProtocol
 from .engine_parsing import webkit_safelisted
 from .http_cache import CacheStep, HttpCache
-from .prediction import Context, Prediction, origin_name, referrer_name
+from .prediction import Context, Prediction, origin_name, referrer_name, url_name
 from .profile import Profile
 from .redirects import Hop, Redirects
 from .server_model import ServerSide, cors_model
@@ -48,6 +48,7 @@ class BrowserModel(ServerSide, CookieJar, CorsProtocol, Redirects, CacheStep):
         self.cookies_seen: set[str] = set()
         self.now = 0.0
         self.referer: str | None = None  # the Referer of the hop being sent (referrer.py)
+        self.current_url = ctx.api_origin  # the URL of the hop being sent, as a browser has it
         self.referrer_page: str | None = None  # the page's URL (None: an opaque origin)
         self.reached_api = True
         self.host = ctx.api_origin  # the name the API is reached under ({api} or {api_other})
@@ -88,6 +89,9 @@ class BrowserModel(ServerSide, CookieJar, CorsProtocol, Redirects, CacheStep):
         first_referer: str | None = None
         for _hop in range(21):
             url = f"{self.host}{hop.path.split('?')[0]}"
+            self.current_url = self.host + fetch_spec.url_encoded(
+                hop.path, self.profile.location_read_as_latin1
+            )
             # main fetch: this hop's referrer, from the one the previous hop left; its
             # CORS-preflight fetch carries the same
             hop.referrer = self.referer = referrer_rules.for_hop(
@@ -303,6 +307,7 @@ class BrowserModel(ServerSide, CookieJar, CorsProtocol, Redirects, CacheStep):
 
     def finish_error(self, why: str) -> None:
         self.p.outcome, self.p.status = "cors-error", None
+        self.p.final_url = None
         self.p.headers = {name: None for name in self.probe.read_headers}
         self.p.readable_headers = None
         self.p.reasons.append(why)
@@ -319,6 +324,8 @@ class BrowserModel(ServerSide, CookieJar, CorsProtocol, Redirects, CacheStep):
         """`basic`: a same-origin response (basic filtered): every header but the forbidden
         ones is readable, no exposure needed."""
         self.p.outcome, self.p.status = outcome, status
+        readable = outcome in ("ok", "http-error")
+        self.p.final_url = url_name(self.current_url, self.origins) if readable else None
         answer = ServerAnswer(status, headers)
         try:  # a list that does not parse exposes nothing (CORS filtered response)
             listed = fetch_spec.extract_list(headers.get("access-control-expose-headers")) or []

@@ -7,6 +7,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
+from ..scenario.endpoints import TOKEN_PARAM
 from ..spec.starlette_model import LATEST
 
 ANY_VALUE = "<any>"
@@ -16,7 +17,7 @@ COMPARED_KEYS = (
     "outcome", "status", "headers", "preflights", "requests", "cookies_received",
     "authorization_received", "attempts", "origin_headers", "methods", "readable_headers",
     "referers", "authorizations", "request_cookies", "preflight_request_headers",
-    "conditional_requests",
+    "conditional_requests", "final_url",
 )  # fmt: skip
 
 
@@ -38,6 +39,21 @@ def referrer_name(url: str | None, names: dict[str, str]) -> str | None:
         if url is not None and (url == origin or url.startswith(origin + "/")):
             return name + url[len(origin) :]
     return url
+
+
+def url_name(url: str | None, names: dict[str, str]) -> str | None:
+    """A URL the page read, as `referrer_name` writes it, without the cell's token parameter
+    (the harness adds it to every URL of a cell, so the ledger can tell cells apart) and
+    without userinfo, which no record may hold (XHR open()'s user and password: Chromium and
+    Firefox keep them in responseURL, WebKit does not; not judged)."""
+    if url is None:
+        return None
+    scheme, sep, rest = url.partition("://")
+    authority, slash, tail = rest.partition("/")
+    url = scheme + sep + authority.rpartition("@")[2] + slash + tail if sep else url
+    base, mark, query = url.partition("?")
+    kept = [part for part in query.split("&") if not part.startswith(TOKEN_PARAM + "=")]
+    return referrer_name(base + (mark + "&".join(kept) if mark and kept else ""), names)
 
 
 class NotModelled(Exception):
@@ -107,6 +123,10 @@ class Prediction:
     # whether each request the API saw was conditional (If-None-Match or If-Modified-Since: the
     # HTTP cache revalidating what it stored), preflights included, in order
     conditional_requests: list[bool] = field(default_factory=list)
+    # the URL of the last response the page could read (Response.url, XHR's responseURL:
+    # after redirects, no fragment), its origin as the run's name, the cell's token left out;
+    # None when the page could not read one
+    final_url: str | None = None
     reasons: list[str] = field(default_factory=list)
     differences: list[str] = field(default_factory=list)
 

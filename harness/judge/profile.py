@@ -43,6 +43,7 @@ class Profile:
     redirected_preflight_keeps_first_referer: bool = False
     http_cache: str = "spec"  # spec | xhr-memory-cache
     revalidation_keeps_first_cors_check: bool = False
+    location_read_as_latin1: bool = False
     applied: tuple[str, ...] = ()  # ids of the differences that shaped this profile
 
 

@@ -17,7 +17,7 @@ from urllib.parse import urlencode
 
 from ..engines.base import Engine, EnginePage
 from ..judge.cookie_jar import cookie_path
-from ..judge.prediction import origin_name, referrer_name
+from ..judge.prediction import origin_name, referrer_name, url_name
 from ..scenario import Probe, Scenario
 from ..scenario.endpoints import TOKEN_PARAM
 from ..scenario.origins import api_origins, page_key, page_url, split_target
@@ -350,6 +350,9 @@ def observe(run: CellRun, names: dict[str, str] | None = None) -> dict[str, Any]
         "referers": [referrer_name(e.get("referer"), names or {}) for e in run.ledger],
         "authorizations": [e["authorization"] for e in run.ledger],
         "request_cookies": [sorted(set(e["cookies"])) for e in run.ledger],
+        "final_url": url_name(last.get("url"), names or {})
+        if last["outcome"] in ("ok", "http-error")
+        else None,
         "conditional_requests": [
             bool(e.get("if_none_match") or e.get("if_modified_since")) for e in run.ledger
         ],

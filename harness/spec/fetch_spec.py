@@ -207,3 +207,22 @@ def is_loopback(host: str) -> bool:
         return ipaddress.ip_address(host).is_loopback
     except ValueError:
         return False
+
+
+def url_encoded(path: str, reread_as_latin1: bool = False) -> str:
+    """A path and query from a Location header (its bytes as Latin-1 text) as the URL parser
+    leaves them (https://url.spec.whatwg.org/#path-percent-encode-set and the special-query
+    percent-encode set): controls, space, quotes, <, >, and every byte past ASCII become %XX,
+    byte by byte; "%" stays as it is (so "%" before a raw byte reads "%%E2").
+    `reread_as_latin1`: the bytes made valid UTF-8 (U+FFFD for what is not) and then read one
+    character per byte, each encoded as UTF-8 (WebKitGTK, engine_differences.toml)."""
+    if reread_as_latin1:
+        valid = path.encode("latin-1").decode("utf-8", errors="replace").encode("utf-8")
+        path = "".join(chr(b).encode("utf-8").decode("latin-1") for b in valid)
+    path_part, mark, query = path.partition("?")
+
+    def encode(text: str, extra: str) -> str:
+        return "".join(f"%{ord(c):02X}" if ord(c) <= 0x20 or ord(c) >= 0x7F or c in extra
+                       else c for c in text)  # fmt: skip
+
+    return encode(path_part, '"#<>`{}') + mark + encode(query, "\"#<>'")

@@ -28,6 +28,7 @@ export async function runProbe(spec) {
     errorName: null,
     errorMessage: null,
     elapsedMs: null,
+    url: null,
   };
   try {
     // the Request constructor's own TypeErrors (no-cors with PUT, say) are no CORS check:
@@ -51,6 +52,7 @@ export async function runProbe(spec) {
       seen.outcome = "opaque";
     } else {
       seen.outcome = response.ok ? "ok" : "http-error";
+      seen.url = response.url; // the final URL, after redirects (no fragment)
     }
     for (const name of spec.readHeaders || []) {
       seen.headers[name] = response.headers.get(name);

@@ -19,6 +19,7 @@ export function runXhr(spec) {
     errorName: null,
     errorMessage: null,
     elapsedMs: null,
+    url: null,
   };
   const done = () => {
     seen.elapsedMs = Math.round((performance.now() - started) * 10) / 10;
@@ -50,6 +51,7 @@ export function runXhr(spec) {
     xhr.onload = () => {
       seen.status = xhr.status;
       seen.statusText = xhr.statusText;
+      seen.url = xhr.responseURL; // the final URL, after redirects (no fragment)
       seen.outcome = xhr.status >= 200 && xhr.status <= 299 ? "ok" : "http-error";
       for (const name of spec.readHeaders || []) seen.headers[name] = xhr.getResponseHeader(name);
       // every header name the page can read: getAllResponseHeaders is sorted and lowercased
