@@ -114,6 +114,8 @@ def substitute(value: str, origins: dict[str, str], keep_unknown: bool = False) 
     Other brace groups (a regex's `{2,3}`) are left alone; unknown identifiers are an error, or
     with `keep_unknown` stay as written (the report fills in only the origins a run shows).
     """
+    if "{" not in value:
+        return value  # nothing to fill in (most header values and paths)
     origins = with_ports(origins) if not any(k.endswith("_port") for k in origins) else origins
 
     def replace(match: re.Match[str]) -> str:
@@ -131,14 +133,26 @@ def substitute(value: str, origins: dict[str, str], keep_unknown: bool = False) 
 
 
 def substitute_all(value, origins: dict[str, str], keep_unknown: bool = False):
-    """`substitute` applied through lists, dicts and strings; other values pass through."""
-    if isinstance(value, str):
-        return substitute(value, origins, keep_unknown)
-    if isinstance(value, list):
-        return [substitute_all(v, origins, keep_unknown) for v in value]
-    if isinstance(value, dict):
-        return {k: substitute_all(v, origins, keep_unknown) for k, v in value.items()}
-    return value
+    """`substitute` applied through lists, dicts and strings; other values pass through. The
+    `_port` entries are worked out once for the whole value (a cell's route table holds
+    hundreds of strings), and only if a string has a placeholder (bench/judging.py)."""
+    expanded: dict[str, str] = {}
+
+    def through(item):
+        if isinstance(item, str):
+            if "{" not in item:
+                return item
+            if not expanded:
+                has_ports = any(k.endswith("_port") for k in origins)
+                expanded.update(origins if has_ports else with_ports(origins))
+            return substitute(item, expanded, keep_unknown)
+        if isinstance(item, list):
+            return [through(v) for v in item]
+        if isinstance(item, dict):
+            return {k: through(v) for k, v in item.items()}
+        return item
+
+    return through(value)
 
 
 @dataclass(frozen=True)
