@@ -59,13 +59,17 @@ class Stored:
     fingerprint: tuple | None = None
 
     def validators(self) -> dict[str, str]:
-        """The conditional request's header fields (RFC 9111 section 4.3.1)."""
-        found = {}
-        if (etag := self.answer.get("etag")) is not None:
-            found["If-None-Match"] = etag
-        if (modified := self.answer.get("last-modified")) is not None:
-            found["If-Modified-Since"] = modified
-        return found
+        return validators(self.answer)
+
+
+def validators(answer: ServerAnswer) -> dict[str, str]:
+    """The conditional request's header fields a stored answer gives (RFC 9111 section 4.3.1)."""
+    found = {}
+    if (etag := answer.get("etag")) is not None:
+        found["If-None-Match"] = etag
+    if (modified := answer.get("last-modified")) is not None:
+        found["If-Modified-Since"] = modified
+    return found
 
 
 def directives(answer: ServerAnswer) -> dict[str, str | None]:
@@ -112,8 +116,7 @@ def storable(method: str, answer: ServerAnswer, cache_mode: str) -> bool:
         return False
     if answer.status in (206, 304) or answer.status >= 600:
         return False
-    stored = Stored(answer, 0.0, {})
-    return freshness_lifetime(answer) > 0 or bool(stored.validators())
+    return freshness_lifetime(answer) > 0 or bool(validators(answer))
 
 
 def freshened(stored: ServerAnswer, not_modified: ServerAnswer) -> ServerAnswer:
