@@ -24,8 +24,9 @@ CATALOGUE_RUN = "CORS_MATRIX_TEST_CATALOGUE"
 """`make test` runs the whole catalogue first and names its records file here; tests that need
 a run of catalogue scenarios read theirs from it instead of running them again."""
 
-PURE_MODULES = {"test_claims", "test_docs", "test_layout", "test_loader_properties", "test_oracle",
-                "test_results", "test_scenario", "test_starlette_model"}  # fmt: skip
+PURE_MODULES = {"test_claims", "test_docs", "test_http_cache", "test_layout",
+                "test_loader_properties", "test_oracle", "test_results", "test_scenario",
+                "test_starlette_model"}  # fmt: skip
 
 
 def pytest_collection_modifyitems(config, items):

@@ -114,6 +114,25 @@ def test_a_location_with_raw_bytes_as_the_final_url(location, latin1, url):
     assert url_encoded(location, latin1) == url
 
 
+@pytest.mark.parametrize(
+    ("location", "url"),
+    [
+        ("/top.txt?%E2%98%83%e2%98%83", "/top.txt?%E2%98%83%E2%98%83"),  # WPT case 1
+        ("/top.txt?\xe2\x98\x83%e2%98%83", "/top.txt?%C3%A2%C2%98%C2%83%E2%98%83"),  # case 3
+        ("/a%7eb/%41?q=%7E%2f%2F", "/a~b/A?q=~%2F%2F"),  # unreserved decoded, others upper
+        ("/top.txt?%%e2%g1%", "/top.txt?%%E2%g1%"),  # a "%" without two hex digits stays
+    ],
+)
+def test_webkitgtk_sends_every_url_with_its_escapes_normalised(location, url):
+    """WebKitGTK's URL::createGUri (URLGLib.cpp) parses with G_URI_FLAGS_ENCODED_PATH/QUERY and
+    GLib's uri_normalize (guri.c) upper-cases each escape that is not an unreserved character
+    and decodes the others (RFC 3986 §6.2.2); the response's URL is read back from that GUri."""
+    from cors_matrix.spec.fetch_spec import url_encoded
+
+    assert url_encoded(location, True, escapes_normalised=True) == url
+    assert url_encoded(location) != url  # the URL parser keeps every escape as it came
+
+
 def test_the_final_url_leaves_the_cells_token_out():
     from cors_matrix.judge.prediction import url_name
 

@@ -90,7 +90,9 @@ class BrowserModel(ServerSide, CookieJar, CorsProtocol, Redirects, CacheStep):
         for _hop in range(21):
             url = f"{self.host}{hop.path.split('?')[0]}"
             self.current_url = self.host + fetch_spec.url_encoded(
-                hop.path, self.profile.location_read_as_latin1
+                hop.path,
+                self.profile.location_read_as_latin1,
+                self.profile.url_escapes_normalised,
             )
             # main fetch: this hop's referrer, from the one the previous hop left; its
             # CORS-preflight fetch carries the same

@@ -44,6 +44,7 @@ class Profile:
     http_cache: str = "spec"  # spec | xhr-memory-cache
     revalidation_keeps_first_cors_check: bool = False
     location_read_as_latin1: bool = False
+    url_escapes_normalised: bool = False
     applied: tuple[str, ...] = ()  # ids of the differences that shaped this profile
 
 

@@ -209,13 +209,15 @@ def is_loopback(host: str) -> bool:
         return False
 
 
-def url_encoded(path: str, reread_as_latin1: bool = False) -> str:
+def url_encoded(path: str, reread_as_latin1: bool = False, escapes_normalised: bool = False) -> str:
     """A path and query from a Location header (its bytes as Latin-1 text) as the URL parser
     leaves them (https://url.spec.whatwg.org/#path-percent-encode-set and the special-query
     percent-encode set): controls, space, quotes, <, >, and every byte past ASCII become %XX,
     byte by byte; "%" stays as it is (so "%" before a raw byte reads "%%E2").
     `reread_as_latin1`: the bytes made valid UTF-8 (U+FFFD for what is not) and then read one
-    character per byte, each encoded as UTF-8 (WebKitGTK, engine_differences.toml)."""
+    character per byte, each encoded as UTF-8 (WebKitGTK, engine_differences.toml).
+    `escapes_normalised`: then every escape normalised as RFC 3986 §6.2.2 allows (WebKitGTK,
+    see `normalised_escapes`)."""
     if reread_as_latin1:
         valid = path.encode("latin-1").decode("utf-8", errors="replace").encode("utf-8")
         path = "".join(chr(b).encode("utf-8").decode("latin-1") for b in valid)
@@ -225,4 +227,24 @@ def url_encoded(path: str, reread_as_latin1: bool = False) -> str:
         return "".join(f"%{ord(c):02X}" if ord(c) <= 0x20 or ord(c) >= 0x7F or c in extra
                        else c for c in text)  # fmt: skip
 
-    return encode(path_part, '"#<>`{}') + mark + encode(query, "\"#<>'")
+    path_part, query = encode(path_part, '"#<>`{}'), encode(query, "\"#<>'")
+    if escapes_normalised:
+        path_part, query = normalised_escapes(path_part), normalised_escapes(query)
+    return path_part + mark + query
+
+
+_ESCAPE = re.compile(r"%([0-9A-Fa-f]{2})")
+_UNRESERVED = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~")
+
+
+def normalised_escapes(component: str) -> str:
+    """A URL component with RFC 3986 §6.2.2.1-2's percent-encoding normalisation, as GLib's
+    g_uri_parse does with G_URI_FLAGS_ENCODED_PATH/QUERY (guri.c uri_normalize): an escape of
+    an unreserved character is decoded ("%7e" -> "~"), every other keeps its byte with upper-
+    case hex digits ("%e2" -> "%E2"); a "%" not followed by two hex digits stays as it is."""
+
+    def one(match: re.Match[str]) -> str:
+        char = chr(int(match.group(1), 16))
+        return char if char in _UNRESERVED else "%" + match.group(1).upper()
+
+    return _ESCAPE.sub(one, component)
