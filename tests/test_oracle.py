@@ -12,6 +12,7 @@ from cors_matrix.judge.oracle import (
     ANY_VALUE,
     Context,
     NotModelled,
+    ParameterReads,
     compare,
     differences,
     engine_profile,
@@ -585,6 +586,22 @@ def test_an_https_page_may_call_a_loopback_http_api_except_in_webkit():
     # an http page calling an https API is not mixed content
     back = Context(APP, HTTPS_API, EXACT)
     assert predict(Probe(name="p"), back, engine_profile("webkit")).outcome == "ok"
+
+
+def test_a_difference_is_tried_only_when_the_model_read_its_parameter():
+    """expectations() re-predicts without a difference only if the cell read its parameter:
+    a plain GET from an http page never asks about mixed content's loopback rule."""
+    (loopback,) = [d for d in differences() if d.id == "webkit-mixed-content-blocks-loopback"]
+    plain = ParameterReads(engine_profile("webkit"))
+    predict(Probe(name="p"), Context(APP, API, EXACT), plain)
+    assert plain.read and loopback.parameter not in plain.read  # an http page: no such check
+    _, expected = expectations(Probe(name="p"), Context(APP, API, EXACT), "webkit")
+    assert expected.differences == []
+    https = ParameterReads(engine_profile("webkit"))
+    ctx = Context(HTTPS_APP, API, EXACT | {"allow_origins": [HTTPS_APP]})
+    predict(Probe(name="p"), ctx, https)
+    assert loopback.parameter in https.read
+    assert expectations(Probe(name="p"), ctx, "webkit")[1].differences == [loopback.id]
 
 
 # --- an opaque-origin initiator (page = "sandboxed") and keepalive ------------------------------

@@ -30,7 +30,7 @@ from .server_model import cors_model, proxied, with_server_headers
 
 __all__ = ["ANY_VALUE", "COMPARED_KEYS", "Context", "NotModelled", "Prediction", "Profile",
            "compare", "cors_model", "differences", "engine_profile", "expectations",
-           "headers_match", "is_loopback", "predict", "proxied", "spec_profile",
+           "headers_match", "is_loopback", "ParameterReads", "predict", "proxied", "spec_profile",
            "with_server_headers"]  # fmt: skip
 
 
@@ -43,18 +43,34 @@ def expectations(probe: Probe, ctx: Context, engine: str) -> tuple[Prediction, P
     """(spec answer, engine-adjusted expectation) for one cell.
 
     The expectation names only the engine differences that change this cell's answer: each
-    applied difference is dropped in turn, and kept if the answer then differs.
+    applied difference whose parameter the model read is dropped in turn, and kept if the
+    answer then differs (a parameter the model never read cannot have changed it).
     """
     spec = predict(probe, ctx, spec_profile())
-    profile = engine_profile(engine)
-    expected = predict(probe, ctx, profile)
+    profile = ParameterReads(engine_profile(engine))
+    expected = predict(probe, ctx, profile)  # type: ignore[arg-type]
     relevant = []
-    for diff_id in profile.applied:
+    for d in differences():
+        if engine not in d.engines or d.parameter not in profile.read:
+            continue
         without = spec_profile()
-        for d in differences():
-            if engine in d.engines and d.id != diff_id:
-                without = replace(without, **{d.parameter: d.value})
+        for other in differences():
+            if engine in other.engines and other.id != d.id:
+                without = replace(without, **{other.parameter: other.value})
         if predict(probe, ctx, without).compared() != expected.compared():
-            relevant.append(diff_id)
+            relevant.append(d.id)
     expected.differences = relevant
     return spec, expected
+
+
+class ParameterReads:
+    """A profile that notes the name of every parameter the model reads from it, so that
+    `expectations` re-predicts a cell only for the differences that could have shaped it."""
+
+    def __init__(self, profile: Profile) -> None:
+        self._profile = profile
+        self.read: set[str] = set()
+
+    def __getattr__(self, name: str):
+        self.read.add(name)
+        return getattr(self._profile, name)
