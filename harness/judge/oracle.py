@@ -11,8 +11,6 @@ spec's, and the engine-adjusted one a cell is judged against.
 
 from __future__ import annotations
 
-from dataclasses import replace
-
 from ..scenario import Probe
 from ..spec.fetch_spec import is_loopback
 from .browser_model import BrowserModel
@@ -25,7 +23,7 @@ from .prediction import (
     compare,
     headers_match,
 )
-from .profile import Profile, differences, engine_profile, spec_profile
+from .profile import Profile, differences, engine_profile, profile_without, spec_profile
 from .server_model import cors_model, proxied, with_server_headers
 
 __all__ = ["ANY_VALUE", "COMPARED_KEYS", "Context", "NotModelled", "Prediction", "Profile",
@@ -53,11 +51,7 @@ def expectations(probe: Probe, ctx: Context, engine: str) -> tuple[Prediction, P
     for d in differences():
         if engine not in d.engines or d.parameter not in profile.read:
             continue
-        without = spec_profile()
-        for other in differences():
-            if engine in other.engines and other.id != d.id:
-                without = replace(without, **{other.parameter: other.value})
-        if predict(probe, ctx, without).compared() != expected.compared():
+        if predict(probe, ctx, profile_without(engine, d.id)).compared() != expected.compared():
             relevant.append(d.id)
     expected.differences = relevant
     return spec, expected

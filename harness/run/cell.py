@@ -279,11 +279,14 @@ def run_item(
         reason=judged["reason"],
     )
     record["causes"] = [c.as_record() for c in causes]
-    if expected is not None:
+    if expected is not None and not ctx.cors:
+        record["starlette_changes"] = []  # no CORSMiddleware: no Starlette change reaches it
+    elif expected is not None:
+        engine_profile = oracle.engine_profile(cell.browser)
         record["starlette_changes"] = starlette_dependence(
-            lambda changes: oracle.expectations(
-                cell.probe, replace(ctx, starlette_changes=changes), cell.browser
-            )[1].compared(),
+            lambda changes: oracle.predict(
+                cell.probe, replace(ctx, starlette_changes=changes), engine_profile
+            ).compared(),
             ctx.starlette, expected.compared(),
         )  # fmt: skip
     record["engine_message"] = run.engine_messages
