@@ -26,9 +26,13 @@ NOT_UPDATED = frozenset({"content-length"})
 """RFC 9111 section 3.2: a 304 updates every stored header field it carries, but not
 Content-Length."""
 
-CONDITIONAL_REQUEST_HEADERS = frozenset(
-    {"if-modified-since", "if-none-match", "if-unmodified-since", "if-match", "if-range"}
-)
+RECORDED_CONDITIONAL_HEADERS = frozenset({"if-none-match", "if-modified-since"})
+"""The validators a cache sends when it revalidates (RFC 9111 section 4.3.1), the two the
+ledger records (observed.conditional_requests)."""
+
+CONDITIONAL_REQUEST_HEADERS = RECORDED_CONDITIONAL_HEADERS | {
+    "if-unmodified-since", "if-match", "if-range"
+}  # fmt: skip
 
 
 MEMORY_CACHE_IGNORED_HEADERS = frozenset(
@@ -204,7 +208,7 @@ class CacheStep:
                                   "cache, no request")  # fmt: skip
             return stored.answer
         revalidating = stored is not None and bool(stored.validators())
-        own = any(k.lower() in ("if-none-match", "if-modified-since") for k in hop.headers)
+        own = any(k.lower() in RECORDED_CONDITIONAL_HEADERS for k in hop.headers)
         self.conditional_sent = revalidating or own
         answer = self.server(hop.method, hop.path, origin, authorization=has_auth,
                              cookie=bool(cookies), request_headers=hop.headers)  # fmt: skip
