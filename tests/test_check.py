@@ -286,6 +286,30 @@ def test_null_in_allow_origins(tmp_path, check):
     assert {r["ledger"][0]["origin"] for r in nulls} == {"null"}
 
 
+def test_config_entries_no_browser_sends_are_notes_and_the_check_passes(tmp_path, check):
+    """A missing scheme, a trailing slash, upper case, a default port: Starlette compares the
+    whole string, so no page reads through them; said per entry, with why, and no finding."""
+    dead = [
+        "app.example.com",
+        "https://app.example.com/",
+        "https://App.example.com",
+        "https://app.example.com:443",
+    ]  # the app's entries beside https://app.example.com
+    run = check("tests.check_apps.dead_origins:app", *COMMON, "--login", "POST:/login",
+                "-o", str(tmp_path))  # fmt: skip
+    assert run.returncode == 0, run.stdout + run.stderr
+    assert verdict(run).startswith("verdict: PASS")
+    assert "SECURITY FINDINGS" not in run.stdout
+    notes = lines_with(run, "but no browser sends it")
+    assert [n.split("'")[1] for n in notes] == dead  # each named once, in the config's order
+    for entry, why in zip(
+        dead, ["no scheme", "a path", "upper-case", "default port 443"], strict=True
+    ):
+        (line,) = [n for n in notes if f"'{entry}'" in n]
+        assert why in line, line
+    assert "Notes (reported only)" in (tmp_path / "index.html").read_text()
+
+
 def test_the_insecure_example_regex_is_high_from_a_lookalike(tmp_path, check):
     run = check("examples.insecure_app.main:app", *COMMON, "--login", "POST:/login",
                 "--endpoint", "GET:/items/1", "-o", str(tmp_path))  # fmt: skip
@@ -637,6 +661,36 @@ def test_origins_are_normalised_and_non_origins_refused():
     for bad in ("app.example.com", "https://app.example.com/login", "ftp://x", "https://"):
         with pytest.raises(UsageError, match="is not an origin"):
             parse_origin(bad)
+
+
+@pytest.mark.unit
+@pytest.mark.parametrize(
+    ("origin", "why"),
+    [
+        ("null", None),  # a sandboxed page, a file: sent
+        ("http://localhost:5173", None),
+        ("http://[::1]:5173", None),
+        ("chrome-extension://abcdefgh", None),  # an extension's page: sent
+        ("http://app.example.com:8080", None),
+        ("localhost:5173", "no scheme"),
+        ("app.example.com", "no scheme"),
+        ("http://localhost:5173/", "a path"),
+        ("https://app.example.com?x=1", "a path"),
+        ("http://u:pw@app.example.com", "userinfo"),
+        ("HTTPS://app.example.com", "upper-case"),
+        ("http://app.example.com:80", "default port 80"),
+        ("https://bücher.example", "non-ASCII"),
+        ("https://xn--bcher-kva.example", None),
+        ("wss://app.example.com:443", "default port 443"),
+    ],
+)
+def test_origins_no_browser_sends(origin, why):
+    """HTML's serialization of an origin: "null" or scheme://host[:port] in lower case, no
+    userinfo or path, the default port left out; only those sure cases are named."""
+    from cors_matrix.check.corpus import never_sent
+
+    said = never_sent(origin)
+    assert (said is None) if why is None else (why in said), said
 
 
 @pytest.mark.unit

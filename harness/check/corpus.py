@@ -42,15 +42,53 @@ class Candidate:
 
     @property
     def browser_sendable(self) -> bool:
-        """Whether a real page can have this origin (a valid URL host, or null)."""
+        """Whether a real page can have this origin (a valid URL host, or null) and send it as
+        written: a page at "https://App.example.com:443/" has, and sends, the origin
+        https://app.example.com (a frontend's own, not an attacker's)."""
         if self.origin == "null":
             return True
+        if never_sent(self.origin):
+            return False
         parts = urlsplit(self.origin)
         try:
             port_ok = parts.port is None or 0 < parts.port < 65536
         except ValueError:
             return False
         return port_ok and bool(parts.hostname) and bool(BROWSER_HOST.match(parts.hostname))
+
+
+DEFAULT_PORTS = {"http": 80, "https": 443, "ws": 80, "wss": 443}
+
+
+def never_sent(origin: str) -> str | None:
+    """Why no browser ever sends `origin` as an Origin header, or None when one may.
+
+    A browser sends "null" or an origin's serialization (HTML, "ASCII serialization of an
+    origin"): scheme://host[:port], scheme and host in lower case, no userinfo, no path, the
+    scheme's default port left out. A config entry written otherwise (the guide's trailing
+    slash, a missing scheme) matches no page; only these sure cases are named, anything
+    else counts as sendable."""
+    if origin == "null":
+        return None
+    scheme, sep, rest = origin.partition("://")
+    if not sep:
+        return "it has no scheme (an Origin is scheme://host[:port])"
+    authority, slash, path = rest.partition("/")
+    for mark in "?#":
+        authority, cut, _ = authority.partition(mark)
+        slash = slash or cut
+    if slash:
+        return "it has a path (an Origin never ends in '/' or anything after the port)"
+    if "@" in authority:
+        return "it has userinfo (an Origin never carries a user or password)"
+    if origin != origin.lower():
+        return "it has upper-case letters (browsers send scheme and host in lower case)"
+    if not origin.isascii():
+        return "it has non-ASCII characters (browsers send a host in its ASCII form, xn--...)"
+    port = authority.rpartition(":")[2] if not authority.endswith("]") else ""
+    if port.isdigit() and int(port) == DEFAULT_PORTS.get(scheme):
+        return f"it writes out {scheme}'s default port {port}, which an Origin leaves out"
+    return None
 
 
 def _origin(scheme: str, host: str, port: int | None) -> str:

@@ -8,7 +8,9 @@ import json
 import re
 from typing import Any
 
+from ..engines.base import without_secrets
 from .browsers import Cell
+from .corpus import never_sent
 from .judging import SEVERITIES, answered_2xx, engines_of, personal, worst_level
 from .summary import Summary
 
@@ -141,6 +143,14 @@ def say_findings(summary: Summary, trusted, reflects_any: bool, say, max_detail:
             "fix": _fix_for(cause, summary.frontends, per_origin),
         })  # fmt: skip
     unconfirmed = {o: a for o, a in trusted.items() if o not in confirmed}
+    dead = {o: never_sent(o) for o in unconfirmed if never_sent(o)}
+    unconfirmed = {o: a for o, a in unconfirmed.items() if o not in dead}
+    summary.notes.extend(
+        f"the app answers the Origin {without_secrets(o)!r} as trusted, but no browser sends "
+        f"it: {why}. It lets no page read; if it was meant for a frontend, that frontend is "
+        "refused: write it as a browser sends it (scheme://host[:port]) or remove it"
+        for o, why in dead.items()
+    )
     if unconfirmed and not reflects_any:  # a server that mirrors all is said once, above
         credentialed = any(x.allow_credentials for answers in unconfirmed.values() for x in answers)
         cause = root_cause(

@@ -34,4 +34,5 @@ class Summary:
     unconfirmed: str | None = None  # why that confirmation could not run
     lines: list[str] = field(default_factory=list)
     findings: list[dict[str, Any]] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)  # config that does nothing: said, not failed
     exit_code: int = 1

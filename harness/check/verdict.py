@@ -52,6 +52,10 @@ def build(summary: Summary, max_detail: int = 6) -> Summary:
         say(f"\nNo CORS header on any of these answers; one line for all of them:\n  {one_fix}")
     say_findings(summary, trusted, reflects_any, say, max_detail)
     failing |= bool(summary.findings)
+    if summary.notes:
+        say("\nNOTES (reported only: they do not change the exit code)")
+        for note in summary.notes:
+            say(f"  {note}")
     if summary.problems:
         say("\nPROBLEMS (no verdict for these)")
         for problem in summary.problems:
