@@ -47,7 +47,9 @@ def check(request, monkeypatch):
         monkeypatch.chdir(cwd)
         with own_processes(request.config), redirect_stdout(out), redirect_stderr(err):
             result = checked(check_parser().parse_args(list(args)), engines)
-        return subprocess.CompletedProcess(args, result.exit_code, out.getvalue(), err.getvalue())
+        done = subprocess.CompletedProcess(args, result.exit_code, out.getvalue(), err.getvalue())
+        done.result = result  # the CheckResult the cors_check fixture would return
+        return done
 
     return run
 
@@ -308,6 +310,8 @@ def test_config_entries_no_browser_sends_are_notes_and_the_check_passes(tmp_path
         (line,) = [n for n in notes if f"'{entry}'" in n]
         assert why in line, line
     assert "Notes (reported only)" in (tmp_path / "index.html").read_text()
+    assert run.result and [n.strip() for n in notes] == run.result.notes  # cors_check's result
+    assert "notes:" in run.result.message
 
 
 def test_the_insecure_example_regex_is_high_from_a_lookalike(tmp_path, check):

@@ -20,6 +20,7 @@ class CheckResult:
     problems: list[str] = field(default_factory=list)  # what could not be seen or run
     report: Path | None = None  # the HTML report
     text: str = ""  # everything check printed
+    notes: list[str] = field(default_factory=list)  # config that does nothing (no exit change)
 
     @property
     def passed(self) -> bool:
@@ -40,7 +41,7 @@ class CheckResult:
     def message(self) -> str:
         parts = [self.verdict]
         for title, items in (("findings", self.findings), ("blocked", self.blocked),
-                             ("problems", self.problems)):  # fmt: skip
+                             ("problems", self.problems), ("notes", self.notes)):  # fmt: skip
             if items:
                 parts.append(f"{title}:")
                 parts.extend(f"  - {item}" for item in items)

@@ -296,7 +296,8 @@ def _result(summary: Summary, report: Path) -> CheckResult:
     return CheckResult(summary.exit_code, verdict,
                        [f"{f['severity']}: {f['headline']}" for f in summary.findings],
                        blocked,
-                       list(summary.problems), report, "\n".join(summary.lines))  # fmt: skip
+                       list(summary.problems), report, "\n".join(summary.lines),
+                       list(summary.notes))  # fmt: skip
 
 
 def _fresh(path: Path) -> Path:
