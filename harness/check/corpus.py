@@ -73,7 +73,7 @@ def never_sent(origin: str) -> str | None:
     scheme, sep, rest = origin.partition("://")
     if not sep:
         return "it has no scheme (an Origin is scheme://host[:port])"
-    authority, slash, path = rest.partition("/")
+    authority, slash, _ = rest.partition("/")
     for mark in "?#":
         authority, cut, _ = authority.partition(mark)
         slash = slash or cut

@@ -143,7 +143,7 @@ def say_findings(summary: Summary, trusted, reflects_any: bool, say, max_detail:
             "fix": _fix_for(cause, summary.frontends, per_origin),
         })  # fmt: skip
     unconfirmed = {o: a for o, a in trusted.items() if o not in confirmed}
-    dead = {o: never_sent(o) for o in unconfirmed if never_sent(o)}
+    dead = {o: why for o in unconfirmed if (why := never_sent(o))}
     unconfirmed = {o: a for o, a in unconfirmed.items() if o not in dead}
     summary.notes.extend(
         f"the app answers the Origin {without_secrets(o)!r} as trusted, but no browser sends "

@@ -46,7 +46,7 @@ def expectations(probe: Probe, ctx: Context, engine: str) -> tuple[Prediction, P
     """
     spec = predict(probe, ctx, spec_profile())
     profile = ParameterReads(engine_profile(engine))
-    expected = predict(probe, ctx, profile)  # type: ignore[arg-type]
+    expected = predict(probe, ctx, profile)  # a Profile in all but name
     relevant = []
     for d in differences():
         if engine not in d.engines or d.parameter not in profile.read:
