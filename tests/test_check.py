@@ -314,6 +314,21 @@ def test_config_entries_no_browser_sends_are_notes_and_the_check_passes(tmp_path
     assert "notes:" in run.result.message
 
 
+def test_a_frontend_listed_with_a_trailing_slash_is_blocked_and_the_fix_says_why(tmp_path, check):
+    run = check("tests.check_apps.trailing_slash:app", *COMMON, "--endpoint", "GET:/items/1",
+                "-o", str(tmp_path))  # fmt: skip
+    assert run.returncode == 1, run.stdout + run.stderr
+    (blocked,) = lines_with(run, "GET /items/1:")
+    assert blocked.startswith("  BLOCKED") and ALL in blocked
+    fix = run.stdout.split(blocked, 1)[1].splitlines()[2]
+    assert fix.strip() == ("fix: CORSMiddleware(allow_origins=['https://app.example.com']) (the "
+                           "configured origin 'https://app.example.com/' has a trailing slash "
+                           "and never matches)"), fix  # fmt: skip
+    (note,) = lines_with(run, "but no browser sends it")
+    assert "'https://app.example.com/'" in note and "it has a path" in note
+    assert "SECURITY FINDINGS" not in run.stdout  # the entry lets no page read
+
+
 def test_the_insecure_example_regex_is_high_from_a_lookalike(tmp_path, check):
     run = check("examples.insecure_app.main:app", *COMMON, "--login", "POST:/login",
                 "--endpoint", "GET:/items/1", "-o", str(tmp_path))  # fmt: skip

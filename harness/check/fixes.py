@@ -18,6 +18,10 @@ from ..scenario import RECONFIGURABLE_SHAPE, Probe
 from ..spec import fetch_spec
 from .browsers import Cell
 
+SLIP = "the configured origin "
+"""How the oracle's causes name an allow_origins entry that is the page's origin written
+another way (judge/causes.py origin_refused)."""
+
 
 def _literal(value: Any, frontend: str) -> str:
     """A keyword value as Python source, with the {app} placeholder as the real frontend."""
@@ -70,7 +74,9 @@ def _model_fix(cell: Cell, config: dict[str, Any], api_origin: str, path: str) -
     for cause in found:
         if cause.fix and not set(cause.fix) & set(RECONFIGURABLE_SHAPE):
             keywords = ", ".join(f"{k}={_literal(v, cell.frontend)}" for k, v in cause.fix.items())
-            return f"CORSMiddleware({keywords})"
+            # the frontend written another way in the config (a trailing slash, case, scheme)
+            slip = cause.sentence.partition(": ")[2] if SLIP in cause.sentence else ""
+            return f"CORSMiddleware({keywords})" + (f" ({slip})" if slip else "")
         if cause.fix_note:
             return cause.fix_note
     return None
