@@ -23,6 +23,7 @@ from ..scenario.endpoints import TOKEN_PARAM
 from ..scenario.origins import api_origins, page_key, page_url, split_target
 from ..spec import fetch_spec
 from .interrupts import cleanup_unless_interrupted
+from .results import readable
 
 # One evaluate runs all of a probe's fetches back to back (each but the first after its own
 # delay_ms: the probe's, or a `then` step's), so the later ones can hit the preflight cache.
@@ -350,9 +351,7 @@ def observe(run: CellRun, names: dict[str, str] | None = None) -> dict[str, Any]
         "referers": [referrer_name(e.get("referer"), names or {}) for e in run.ledger],
         "authorizations": [e["authorization"] for e in run.ledger],
         "request_cookies": [sorted(set(e["cookies"])) for e in run.ledger],
-        "final_url": url_name(last.get("url"), names or {})
-        if last["outcome"] in ("ok", "http-error")
-        else None,
+        "final_url": url_name(last.get("url"), names or {}) if readable(last["outcome"]) else None,
         "conditional_requests": [
             bool(e.get("if_none_match") or e.get("if_modified_since")) for e in run.ledger
         ],
