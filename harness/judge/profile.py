@@ -87,22 +87,11 @@ def differences() -> tuple[Difference, ...]:
 
 
 @cache
-def engine_profile(engine: str) -> Profile:
-    """The spec profile with every difference recorded for `engine` applied (built once per
-    engine: a Profile is frozen)."""
+def engine_profile(engine: str, without: str | None = None) -> Profile:
+    """The spec profile with every difference recorded for `engine` applied, but the one whose
+    id is `without` (what the engine would do without it). Built once: a Profile is frozen."""
     profile = spec_profile()
     for d in differences():
-        if engine in d.engines:
+        if engine in d.engines and d.id != without:
             profile = replace(profile, **{d.parameter: d.value}, applied=(*profile.applied, d.id))
-    return profile
-
-
-@cache
-def profile_without(engine: str, difference_id: str) -> Profile:
-    """The spec profile with every difference of `engine` applied but `difference_id`: what
-    the engine would do without that one."""
-    profile = spec_profile()
-    for d in differences():
-        if engine in d.engines and d.id != difference_id:
-            profile = replace(profile, **{d.parameter: d.value})
     return profile
