@@ -92,7 +92,7 @@ def never_sent(origin: str) -> str | None:
 
 
 def _origin(scheme: str, host: str, port: int | None) -> str:
-    default = 443 if scheme == "https" else 80
+    default = DEFAULT_PORTS.get(scheme, 80)
     return f"{scheme}://{host}" + ("" if port in (None, default) else f":{port}")
 
 
@@ -109,7 +109,7 @@ def for_frontend(frontend: str) -> list[Candidate]:
     out.append(("null origin", "null"))
     add("http instead of https" if scheme == "https" else "https instead of http", host,
         s="http" if scheme == "https" else "https")  # fmt: skip
-    real_port = port or (443 if scheme == "https" else 80)
+    real_port = port or DEFAULT_PORTS.get(scheme, 80)
     other_ports = {p for p in (real_port + 1, 8080, 3000, 5173, 8000) if p != real_port}
     for other in sorted(other_ports)[:3]:
         add("same host, another port", host, other)
