@@ -6,7 +6,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from cors_matrix.judge import referrer as referrer_rules
-from cors_matrix.judge.cookie_jar import parse_set_cookie, path_matches
+from cors_matrix.judge.cookie_jar import domain_match, parse_set_cookie, path_matches, public_suffix
 from cors_matrix.judge.engine_parsing import webkit_range_start
 from cors_matrix.judge.oracle import (
     ANY_VALUE,
@@ -1204,7 +1204,8 @@ def test_a_cross_origin_fetch_with_default_credentials_ignores_set_cookie():
 
 def test_set_cookie_attributes_default_path_and_path_match():
     """RFC 6265bis 5.6 and 5.1.4: the default path is the request path's directory; a
-    Max-Age of zero deletes; Domain is not modelled (the cell says so instead of guessing)."""
+    Max-Age of zero deletes; 5.6.3: the last non-empty Domain, without its leading dot,
+    lower-cased."""
     parsed = parse_set_cookie("sid=1; SameSite=lax; Secure", "/session/login?x=1")
     assert (parsed.name, parsed.samesite, parsed.secure, parsed.path) == ("sid", "Lax", True,
                                                                           "/session")  # fmt: skip
@@ -1212,8 +1213,9 @@ def test_set_cookie_attributes_default_path_and_path_match():
     assert parse_set_cookie("no-equals-sign", "/a") is None
     assert path_matches("/session/me", "/session") and path_matches("/session", "/session")
     assert not path_matches("/sessions", "/session") and not path_matches("/other", "/session")
-    with pytest.raises(NotModelled):
-        parse_set_cookie("sid=1; Domain=localhost", "/a")
+    assert parse_set_cookie("sid=1; Domain=.Example.COM", "/a").domain == "example.com"
+    assert parse_set_cookie("sid=1; Domain=example.com; Domain=", "/a").domain == "example.com"
+    assert parse_set_cookie("sid=1", "/a").domain is None
 
 
 def test_a_cells_cookie_paths_are_what_a_webdriver_clean_up_must_visit():
@@ -1565,3 +1567,91 @@ def test_each_preflight_asks_for_the_unsafe_header_names_sorted():
     assert p.preflight_request_headers == ["x-a,x-b"]
     forced = run(EXACT, api="xhr", method="POST", body="x", upload_listener=True)
     assert forced.preflight_request_headers == [None]
+
+
+# --- Domain cookies under domain names (hosts = "domains"; RFC 6265bis 5.1.3, 5.6.3, 5.7) ------
+
+D_APP, D_API, D_CROSS = (
+    "http://example.com:3000",
+    "http://example.com:8000",
+    "http://example.org:4000",
+)
+
+
+def on_domains(cookie: dict, path: str = "{api_www1}/data", at: str = D_APP, profile=None):
+    """A credentialed GET from a page under the domain names, after the API set `cookie`."""
+    ctx = Context(at, D_API, {"allow_origins": [D_APP], "allow_credentials": True},
+                  origins={"app": D_APP, "cross_site": D_CROSS})  # fmt: skip
+    probe = Probe(name="p", path=path, credentials="include", set_cookies=[cookie])
+    return predict(probe, ctx, profile) if profile else predict(probe, ctx)
+
+
+@pytest.mark.parametrize(
+    "cookie,path,sent,reason",
+    [
+        # 5.7 step 10: a Domain the host domain-matches: sent to every host under it
+        ({"domain": "example.com"}, "{api_www1}/data", ["sid"], None),
+        ({"domain": ".EXAMPLE.com"}, "{api_www2}/data", ["sid"], None),  # 5.6.3: dot, case
+        ({"domain": "example.com", "server": "api_www1"}, "/data", ["sid"], None),
+        ({}, "{api_www1}/data", [], None),  # host-only: its own host alone
+        ({}, "/data", ["sid"], None),
+        (
+            {"domain": "www1.example.com"},
+            "{api_www1}/data",
+            [],
+            "Domain=www1.example.com does not domain-match example.com",
+        ),
+        ({"domain": "com"}, "/data", [], "Domain=com is a public suffix"),  # step 9
+        ({"domain": "example.org"}, "{api_other}/data", [], "does not domain-match"),
+        # step 8: http://example.com is no secure scheme (http://localhost may be one)
+        ({"secure": True}, "/data", [], "Secure over http"),
+    ],
+)
+def test_a_domain_cookie_reaches_the_hosts_that_domain_match_it(cookie, path, sent, reason):
+    p = on_domains({"name": "sid", "samesite": "Lax", **cookie}, path)
+    assert p.cookies_received == sent
+    assert reason is None or any(reason in r for r in p.reasons), p.reasons
+
+
+def test_a_domain_cookie_stays_lax_for_another_site_and_strict_goes_to_a_sibling():
+    """Subdomains are the same site (5.2): SameSite=Strict goes from the API's own page to
+    www2; a Lax one is withheld from the page on example.org."""
+    strict = {"name": "sid", "samesite": "Strict", "domain": "example.com"}
+    assert on_domains(strict, "{api_www2}/data", at=D_API).cookies_received == ["sid"]
+    lax = {"name": "sid", "samesite": "Lax", "domain": "example.com"}
+    assert on_domains(lax, at=D_CROSS).cookies_received == []
+
+
+def test_a_secure_cookie_on_loopback_http_is_the_engines_choice_not_on_a_domain():
+    """Secure contexts: http://localhost is potentially trustworthy (Chromium and Firefox set
+    Secure cookies there, WebKit does not); http://example.com never is."""
+    secure = {"name": "sid", "samesite": "Lax", "secure": True}
+    chromium, webkit = engine_profile("chromium"), engine_profile("webkit")
+    loopback = Probe(name="p", path="/data", credentials="include", set_cookies=[secure])
+    assert predict(loopback, Context(APP, API, CREDS), chromium).cookies_received == ["sid"]
+    assert predict(loopback, Context(APP, API, CREDS), webkit).cookies_received == []
+    assert on_domains(secure, "/data", profile=chromium).cookies_received == []
+
+
+def test_domain_match_and_public_suffix_as_the_run_uses_them():
+    assert domain_match("www1.example.com", "example.com")
+    assert domain_match("example.com", "example.com")
+    assert not domain_match("badexample.com", "example.com")
+    assert not domain_match("example.com", "www1.example.com")
+    assert not domain_match("1.127.0.0.1", "0.0.1") and not domain_match("127.0.0.1", "0.0.1")
+    assert public_suffix("com") and public_suffix("localhost")
+    assert not public_suffix("example.com") and not public_suffix("127.0.0.1")
+
+
+def test_a_set_cookie_with_domain_from_a_subdomain_answer_reaches_the_parent():
+    """A redirect's own Set-Cookie (HTTP-network fetch) with Domain=example.com, from www1,
+    goes with the next hop, to example.com; a host-only one would not."""
+    hop = {"path": "/hop", "method": "*", "status": 307, "body": "",
+           "headers": [["Set-Cookie", "s=1; Domain=example.com; SameSite=Lax"],
+                       ["Set-Cookie", "h=1; SameSite=Lax"], ["Location", D_API + "/data"],
+                       ["Access-Control-Allow-Origin", D_APP],
+                       ["Access-Control-Allow-Credentials", "true"]]}  # fmt: skip
+    ctx = Context(D_APP, D_API, {"allow_origins": [D_APP], "allow_credentials": True},
+                  routes=[hop], origins={"app": D_APP})  # fmt: skip
+    p = predict(Probe(name="p", path="{api_www1}/hop", credentials="include"), ctx)
+    assert p.request_cookies == [[], ["s"]]

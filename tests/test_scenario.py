@@ -5,6 +5,7 @@ from pathlib import Path
 import pytest
 
 from cors_matrix.scenario import ScenarioError, load_scenario
+from cors_matrix.scenario.origins import DOMAIN_NAMES, scenario_origins
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -160,7 +161,21 @@ BAD = [
         '[[probe]]\nname = "p"\n',
         "route header 'Location': 'http://[::1/' is not a URL (Invalid IPv6 URL)",
     ),
-]
+    # the subdomains and Domain cookies exist under domain names only (hosts = "domains")
+    ('[[probe]]\nname = "p"\npath = "{api_www1}/data"\n',
+     '{api_www1} needs [server] hosts = "domains"'),
+    ('[[probe]]\nname = "p"\nset_cookies = [{ name = "s", server = "api_www2" }]\n',
+     "probe[p].set_cookies: server 'api_www2' needs [server] hosts = \"domains\""),
+    ('[[probe]]\nname = "p"\nset_cookies = [{ name = "s", domain = "example.com" }]\n',
+     "probe[p].set_cookies: domain 'example.com' needs [server] hosts = \"domains\""),
+    ('[server]\nhosts = "domains"\n[[probe]]\nname = "p"\npath = "{api_fifth}/data"\n',
+     '{api_fifth}: no such name with hosts = "domains"'),
+    ('[server]\nhosts = "domains"\nproxy = "pass"\n[[probe]]\nname = "p"\n',
+     'hosts = "domains" with a proxy is not supported'),
+    ('[server]\nhosts = "dns"\n[[probe]]\nname = "p"\n', "server.hosts:"),
+    ('[[probe]]\nname = "p"\nset_cookies = [{ name = "s", domain = "a.com; Secure" }]\n',
+     "cookie domain 'a.com; Secure': a host name"),
+]  # fmt: skip
 
 
 @pytest.mark.parametrize("text,expected", BAD, ids=[e for _, e in BAD])
@@ -233,3 +248,27 @@ def test_a_status_past_599_needs_the_widened_uvicorn():
     assert needs_widening({"status": 699, "headers": []})
     assert not needs_widening({"status": 599, "headers": [["X", "a b"]]})
     assert needs_widening({"status": 200, "headers": [["X", " a"]]})
+
+
+def test_a_domains_run_names_the_same_servers_under_dns_names():
+    """hosts = "domains": every origin keeps its scheme and port and takes its host's domain
+    name; the API gets its subdomains; the sandboxed frame has no origin of its own."""
+    pages = {"app": "http://localhost:3000", "cross_site": "http://127.0.0.1:4000",
+             "sandboxed": "http://127.0.0.1:4000"}  # fmt: skip
+    named = scenario_origins(pages, "https://localhost:8000", domains=True)
+    assert named == {
+        "app": "http://example.com:3000",
+        "cross_site": "http://example.org:4000",
+        "api": "https://example.com:8000",
+        "api_other": "https://example.org:8000",
+        "api_third": "https://example.net:8000",
+        "api_www1": "https://www1.example.com:8000",
+        "api_www2": "https://www2.example.com:8000",
+        "api_other_www1": "https://www1.example.org:8000",
+    }
+    loopback = scenario_origins(pages, "http://localhost:8000", domains=False)
+    assert loopback["api_fifth"] == "http://127.0.0.4:8000" and "api_www1" not in loopback
+    assert set(named.values()) - set(pages.values()) <= {
+        f"{scheme}://{host}:{port}" for scheme in ("http", "https") for host in DOMAIN_NAMES
+        for port in (3000, 4000, 8000)
+    }  # fmt: skip

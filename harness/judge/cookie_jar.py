@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 from ..scenario import CookieSpec
 from ..scenario.origins import Origin, api_origins, same_site
-from .prediction import NotModelled
+from ..spec.fetch_spec import is_loopback
 
 
 @dataclass
@@ -18,6 +18,9 @@ class Cookie:
     path: str = "/"
     # CHIPS: kept in the partition of the top-level site it was set under (a cell has one)
     partitioned: bool = False
+    # RFC 6265bis 5.7: sent to its host alone, or (a Domain attribute) to every host that
+    # domain-matches the jar key's domain
+    host_only: bool = True
 
 
 @dataclass(frozen=True)
@@ -31,6 +34,7 @@ class SetCookie:
     path: str
     delete: bool = False
     partitioned: bool = False
+    domain: str | None = None  # the Domain attribute, as 5.6.3 leaves it
 
 
 def cookie_path(value: str, request_path: str) -> str:
@@ -50,14 +54,15 @@ def cookie_path(value: str, request_path: str) -> str:
 def parse_set_cookie(value: str, request_path: str) -> SetCookie | None:
     """RFC 6265bis 5.6: name=value before the first ";", then attributes; None when the
     header is ignored (no "=" in the pair, or an empty name). The default path is the request
-    path's directory (5.1.4). A Domain attribute is not modelled."""
+    path's directory (5.1.4); the last non-empty Domain attribute, without a leading "." and
+    lower-cased (5.6.3)."""
     pair, *attributes = value.split(";")
     if "=" not in pair:
         return None
     name = pair.split("=", 1)[0].strip()
     if not name:
         return None
-    samesite, secure, delete, partitioned = None, False, False, False
+    samesite, secure, delete, partitioned, domain = None, False, False, False, None
     for attribute in attributes:
         key, _, val = attribute.partition("=")
         key, val = key.strip().lower(), val.strip()
@@ -69,9 +74,29 @@ def parse_set_cookie(value: str, request_path: str) -> SetCookie | None:
             delete = int(val) <= 0
         elif key == "partitioned":
             partitioned = True
-        elif key == "domain":
-            raise NotModelled(f"a Set-Cookie with Domain ({name})")
-    return SetCookie(name, samesite, secure, cookie_path(value, request_path), delete, partitioned)
+        elif key == "domain" and val:
+            domain = val.removeprefix(".").lower()
+    return SetCookie(name, samesite, secure, cookie_path(value, request_path), delete, partitioned,
+                     domain)  # fmt: skip
+
+
+def domain_match(host: str, domain: str) -> bool:
+    """RFC 6265bis 5.1.3: the same string, or a host name (not an IP address) ending in
+    "." + domain."""
+    if host == domain:
+        return True
+    return host.endswith("." + domain) and not _is_ip(host)
+
+
+def public_suffix(domain: str) -> bool:
+    """A Domain attribute no cookie may claim (RFC 6265bis 5.7, step 9): a public suffix. The
+    run's hosts are loopback names and IANA's example.com/org/net, whose public suffixes are
+    their one-label names (com, org, net, localhost), as in the Public Suffix List."""
+    return "." not in domain and not _is_ip(domain)
+
+
+def _is_ip(host: str) -> bool:
+    return ":" in host or host.replace(".", "").isdigit()
 
 
 def include_credentials(credentials: str, same_origin: bool) -> bool:
@@ -108,6 +133,18 @@ class CookieJar:
         unless a rule refuses it (said in the prediction's reasons)."""
         if where is None:
             where = api_origins(self.ctx.api_origin)[spec.server]
+        setter = Origin.parse(where)
+        domain = (spec.domain or "").removeprefix(".").lower() or None
+        if domain is not None and public_suffix(domain):
+            if domain != setter.host:  # RFC 6265bis 5.7 step 9
+                self.p.reasons.append(f"cookie {spec.name} rejected: Domain={domain} is a public "
+                                      "suffix")  # fmt: skip
+                return
+            domain = None  # the host itself: a host-only cookie
+        if domain is not None and not domain_match(setter.host, domain):  # step 10
+            self.p.reasons.append(f"cookie {spec.name} rejected: Domain={domain} does not "
+                                  f"domain-match {setter.host}")  # fmt: skip
+            return
         same = top_level or self.same_site_as_page(where)
         samesite = self.effective_samesite(spec)
         partitioned = getattr(spec, "partitioned", False) and self.profile.partitioned_cookies
@@ -122,12 +159,7 @@ class CookieJar:
         ):
             self.p.reasons.append(f"cookie {spec.name} rejected: SameSite=None without Secure")
             return
-        api = Origin.parse(self.ctx.api_origin)
-        if (
-            spec.secure
-            and api.scheme != "https"
-            and not self.profile.secure_cookies_on_loopback_http
-        ):
+        if spec.secure and not self.secure_scheme(setter):
             self.p.reasons.append(f"cookie {spec.name} rejected: Secure over http")
             return
         if not same:
@@ -141,12 +173,19 @@ class CookieJar:
                     f"cookie {spec.name} not stored: SameSite={samesite} set by a cross-site fetch"
                 )
                 return
-        key = (Origin.parse(where).host, spec.name)
+        key = (domain or setter.host, spec.name)
         if getattr(spec, "delete", False):
             self.jar.pop(key, None)
             return
         self.jar[key] = Cookie(spec.name, spec.samesite, spec.secure, getattr(spec, "path", "/"),
-                               partitioned)  # fmt: skip
+                               partitioned, host_only=domain is None)  # fmt: skip
+
+    def secure_scheme(self, origin: Origin) -> bool:
+        """RFC 6265bis 5.7 step 8 and 5.8.3: a Secure cookie is set and sent over a secure
+        scheme only: https, or a loopback host over http where the engine counts it as one."""
+        return origin.scheme == "https" or (
+            is_loopback(origin.host) and self.profile.secure_cookies_on_loopback_http
+        )
 
     def store_response_cookies(self, values: list[str], include_credentials: bool, where: str,
                                request_path: str) -> None:  # fmt: skip
@@ -177,9 +216,12 @@ class CookieJar:
         """Fetch's includeCredentials, then the jar's cookies for `origin`'s host and `path`."""
         if not include_credentials(credentials, same_origin):
             return []
-        host = Origin.parse(origin).host
+        target = Origin.parse(origin)
+        host = target.host
         jar = [cookie for (where, _), cookie in self.jar.items()
-               if where == host and path_matches(path, cookie.path)]  # fmt: skip
+               if (where == host if cookie.host_only else domain_match(host, where))
+               and path_matches(path, cookie.path)
+               and (not cookie.secure or self.secure_scheme(target))]  # fmt: skip
         same = self.same_site_as_page(origin)
         if not same and self.ctx.cookie_policy == "block-third-party":
             # partitioned cookies stay available where the engine exempts them (CHIPS)

@@ -20,7 +20,7 @@ from ..engines.base import EngineError, EngineUnavailable, without_secrets
 from ..judge import causes as causes_mod
 from ..judge import oracle
 from ..scenario import RECONFIGURABLE_SHAPE, Probe, Scenario, theme_of
-from ..scenario.origins import api_origins, page_key, substitute_all
+from ..scenario.origins import domain_names, page_key, scenario_origins, substitute_all
 from ..serve.raw_headers import needs_widening
 from ..spec.starlette_model import (
     LATEST,
@@ -100,11 +100,15 @@ def run_item(
     results: ResultsWriter,
     page_cache: PageCache,
     counts: Counter,
+    domain_engines: EnginePool | None = None,
 ) -> None:
-    """The body of a cell's test function; pytest.skip/fail say how it went."""
+    """The body of a cell's test function; pytest.skip/fail say how it went. `domain_engines`:
+    a hosts = "domains" cell runs in these (proxied) engines, under the domain names."""
     pages = host.pages_for(cell.scenario.name)
-    page_origin = pages[page_key(cell.probe.page, cell.probe.page_scheme)]
     api = host.api(cell.scenario.name)
+    if domain_engines is not None:
+        pages, api = domain_names(pages, api)
+    page_origin = pages[page_key(cell.probe.page, cell.probe.page_scheme)]
     record = base_record(cell, page_origin)
     versions = host.manifest.get("versions") or {}
     record["server_versions"] = versions
@@ -121,29 +125,32 @@ def run_item(
         results.write(record)
         counts["not-run"] += 1
 
-    def stop_if_host_died() -> None:
-        """A dead host ends every remaining cell in a moment, each not run naming it."""
-        dead = host.dead()
-        if dead:
-            not_run(dead)
-            pytest.fail(f"not run: {dead}", pytrace=False)
+    def stop(reason: str | None, failed: bool = False) -> None:
+        """With a reason, the cell is not run: its record says why, then pytest skips it, or
+        fails it when the run's own servers `failed`."""
+        if reason:
+            not_run(reason)
+            if failed:
+                pytest.fail(f"not run: {reason}", pytrace=False)
+            pytest.skip(f"not run: {reason}")
 
-    def stop_if_proxy_died() -> None:
-        """A dead nginx: its scenarios' cells are not run naming it, not 27 divergences."""
-        dead = host.proxy_dead() if cell.scenario.server.proxy != "none" else None
-        if dead:
-            not_run(dead)
-            pytest.fail(f"not run: {dead}", pytrace=False)
+    def stop_if_servers_died() -> None:
+        """A dead host ends every remaining cell in a moment, each not run naming it; a dead
+        nginx its scenarios' cells (not 27 divergences)."""
+        stop(host.dead(), failed=True)
+        stop(host.proxy_dead() if cell.scenario.server.proxy != "none" else None, failed=True)
 
-    stop_if_host_died()
-    stop_if_proxy_died()
+    stop_if_servers_died()
     refused = host.manifest.get("raw_answers_refused")
     if refused and any(needs_widening(route) for route in cell.scenario.server.route_table()):
-        not_run(f"a route's padded header value or status past 599 cannot be sent: {refused}")
-        pytest.skip(f"not run: {refused}")
-    if cell.scenario.server.proxy != "none" and "proxy_unavailable" in host.manifest:
-        not_run(host.manifest["proxy_unavailable"])
-        pytest.skip(f"not run: {host.manifest['proxy_unavailable']}")
+        stop(f"a route's padded header value or status past 599 cannot be sent: {refused}")
+    if cell.scenario.server.proxy != "none":
+        stop(host.manifest.get("proxy_unavailable"))
+    if domain_engines is not None:
+        if cell.browser in engines.remotes:
+            stop('hosts = "domains" runs in local engines only (their forward proxy resolves '
+                 "the domain names)")  # fmt: skip
+        engines = domain_engines
     try:
         engine = engines.get(cell.browser, cell.policy)
     except EngineUnavailable as exc:
@@ -161,8 +168,7 @@ def run_item(
     record.update({k: v for k, v in engine.info.as_record().items() if k != "name"})
     record["browser_version"] = record.pop("version")
 
-    origins = {**{k: v for k, v in pages.items() if not k.startswith("sandboxed")},
-               **api_origins(api)}  # fmt: skip
+    origins = scenario_origins(pages, api, domain_engines is not None)
     record["origins"] = origins  # the run's named origins: the report writes fixes in them
     ctx = oracle.Context(
         page_origin=page_origin,
@@ -174,14 +180,14 @@ def run_item(
         redirect_slashes=cell.scenario.server.redirect_slashes,
         opaque_initiator=cell.probe.page == "sandboxed",
         starlette=versions.get("starlette", LATEST),
-        browser_proxied=bool(engines.remote_proxy) and cell.browser in engines.remotes,
+        browser_proxied=bool(engines.proxy)
+        or (bool(engines.remote_proxy) and cell.browser in engines.remotes),
         **cell.scenario.server.app_shape(),
     )
     try:
         spec, expected = oracle.expectations(cell.probe, ctx, cell.browser)
     except UnsupportedOption as exc:
-        not_run(str(exc))
-        pytest.skip(f"not run: {exc}")
+        stop(str(exc))
     except oracle.NotModelled as exc:
         spec = expected = None
         unmodelled = str(exc)
@@ -224,17 +230,14 @@ def run_item(
         )  # fmt: skip
     except Exception as exc:
         page_cache.forget(engine)
-        stop_if_host_died()  # the cell failed because the host died: not an engine's doing
-        stop_if_proxy_died()
+        stop_if_servers_died()  # the cell failed because they died: not an engine's doing
         alive = getattr(engine, "alive", None)
         session_gone = alive is not None and not alive()  # before discard() ends the session
         engines.discard(cell.browser, cell.policy)
         if session_gone:  # a remote session gone (its node), not the cell's doing
             at = without_secrets(engine.info.node or engine.info.remote or "?")
-            reason = (f"the remote session at {at} ended "
-                      f"while the cell ran (its node went away): {failure_line(exc)}")  # fmt: skip
-            not_run(reason)
-            pytest.skip(f"not run: {reason}")
+            stop(f"the remote session at {at} ended "
+                 f"while the cell ran (its node went away): {failure_line(exc)}")  # fmt: skip
         record.update(
             observed=None,
             expected=expected.compared() if expected else None,
@@ -248,7 +251,7 @@ def run_item(
             pytrace=False,
         )
     if judged["verdict"] == "diverge":
-        stop_if_proxy_died()  # nginx died under the cell: what it saw says nothing of CORS
+        stop_if_servers_died()  # nginx died under the cell: what it saw says nothing of CORS
     verdict = judged["verdict"]
     causes = []
     if expected is not None:

@@ -73,11 +73,13 @@ CELL = pytest.StashKey[Cell]()
 
 
 def _cell_function():
-    def cell(cors_hosts, cors_engines, cors_pages, cors_results, request):
+    def cell(cors_hosts, cors_engines, cors_domain_engines, cors_pages, cors_results, request):
         item = request.node
         cell = item.stash[CELL]
+        domains = cell.scenario.server.hosts == "domains"
         run_item(item, cell, cors_hosts[cell.starlette], cors_engines, cors_results, cors_pages,
-                 item.config.stash[COUNTS])  # fmt: skip
+                 item.config.stash[COUNTS],
+                 domain_engines=cors_domain_engines if domains else None)  # fmt: skip
 
     return cell
 

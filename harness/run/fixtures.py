@@ -14,7 +14,7 @@ import pytest
 from xprocess import XProcess
 
 from ..engines import EnginePool, PlaywrightSession
-from ..scenario.origins import Origin
+from ..scenario.origins import DOMAIN_NAMES, Origin
 from ..serve import nginx, reaper
 from ..serve.forward_proxy import ForwardProxy
 from ..serve.probe_page import ProbePageMissing, probe_page_dir
@@ -172,7 +172,23 @@ def cors_engines(request, cors_remote_proxy, cors_playwright):
 
 
 @pytest.fixture(scope="session")
-def cors_pages(cors_engines):
+def cors_domain_engines(request, cors_hosts, cors_playwright):
+    """Engines for the cells of hosts = "domains" scenarios: their own launches, each sending
+    every request through a forward proxy that serves the run's ports under the domain names
+    (example.com ...), so the names resolve inside these engines only. Launched on first use,
+    like cors_engines; the proxy is a thread on loopback."""
+    config = request.config
+    proxy = ForwardProxy(origin_routes(cors_hosts.values(), DOMAIN_NAMES)).start()
+    pool = EnginePool(config.getoption("--cors-driver"), proxy=proxy.url,
+                      playwright=cors_playwright,
+                      own_processes=lambda: own_processes(config))  # fmt: skip
+    yield pool
+    pool.close()
+    proxy.stop()
+
+
+@pytest.fixture(scope="session")
+def cors_pages(cors_engines, cors_domain_engines):
     """Open pages reused across cells (closed before the engines are)."""
     cache = PageCache()
     yield cache

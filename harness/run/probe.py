@@ -84,6 +84,8 @@ def cookie_url(api: str, cookie, token: str) -> str:
     query = {"name": cookie.name, "value": cookie.value, "secure": "1" if cookie.secure else "0"}
     if cookie.samesite:
         query["samesite"] = cookie.samesite
+    if cookie.domain:
+        query["domain"] = cookie.domain
     return with_token(f"{api}/cookies/set?{urlencode(query)}", token)
 
 

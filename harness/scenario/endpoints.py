@@ -50,7 +50,8 @@ ENDPOINTS: dict[str, Endpoint] = {
             ("GET", "POST"),
             200,
             "Sets one cookie from the query: name, value, samesite (Strict|Lax|None), secure "
-            "(0|1). Used by set_cookies (via a top-level navigation or a credentialed fetch).",
+            "(0|1), domain (its Domain attribute). Used by set_cookies (via a top-level "
+            "navigation or a credentialed fetch).",
         ),
         Endpoint(
             "/error",

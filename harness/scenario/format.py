@@ -14,9 +14,12 @@ from typing import Any
 from pydantic import Field, ValidationError, field_validator, model_validator
 
 from . import endpoints
+from .origins import PLACEHOLDER, SUBDOMAIN_HOSTS
 from .probe_table import Probe
 from .server_table import ServerConfig
 from .strict import NAME, ScenarioError, Strict, check_name
+
+LOOPBACK_ONLY = ("api_fourth", "api_fifth")  # no domain names of their own
 
 
 class ScenarioMeta(Strict):
@@ -44,6 +47,25 @@ class Scenario(Strict):
                     f"probe[{p.name}].path: unknown endpoint "
                     f"{p.path.split('?')[0]!r}; known: {', '.join(known)}"
                 )
+        return self
+
+    @model_validator(mode="after")
+    def _host_names(self) -> Scenario:
+        """The subdomains and Domain cookies exist under domain names only; the fourth and
+        fifth API names under loopback names only."""
+        domains = self.server.hosts == "domains"
+        wrong = LOOPBACK_ONLY if domains else tuple(SUBDOMAIN_HOSTS)
+        where = 'with hosts = "domains"' if domains else 'needs [server] hosts = "domains"'
+        for p in self.probe:
+            for c in p.set_cookies:
+                if c.server in wrong:
+                    raise ValueError(f"probe[{p.name}].set_cookies: server {c.server!r} {where}")
+                if c.domain is not None and not domains:
+                    raise ValueError(f"probe[{p.name}].set_cookies: domain {c.domain!r} {where}")
+        for name in PLACEHOLDER.findall(self.model_dump_json()):
+            if name.removesuffix("_port") in wrong:
+                raise ValueError(f"{{{name}}} {where}" if not domains else
+                                 f"{{{name}}}: no such name {where}")  # fmt: skip
         return self
 
     @property

@@ -32,16 +32,34 @@ API_LOOPBACK_NAMES: dict[str, str] = {
 API_THIRD_HOST = API_LOOPBACK_NAMES["api_third"]
 API_EXTRA_HOSTS = tuple(API_LOOPBACK_NAMES.values())
 API_HOSTS = (API_HOST, API_OTHER_HOST, *API_EXTRA_HOSTS)
+# `[server] hosts = "domains"`: the same servers under DNS names, each loopback name standing
+# for a registrable domain (IANA's reserved example.* names, all three on the Public Suffix
+# List's com/org/net, so every engine agrees on their sites). The engines reach them through
+# the run's forward proxy (serve/forward_proxy.py): nothing outside the engines resolves them.
+DOMAIN_HOSTS: dict[str, str] = {
+    API_HOST: "example.com",
+    API_OTHER_HOST: "example.org",
+    API_THIRD_HOST: "example.net",
+}
+# Under domain names the API also answers on subdomains (WPT's www1/www2): same site as
+# {api} (or {api_other}), other origins; what Domain= cookies and same-site hops need.
+SUBDOMAIN_HOSTS: dict[str, str] = {
+    "api_www1": "www1.example.com",
+    "api_www2": "www2.example.com",
+    "api_other_www1": "www1.example.org",
+}
+DOMAIN_NAMES = (*DOMAIN_HOSTS.values(), *SUBDOMAIN_HOSTS.values())
 # Each page also under a fixed scheme, for mixed-scheme probes (`page_scheme`): {app_http} is
 # the http app page and {app_https} the https one, whatever the scenario's own scheme.
 SCHEMED_PAGE_NAMES = tuple(
     f"{page}_{scheme}" for page in PAGE_HOSTS for scheme in ("http", "https")
 )
-ORIGIN_NAMES = (*PAGE_HOSTS, "api", "api_other", *API_LOOPBACK_NAMES, *SCHEMED_PAGE_NAMES)
+ORIGIN_NAMES = (*PAGE_HOSTS, "api", "api_other", *API_LOOPBACK_NAMES, *SUBDOMAIN_HOSTS,
+                *SCHEMED_PAGE_NAMES)  # fmt: skip
 # {app} is the whole origin; {app_port} its port alone, for near-misses like "https://localhost:{app_port}"
 PLACEHOLDERS = (*ORIGIN_NAMES, *(f"{name}_port" for name in ORIGIN_NAMES))
 
-_PLACEHOLDER = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)\}")
+PLACEHOLDER = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)\}")
 
 
 class PlaceholderError(ValueError):
@@ -50,7 +68,7 @@ class PlaceholderError(ValueError):
 
 def unknown_placeholders(value: str) -> list[str]:
     """Return the `{name}` placeholders in `value` that are not known origin names."""
-    return [m for m in _PLACEHOLDER.findall(value) if m not in PLACEHOLDERS]
+    return [m for m in PLACEHOLDER.findall(value) if m not in PLACEHOLDERS]
 
 
 SAME_ORIGIN_PAGE = "/__cm_page"
@@ -79,17 +97,51 @@ def page_key(page: str, page_scheme: str | None) -> str:
 
 def api_origins(api: str) -> dict[str, str]:
     """{api}, {api_other}, {api_third}, {api_fourth} and {api_fifth} for one API origin (same
-    scheme and port, another host each)."""
+    scheme and port, another host each); for an API under a domain name (hosts = "domains"),
+    {api}, {api_other}, {api_third} and the subdomains ({api_www1} ...) under theirs."""
     parts = urlsplit(api)
+    at = f"{parts.scheme}://{{}}:{parts.port}".format
+    if parts.hostname == DOMAIN_HOSTS[API_HOST]:
+        return {
+            "api": api,
+            "api_other": at(DOMAIN_HOSTS[API_OTHER_HOST]),
+            "api_third": at(DOMAIN_HOSTS[API_THIRD_HOST]),
+            **{name: at(host) for name, host in SUBDOMAIN_HOSTS.items()},
+        }
     return {
         "api": api,
-        "api_other": f"{parts.scheme}://{API_OTHER_HOST}:{parts.port}",
-        **{name: f"{parts.scheme}://{host}:{parts.port}"
-           for name, host in API_LOOPBACK_NAMES.items()},
-    }  # fmt: skip
+        "api_other": at(API_OTHER_HOST),
+        **{name: at(host) for name, host in API_LOOPBACK_NAMES.items()},
+    }
 
 
-API_NAMES = ("api_other", *API_LOOPBACK_NAMES)
+def under_domains(origins: dict[str, str]) -> dict[str, str]:
+    """The run's loopback origins under their domain names (hosts = "domains"): the same
+    servers and ports, another host each."""
+    out = {}
+    for name, origin in origins.items():
+        parts = urlsplit(origin)
+        host = DOMAIN_HOSTS.get(parts.hostname or "", parts.hostname)
+        out[name] = f"{parts.scheme}://{host}:{parts.port}"
+    return out
+
+
+def domain_names(pages: dict[str, str], api: str) -> tuple[dict[str, str], str]:
+    """A scenario's page origins and API origin under their domain names."""
+    return under_domains(pages), under_domains({"api": api})["api"]
+
+
+def scenario_origins(pages: dict[str, str], api: str, domains: bool) -> dict[str, str]:
+    """Every named origin of a scenario's run, as its config and routes are filled in (the
+    host) and judged (a cell): the pages (no sandboxed frame: it has no origin of its own)
+    and the API's names; under domain names for hosts = "domains"."""
+    pages = {k: v for k, v in pages.items() if not k.startswith("sandboxed")}
+    if domains:
+        pages, api = domain_names(pages, api)
+    return {**pages, **api_origins(api)}
+
+
+API_NAMES = ("api_other", *API_LOOPBACK_NAMES, *SUBDOMAIN_HOSTS)
 """The API's names a probe path may start with ("{api_other}/x"); "/x" is on {api}."""
 
 
@@ -129,7 +181,7 @@ def substitute(value: str, origins: dict[str, str], keep_unknown: bool = False) 
             )
         return origins[name]
 
-    return _PLACEHOLDER.sub(replace, value)
+    return PLACEHOLDER.sub(replace, value)
 
 
 def substitute_all(value, origins: dict[str, str], keep_unknown: bool = False):

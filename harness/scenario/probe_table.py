@@ -33,6 +33,7 @@ REFERRER_POLICIES = Literal[
 
 COOKIE_VALUE = re.compile(r"[\x21\x23-\x2b\x2d-\x3a\x3c-\x5b\x5d-\x7e]*")
 COOKIE_MAX = 4096  # RFC 6265bis: name + value
+DOMAIN_VALUE = re.compile(r"\.?[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*")
 
 
 class CookieSpec(Strict):
@@ -41,7 +42,18 @@ class CookieSpec(Strict):
     samesite: Literal["Strict", "Lax", "None"] | None = None
     secure: bool = False
     via: Literal["navigation", "fetch"] = "navigation"
-    server: Literal["api", "api_other", "api_third", "api_fourth", "api_fifth"] = "api"
+    server: Literal["api", "api_other", "api_third", "api_fourth", "api_fifth", "api_www1",
+                    "api_www2", "api_other_www1"] = "api"  # fmt: skip
+    # its Domain attribute as written (hosts = "domains": "example.com" shares it with every
+    # subdomain); None: a host-only cookie
+    domain: str | None = None
+
+    @field_validator("domain")
+    @classmethod
+    def _domain(cls, v: str | None) -> str | None:
+        if v is not None and not DOMAIN_VALUE.fullmatch(v):
+            raise ValueError(f"cookie domain {v!r:.60}: a host name (letters, digits, '-', '.')")
+        return v
 
     @field_validator("name")
     @classmethod

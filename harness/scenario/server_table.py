@@ -132,6 +132,11 @@ class ServerConfig(Strict):
     tls: bool = Field(
         False, description="API and its pages over https, certificates from a per-run local CA"
     )
+    hosts: Literal["loopback", "domains"] = Field(
+        "loopback",
+        description="domains: every origin under a DNS name (example.com ...), reached through "
+        "a forward proxy inside the engines; adds the subdomains {api_www1} ...",
+    )
     allow_origins: list[str] = []
     allow_methods: list[str] = ["GET"]
     allow_headers: list[str] = []
@@ -155,6 +160,9 @@ class ServerConfig(Strict):
     def _placeholders_known(self) -> ServerConfig:
         if self.tls and self.proxy != "none":
             raise ValueError("tls with a proxy is not supported (nginx listens on http)")
+        if self.hosts == "domains" and self.proxy != "none":
+            raise ValueError('hosts = "domains" with a proxy is not supported (nginx is '
+                             "reached under a loopback name)")  # fmt: skip
         strings = [*self.allow_origins, *(v for v in [self.allow_origin_regex] if v)]
         if self.allow_origins_env is not None:
             if "allow_origins" in self.model_fields_set:
@@ -187,7 +195,8 @@ class ServerConfig(Strict):
     def middleware_kwargs(self) -> dict[str, Any]:
         """The keyword arguments as the scenario gave them (unset ones left to Starlette)."""
         given = self.model_dump(exclude_unset=True)
-        for shape in (*RECONFIGURABLE_SHAPE, "proxy", "tls", "route", "redirect_slashes"):
+        for shape in (*RECONFIGURABLE_SHAPE, "proxy", "tls", "hosts", "route",
+                      "redirect_slashes"):  # fmt: skip
             given.pop(shape, None)
         env = given.pop("allow_origins_env", None)
         parsing = given.pop("allow_origins_env_parsing", "guide")

@@ -33,10 +33,11 @@ from ..scenario import RECONFIGURABLE_SHAPE
 from ..scenario.origins import (
     API_EXTRA_HOSTS,
     API_HOST,
+    DOMAIN_NAMES,
     PAGE_HOSTS,
     SAME_ORIGIN_PAGE,
-    api_origins,
     page_origins,
+    scenario_origins,
     substitute_all,
 )
 from .api_app import build_app
@@ -130,7 +131,7 @@ def make_certificates(directory: Path) -> dict[str, str]:
 
     directory.mkdir(parents=True, exist_ok=True)
     ca = trustme.CA(organization_name="cors-matrix per-run CA")
-    server = ca.issue_cert("localhost", "127.0.0.1", *API_EXTRA_HOSTS)
+    server = ca.issue_cert("localhost", "127.0.0.1", *API_EXTRA_HOSTS, *DOMAIN_NAMES)
     paths = {"ca": str(directory / "ca.pem"), "cert": str(directory / "server.pem")}
     ca.cert_pem.write_to_path(paths["ca"])
     server.private_key_and_cert_chain_pem.write_to_path(paths["cert"])
@@ -183,7 +184,8 @@ def build(
         shape = {k: server[k] for k in RECONFIGURABLE_SHAPE if k in server}
         shape.update({k: changes.pop(k) for k in RECONFIGURABLE_SHAPE if k in changes})
         raw = {**server["kwargs"], **changes}
-        origins = {**page_origins(pages, pages_tls, server.get("tls")), **api_origins(apis[name])}
+        origins = scenario_origins(page_origins(pages, pages_tls, server.get("tls")),
+                                   apis[name], server.get("hosts") == "domains")  # fmt: skip
         kwargs = substitute_all(raw, origins)
         routes = substitute_all(server.get("routes", []), origins)
         apps[port] = LedgerMiddleware(

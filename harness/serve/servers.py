@@ -56,6 +56,7 @@ def host_spec(scenarios: list[Scenario], fixture_dir: Path) -> dict[str, Any]:
             s.name: {
                 **s.server.app_shape(),
                 "tls": s.server.tls,
+                "hosts": s.server.hosts,
                 "tls_pages": s.server.tls or any(p.page_scheme == "https" for p in s.probe),
                 "routes": s.server.route_table(),
                 "redirect_slashes": s.server.redirect_slashes,
@@ -163,11 +164,11 @@ def _all_answer(manifest: dict[str, Any]) -> bool:
     return all(answers(url, ca if url.startswith("https:") else None) for url in urls)
 
 
-def origin_routes(hosts) -> dict[tuple[str, str, int], int]:
-    """Forward-proxy routes for browsers elsewhere: every port of the hosts' page and API
-    origins (nginx's included), under both loopback names and both schemes, to the same local
-    port, so a request the scenario makes to a wrong scheme fails as it would here. The control
-    port is not among them."""
+def origin_routes(hosts, names=API_HOSTS) -> dict[tuple[str, str, int], int]:
+    """Forward-proxy routes: every port of the hosts' page and API origins (nginx's included),
+    under each of `names` (the loopback names, for browsers elsewhere; DOMAIN_NAMES, for
+    hosts = "domains") and both schemes, to the same local port, so a request the scenario
+    makes to a wrong scheme fails as it would here. The control port is not among them."""
     ports = set()
     for host in hosts:
         manifest = host.manifest
@@ -175,7 +176,7 @@ def origin_routes(hosts) -> dict[tuple[str, str, int], int]:
                        *manifest["apis"].values()]:  # fmt: skip
             ports.add(urlsplit(origin).port)
     return {(scheme, name, port): port for port in ports for scheme in ("http", "https")
-            for name in API_HOSTS}  # fmt: skip
+            for name in names}  # fmt: skip
 
 
 def host_args(spec_path: Path, manifest_path: Path, python: Path | None = None) -> list[str]:
