@@ -10,7 +10,7 @@ from pydantic import Field, field_validator, model_validator
 
 from ..spec import fetch_spec
 from . import endpoints
-from .origins import split_target
+from .origins import PLACEHOLDER, split_target
 from .server_table import CORS_KWARGS, ServerConfig
 from .strict import Strict, check_name
 
@@ -154,6 +154,10 @@ class Probe(Strict):
             raise ValueError(
                 f"path {v!r} must start with / (or {{api_other}}/, {{api_third}}/ ...)"
             )
+        if PLACEHOLDER.search(bare):  # it would be sent as written, braces and all
+            raise ValueError(f"path {v!r}: a {{name}} can only start a path (to send a fetch "
+                             "to another origin on its way, give a route a Location; a literal "
+                             "brace is %7B)")  # fmt: skip
         codes = endpoints.query_values(bare, "code") if bare.startswith("/status") else []
         if len(codes) > 1:
             raise ValueError(f"path {v!r}: code given {len(codes)} times; give it once")
