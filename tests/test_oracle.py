@@ -1655,3 +1655,14 @@ def test_a_set_cookie_with_domain_from_a_subdomain_answer_reaches_the_parent():
                   routes=[hop], origins={"app": D_APP})  # fmt: skip
     p = predict(Probe(name="p", path="{api_www1}/hop", credentials="include"), ctx)
     assert p.request_cookies == [[], ["s"]]
+
+
+def test_a_host_only_cookie_and_a_domain_cookie_of_one_name_are_two_cookies():
+    """RFC 6265bis 5.7 step 22: a cookie is replaced by one of the same name, domain,
+    host-only flag and path; a host-only sid does not replace the Domain=example.com sid."""
+    both = [{"name": "sid", "samesite": "Lax", "domain": "example.com"},
+            {"name": "sid", "value": "v2", "samesite": "Lax"}]  # fmt: skip
+    ctx = Context(D_APP, D_API, {"allow_origins": [D_APP], "allow_credentials": True},
+                  origins={"app": D_APP})  # fmt: skip
+    probe = Probe(name="p", path="{api_www1}/data", credentials="include", set_cookies=both)
+    assert predict(probe, ctx).cookies_received == ["sid"]

@@ -40,7 +40,8 @@ class BrowserModel(ServerSide, CookieJar, CorsProtocol, Redirects, CacheStep):
         self.origins = ctx.named_origins
         self.profile = profile
         self.cors = cors_model(ctx, ctx.server_kwargs) if ctx.cors else None
-        self.jar: dict[tuple[str, str], Cookie] = {}  # (host, name): cookies are per host
+        # (host or Domain, name, host-only): a cookie's identity (RFC 6265bis 5.7 step 22)
+        self.jar: dict[tuple[str, str, bool], Cookie] = {}
         self.cache: list[CacheEntry] = []
         self.route_requests: dict[int, int] = {}  # a stateful route's count (server_model)
         self.http_cache = HttpCache()

@@ -19,7 +19,7 @@ class Cookie:
     # CHIPS: kept in the partition of the top-level site it was set under (a cell has one)
     partitioned: bool = False
     # RFC 6265bis 5.7: sent to its host alone, or (a Domain attribute) to every host that
-    # domain-matches the jar key's domain
+    # domain-matches the jar key's domain; the flag is part of the cookie's identity
     host_only: bool = True
 
 
@@ -173,7 +173,7 @@ class CookieJar:
                     f"cookie {spec.name} not stored: SameSite={samesite} set by a cross-site fetch"
                 )
                 return
-        key = (domain or setter.host, spec.name)
+        key = (domain or setter.host, spec.name, domain is None)
         if getattr(spec, "delete", False):
             self.jar.pop(key, None)
             return
@@ -218,7 +218,7 @@ class CookieJar:
             return []
         target = Origin.parse(origin)
         host = target.host
-        jar = [cookie for (where, _), cookie in self.jar.items()
+        jar = [cookie for (where, *_), cookie in self.jar.items()
                if (where == host if cookie.host_only else domain_match(host, where))
                and path_matches(path, cookie.path)
                and (not cookie.secure or self.secure_scheme(target))]  # fmt: skip

@@ -55,17 +55,17 @@ class Scenario(Strict):
         fifth API names under loopback names only."""
         domains = self.server.hosts == "domains"
         wrong = LOOPBACK_ONLY if domains else tuple(SUBDOMAIN_HOSTS)
-        where = 'with hosts = "domains"' if domains else 'needs [server] hosts = "domains"'
+        why = (': no such name with hosts = "domains"' if domains
+               else ' needs [server] hosts = "domains"')  # fmt: skip
         for p in self.probe:
             for c in p.set_cookies:
                 if c.server in wrong:
-                    raise ValueError(f"probe[{p.name}].set_cookies: server {c.server!r} {where}")
+                    raise ValueError(f"probe[{p.name}].set_cookies: server {c.server!r}{why}")
                 if c.domain is not None and not domains:
-                    raise ValueError(f"probe[{p.name}].set_cookies: domain {c.domain!r} {where}")
+                    raise ValueError(f"probe[{p.name}].set_cookies: domain {c.domain!r}{why}")
         for name in PLACEHOLDER.findall(self.model_dump_json()):
             if name.removesuffix("_port") in wrong:
-                raise ValueError(f"{{{name}}} {where}" if not domains else
-                                 f"{{{name}}}: no such name {where}")  # fmt: skip
+                raise ValueError(f"{{{name}}}{why}")
         return self
 
     @property
