@@ -19,6 +19,7 @@ import secrets
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
+from ..scenario.origins import DEFAULT_PORTS
 from .options import is_ip
 
 try:  # Python 3.11 still ships the parser under this name (re._parser from 3.11 on)
@@ -57,7 +58,7 @@ class Candidate:
         return port_ok and bool(parts.hostname) and bool(BROWSER_HOST.match(parts.hostname))
 
 
-DEFAULT_PORTS = {"http": 80, "https": 443, "ws": 80, "wss": 443}
+SCHEME_PORTS = {**DEFAULT_PORTS, "ws": 80, "wss": 443}  # and the WebSocket schemes an entry names
 
 
 def never_sent(origin: str) -> str | None:
@@ -86,13 +87,13 @@ def never_sent(origin: str) -> str | None:
     if not origin.isascii():
         return "it has non-ASCII characters (browsers send a host in its ASCII form, xn--...)"
     port = authority.rpartition(":")[2] if not authority.endswith("]") else ""
-    if port.isdigit() and int(port) == DEFAULT_PORTS.get(scheme):
+    if port.isdigit() and int(port) == SCHEME_PORTS.get(scheme):
         return f"it writes out {scheme}'s default port {port}, which an Origin leaves out"
     return None
 
 
 def _origin(scheme: str, host: str, port: int | None) -> str:
-    default = DEFAULT_PORTS.get(scheme, 80)
+    default = SCHEME_PORTS.get(scheme, 80)
     return f"{scheme}://{host}" + ("" if port in (None, default) else f":{port}")
 
 
@@ -109,7 +110,7 @@ def for_frontend(frontend: str) -> list[Candidate]:
     out.append(("null origin", "null"))
     add("http instead of https" if scheme == "https" else "https instead of http", host,
         s="http" if scheme == "https" else "https")  # fmt: skip
-    real_port = port or DEFAULT_PORTS.get(scheme, 80)
+    real_port = port or SCHEME_PORTS.get(scheme, 80)
     other_ports = {p for p in (real_port + 1, 8080, 3000, 5173, 8000) if p != real_port}
     for other in sorted(other_ports)[:3]:
         add("same host, another port", host, other)

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 from ..engines.base import BROWSERS, COOKIE_POLICIES, DEFAULT_COOKIE_POLICY
+from ..scenario.origins import DEFAULT_PORTS
 
 METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE")
 SAFE_METHODS = ("GET", "HEAD")
@@ -31,8 +32,7 @@ def parse_origin(value: str, what: str = "--frontend") -> str:
         raise UsageError(f"{what} {value!r} is not an origin: no path, query or user allowed")
     if port == 0:
         raise UsageError(f"{what} {value!r} is not an origin: port 0")
-    default = 443 if parts.scheme == "https" else 80
-    shown = "" if port in (None, default) else f":{port}"
+    shown = "" if port in (None, DEFAULT_PORTS[parts.scheme]) else f":{port}"
     host = parts.hostname.lower()
     if ":" in host:  # IPv6 literal
         host = f"[{host}]"
@@ -41,7 +41,7 @@ def parse_origin(value: str, what: str = "--frontend") -> str:
 
 def host_port(origin: str) -> tuple[str, int]:
     parts = urlsplit(origin)
-    return parts.hostname or "", parts.port or (443 if parts.scheme == "https" else 80)
+    return parts.hostname or "", parts.port or DEFAULT_PORTS.get(parts.scheme, 80)
 
 
 def is_ip(host: str) -> bool:

@@ -207,6 +207,10 @@ def substitute_all(value, origins: dict[str, str], keep_unknown: bool = False):
     return through(value)
 
 
+DEFAULT_PORTS = {"http": 80, "https": 443}
+"""The port a URL of each scheme has when it names none (and its origin's serialization omits)."""
+
+
 @dataclass(frozen=True)
 class Origin:
     """A parsed origin: scheme, host, port."""
@@ -220,11 +224,11 @@ class Origin:
         parts = urlsplit(text)
         if not parts.scheme or not parts.hostname:
             raise ValueError(f"not an origin: {text!r}")
-        port = parts.port or {"http": 80, "https": 443}[parts.scheme]
+        port = parts.port or DEFAULT_PORTS[parts.scheme]
         return cls(parts.scheme, parts.hostname, port)
 
     def serialize(self) -> str:
-        default = {"http": 80, "https": 443}.get(self.scheme)
+        default = DEFAULT_PORTS.get(self.scheme)
         port = "" if self.port == default else f":{self.port}"
         return f"{self.scheme}://{self.host}{port}"
 

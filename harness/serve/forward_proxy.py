@@ -16,6 +16,8 @@ import contextlib
 import threading
 from urllib.parse import urlsplit
 
+from ..scenario.origins import DEFAULT_PORTS
+
 BIND_ADDRESS = "127.0.0.1"
 
 
@@ -94,7 +96,7 @@ class ForwardProxy:
             return
         try:
             url = urlsplit(target)
-            port = url.port or (443 if url.scheme == "https" else 80)
+            port = url.port or DEFAULT_PORTS.get(url.scheme, 80)
         except ValueError:  # a malformed target
             return await self._refuse(writer, target)
         local = self.routes.get((url.scheme, (url.hostname or "").lower(), port))
