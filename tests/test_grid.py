@@ -3,8 +3,9 @@
 A hub on the host side of a veth pair, and nodes (Chromium twice, Firefox, WebKitGTK) with their
 drivers and browsers in a network namespace of their own (harness/engines/grid.py). The
 browsers reach the run's origins only through the harness's forward proxy
-(--cors-remote-proxy), under the same names as a local run. scenarios/origins and a cookie
-scenario run through the grid in three engines, two workers at once, and must observe exactly
+(--cors-remote-proxy), under the same names as a local run. scenarios/origins, a cookie
+scenario and one under domain names (hosts = "domains", which the same proxy resolves) run
+through the grid in three engines, two workers at once, and must observe exactly
 what a local run observes; then a node is killed mid-run. Needs root (ip netns), as CI has.
 """
 
@@ -29,7 +30,8 @@ from cors_matrix.judge.oracle import COMPARED_KEYS
 from cors_matrix.run.results import key_of
 
 ROOT = Path(__file__).resolve().parent.parent
-CELLS = ["scenarios/origins", "scenarios/credentials/test_cookie_include.toml"]
+CELLS = ["scenarios/origins", "scenarios/credentials/test_cookie_include.toml",
+         "scenarios/sites/test_subdomain_cookies.toml"]  # fmt: skip
 SECRET = "S3cret-Grid-Key"
 pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="ip netns needs root")
 

@@ -146,11 +146,11 @@ def run_item(
         stop(f"a route's padded header value or status past 599 cannot be sent: {refused}")
     if cell.scenario.server.proxy != "none":
         stop(host.manifest.get("proxy_unavailable"))
-    if domain_engines is not None:
-        if cell.browser in engines.remotes:
-            stop('hosts = "domains" runs in local engines only (their forward proxy resolves '
-                 "the domain names)")  # fmt: skip
-        engines = domain_engines
+    if domain_engines is not None and cell.browser not in engines.remotes:
+        engines = domain_engines  # launched behind the proxy that resolves the domain names
+    elif domain_engines is not None and not engines.remote_proxy:
+        stop('hosts = "domains" needs a proxy that resolves its names: local engines, or '
+             "remote ones with --cors-remote-proxy")  # fmt: skip
     try:
         engine = engines.get(cell.browser, cell.policy)
     except EngineUnavailable as exc:

@@ -14,7 +14,7 @@ import pytest
 from xprocess import XProcess
 
 from ..engines import EnginePool, PlaywrightSession
-from ..scenario.origins import DOMAIN_NAMES, Origin
+from ..scenario.origins import API_HOSTS, DOMAIN_NAMES, Origin
 from ..serve import nginx, reaper
 from ..serve.forward_proxy import ForwardProxy
 from ..serve.probe_page import ProbePageMissing, probe_page_dir
@@ -136,13 +136,15 @@ def _start_proxy(xprocess, host, scenarios, workdir: Path, host_name: str):
 @pytest.fixture(scope="session")
 def cors_remote_proxy(request, cors_hosts):
     """--cors-remote-proxy: a forward proxy on that address for remote browsers, serving
-    exactly the run's page and API origins (anything else: 403); None without the option."""
+    exactly the run's page and API origins, under the loopback names and the domain names
+    (hosts = "domains"; anything else: 403); None without the option."""
     bind = request.config.getoption("--cors-remote-proxy")
     if not bind:
         yield None
         return
     try:
-        proxy = ForwardProxy(origin_routes(cors_hosts.values()), bind=bind).start()
+        routes = origin_routes(cors_hosts.values(), (*API_HOSTS, *DOMAIN_NAMES))
+        proxy = ForwardProxy(routes, bind=bind).start()
     except (OSError, RuntimeError) as exc:
         pytest.exit(f"--cors-remote-proxy {bind}: cannot listen there: {exc}", returncode=3)
     yield proxy.url
