@@ -1,11 +1,14 @@
 """Scenario files: valid ones load, every kind of bad one gives one line naming file and field."""
 
+import asyncio
 from pathlib import Path
 
 import pytest
 
 from cors_matrix.scenario import ScenarioError, load_scenario
 from cors_matrix.scenario.origins import DOMAIN_NAMES, scenario_origins
+from cors_matrix.serve.api_app import CloseEachConnection
+from cors_matrix.serve.servers import host_spec
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -274,3 +277,27 @@ def test_a_domains_run_names_the_same_servers_under_dns_names():
         f"{scheme}://{host}:{port}" for scheme in ("http", "https") for host in DOMAIN_NAMES
         for port in (3000, 4000, 8000)
     }  # fmt: skip
+
+
+def test_keep_alive_false_reaches_the_host_and_closes_every_answer(write_scenario):
+    """keep_alive = false: the host wraps the scenario's app so that every answer says
+    Connection: close (replacing any Connection the app gave), which uvicorn obeys."""
+    scenario = load_scenario(
+        write_scenario('[server]\nkeep_alive = false\n[[probe]]\nname = "p"\n')
+    )
+    spec = host_spec([scenario], Path("dist"))
+    assert spec["servers"][scenario.name]["keep_alive"] is False
+    assert "keep_alive" not in scenario.server.middleware_kwargs()
+    sent = []
+
+    async def app(scope, receive, send):
+        await send({"type": "http.response.start", "status": 408,
+                    "headers": [(b"Connection", b"keep-alive"), (b"x-a", b"1")]})  # fmt: skip
+        await send({"type": "http.response.body", "body": b""})
+
+    async def record(message):
+        sent.append(message)
+
+    asyncio.run(CloseEachConnection(app)({"type": "http"}, None, record))
+    assert sent[0]["headers"] == [(b"x-a", b"1"), (b"connection", b"close")]
+    assert sent[1] == {"type": "http.response.body", "body": b""}

@@ -132,6 +132,11 @@ class ServerConfig(Strict):
     tls: bool = Field(
         False, description="API and its pages over https, certificates from a per-run local CA"
     )
+    keep_alive: bool = Field(
+        True,
+        description="false: every answer closes its connection (Connection: close), so no "
+        "request arrives on a reused one",
+    )
     hosts: Literal["loopback", "domains"] = Field(
         "loopback",
         description="domains: every origin under a DNS name (example.com ...), reached through "
@@ -195,7 +200,7 @@ class ServerConfig(Strict):
     def middleware_kwargs(self) -> dict[str, Any]:
         """The keyword arguments as the scenario gave them (unset ones left to Starlette)."""
         given = self.model_dump(exclude_unset=True)
-        for shape in (*RECONFIGURABLE_SHAPE, "proxy", "tls", "hosts", "route",
+        for shape in (*RECONFIGURABLE_SHAPE, "proxy", "tls", "hosts", "keep_alive", "route",
                       "redirect_slashes"):  # fmt: skip
             given.pop(shape, None)
         env = given.pop("allow_origins_env", None)

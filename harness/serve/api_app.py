@@ -83,6 +83,24 @@ _HANDLERS = {
 }
 
 
+class CloseEachConnection:
+    """keep_alive = false: every answer says `Connection: close` (and uvicorn then closes the
+    connection), so no request of the scenario arrives on a reused connection. What an engine
+    does only on a reused one (Chromium resends a request answered 408 there) cannot happen."""
+
+    def __init__(self, app) -> None:
+        self.app = app
+
+    async def __call__(self, scope, receive, send) -> None:
+        async def closing(message) -> None:
+            if message["type"] == "http.response.start":
+                kept = [(k, v) for k, v in message.get("headers", []) if k.lower() != b"connection"]
+                message = {**message, "headers": [*kept, (b"connection", b"close")]}
+            await send(message)
+
+        await self.app(scope, receive, closing if scope["type"] == "http" else send)
+
+
 class RequireAuthorization:
     """A typical auth middleware: 401 for any request without an Authorization header.
 

@@ -40,7 +40,7 @@ from ..scenario.origins import (
     scenario_origins,
     substitute_all,
 )
-from .api_app import build_app
+from .api_app import CloseEachConnection, build_app
 from .ledger import LedgerMiddleware, LedgerStore
 from .raw_headers import send_routes_as_written
 from .sockets import BIND_ADDRESS, bind_api_sockets, bind_socket
@@ -188,9 +188,10 @@ def build(
                                    apis[name], server.get("hosts") == "domains")  # fmt: skip
         kwargs = substitute_all(raw, origins)
         routes = substitute_all(server.get("routes", []), origins)
-        apps[port] = LedgerMiddleware(
+        app = LedgerMiddleware(
             build_app(kwargs, routes=routes, redirect_slashes=server.get("redirect_slashes", True),
                       **shape), store, server_name=name)  # fmt: skip
+        apps[port] = app if server.get("keep_alive", True) else CloseEachConnection(app)
 
     for name, server in spec["servers"].items():
         pair = bind_api_sockets()

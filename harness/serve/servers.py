@@ -57,6 +57,7 @@ def host_spec(scenarios: list[Scenario], fixture_dir: Path) -> dict[str, Any]:
                 **s.server.app_shape(),
                 "tls": s.server.tls,
                 "hosts": s.server.hosts,
+                "keep_alive": s.server.keep_alive,
                 "tls_pages": s.server.tls or any(p.page_scheme == "https" for p in s.probe),
                 "routes": s.server.route_table(),
                 "redirect_slashes": s.server.redirect_slashes,
