@@ -1666,3 +1666,34 @@ def test_a_host_only_cookie_and_a_domain_cookie_of_one_name_are_two_cookies():
                   origins={"app": D_APP})  # fmt: skip
     probe = Probe(name="p", path="{api_www1}/data", credentials="include", set_cookies=both)
     assert predict(probe, ctx).cookies_received == ["sid"]
+
+
+# --- Response.redirected (https://fetch.spec.whatwg.org/#dom-response-redirected) -------------
+
+HOP = {"path": "/hop", "method": "*", "status": 307, "body": "", "headers": [["Location", "/l"]]}
+END = {"path": "/l", "method": "*", "status": 200, "body": "", "headers": []}
+
+
+@pytest.mark.parametrize(
+    "probe,redirected",
+    [
+        ({"path": "/hop"}, True),  # the URL list holds /hop and /l
+        ({"path": "/l"}, False),  # WPT redirect-method: "false on not-redirected responses"
+        ({"path": "/hop", "redirect": "manual"}, False),  # opaque-redirect: an empty URL list
+        ({"path": "/hop", "mode": "no-cors"}, True),  # same origin: a basic response
+        ({"path": "/hop", "redirect": "error"}, None),  # a network error: no response
+        ({"path": "/hop", "api": "xhr"}, None),  # XMLHttpRequest has no such attribute
+    ],
+)
+def test_response_redirected_is_whether_the_url_list_grew(probe, redirected):
+    """The getter "returns true if this's response's URL list's size is greater than 1"; a
+    filtered opaque or opaque-redirect response has an empty one."""
+    assert same_origin([HOP, END], **probe).redirected is redirected
+
+
+def test_an_opaque_response_after_a_redirect_is_not_redirected():
+    """A cross-origin no-cors fetch that followed a redirect: its opaque filtered response has
+    an empty URL list, so Response.redirected is false."""
+    ctx = Context(APP, API, {}, cors=False, routes=[HOP, END])
+    p = predict(Probe(name="p", path="/hop", mode="no-cors"), ctx)
+    assert (p.outcome, p.requests, p.redirected) == ("opaque", 2, False)

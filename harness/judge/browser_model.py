@@ -50,6 +50,7 @@ class BrowserModel(ServerSide, CookieJar, CorsProtocol, Redirects, CacheStep):
         self.now = 0.0
         self.referer: str | None = None  # the Referer of the hop being sent (referrer.py)
         self.current_url = ctx.api_origin  # the URL of the hop being sent, as a browser has it
+        self.redirects_followed = 0  # by the fetch being modelled, before its current hop
         self.referrer_page: str | None = None  # the page's URL (None: an opaque origin)
         self.reached_api = True
         self.host = ctx.api_origin  # the name the API is reached under ({api} or {api_other})
@@ -89,6 +90,7 @@ class BrowserModel(ServerSide, CookieJar, CorsProtocol, Redirects, CacheStep):
         late_failure: str | None = None
         first_referer: str | None = None
         for _hop in range(21):
+            self.redirects_followed = _hop
             url = f"{self.host}{hop.path.split('?')[0]}"
             self.current_url = self.host + fetch_spec.url_encoded(
                 hop.path,
@@ -310,7 +312,7 @@ class BrowserModel(ServerSide, CookieJar, CorsProtocol, Redirects, CacheStep):
 
     def finish_error(self, why: str) -> None:
         self.p.outcome, self.p.status = "cors-error", None
-        self.p.final_url = None
+        self.p.final_url = self.p.redirected = None
         self.p.headers = {name: None for name in self.probe.read_headers}
         self.p.readable_headers = None
         self.p.reasons.append(why)
@@ -329,6 +331,10 @@ class BrowserModel(ServerSide, CookieJar, CorsProtocol, Redirects, CacheStep):
         self.p.outcome, self.p.status = outcome, status
         readable = outcome in ("ok", "http-error")
         self.p.final_url = url_name(self.current_url, self.origins) if readable else None
+        if self.probe.api == "xhr":
+            self.p.redirected = None
+        else:
+            self.p.redirected = self.redirects_followed > 0 if readable else False
         answer = ServerAnswer(status, headers)
         try:  # a list that does not parse exposes nothing (CORS filtered response)
             listed = fetch_spec.extract_list(headers.get("access-control-expose-headers")) or []

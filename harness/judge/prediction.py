@@ -17,7 +17,7 @@ COMPARED_KEYS = (
     "outcome", "status", "headers", "preflights", "requests", "cookies_received",
     "authorization_received", "attempts", "origin_headers", "methods", "readable_headers",
     "referers", "authorizations", "request_cookies", "preflight_request_headers",
-    "conditional_requests", "final_url",
+    "conditional_requests", "final_url", "redirected",
 )  # fmt: skip
 
 
@@ -127,6 +127,10 @@ class Prediction:
     # after redirects, no fragment), its origin as the run's name, the cell's token left out;
     # None when the page could not read one
     final_url: str | None = None
+    # Response.redirected (fetch): whether the response the page got followed a redirect (its
+    # URL list has more than one URL); false for an opaque one, whose URL list is empty; None
+    # without a response, and for XHR, which has no such attribute
+    redirected: bool | None = None
     reasons: list[str] = field(default_factory=list)
     differences: list[str] = field(default_factory=list)
 

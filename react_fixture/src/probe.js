@@ -29,6 +29,7 @@ export async function runProbe(spec) {
     errorMessage: null,
     elapsedMs: null,
     url: null,
+    redirected: null,
   };
   try {
     // the Request constructor's own TypeErrors (no-cors with PUT, say) are no CORS check:
@@ -48,6 +49,7 @@ export async function runProbe(spec) {
     seen.type = response.type;
     seen.status = response.status;
     seen.statusText = response.statusText;
+    seen.redirected = response.redirected; // its URL list has more than one URL
     if (response.type === "opaque" || response.type === "opaqueredirect") {
       seen.outcome = "opaque";
     } else {
