@@ -1697,3 +1697,50 @@ def test_an_opaque_response_after_a_redirect_is_not_redirected():
     ctx = Context(APP, API, {}, cors=False, routes=[HOP, END])
     p = predict(Probe(name="p", path="/hop", mode="no-cors"), ctx)
     assert (p.outcome, p.requests, p.redirected) == ("opaque", 2, False)
+
+
+# --- request-body-header names along redirects (HTTP-redirect fetch, step 12) ---------------
+
+
+def _hop(status):
+    return {"path": "/r", "method": "*", "status": status, "body": "",
+            "headers": [["Location", "/l"]]}  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    "status,method,second",
+    [
+        (303, "POST", []),  # 303: every method but HEAD becomes GET, body and its headers go
+        (301, "POST", []),  # 301/302: POST becomes GET
+        (302, "PUT", ["content-language", "content-type"]),  # PUT stays PUT, with its body
+        (307, "POST", ["content-language", "content-type"]),  # 307/308 keep everything
+        (308, "POST", ["content-language", "content-type"]),
+    ],
+)
+def test_a_redirect_to_get_removes_the_request_body_headers(status, method, second):
+    """HTTP-redirect fetch, step 12: when the method becomes GET, "for each headerName of
+    request-body-header name, delete headerName from request's header list" (WPT
+    redirect-method.any.js); a string body's Content-Type is set by the body's extraction."""
+    p = same_origin([_hop(status), END], path="/r", method=method, body="x",
+                    headers={"Content-Language": "en"})  # fmt: skip
+    assert p.body_headers == [["content-language", "content-type"], second]
+
+
+def test_a_get_answered_303_keeps_its_headers():
+    """Step 12's condition is "303 and request's method is not GET or HEAD": a GET follows
+    the 303 unchanged, with the body-header names it had (WPT "Redirect 303 with GET"; the
+    three engines agree)."""
+    p = same_origin([_hop(303), END], path="/r", headers={"Content-Language": "en"})
+    assert (p.methods, p.body_headers) == (["GET", "GET"], [["content-language"]] * 2)
+
+
+def test_a_preflight_carries_no_body_header_and_no_cors_drops_the_unsafe_ones():
+    """The CORS-preflight request copies no header but Accept; a no-cors request's guard
+    drops a non-safelisted Content-Type, and the body's extraction then sets text/plain."""
+    ctx = Context(APP, API, {"allow_origins": [APP], "allow_methods": ["*"],
+                             "allow_headers": ["*"]})  # fmt: skip
+    put = predict(Probe(name="p", path="/data", method="PUT", body="x"), ctx)
+    assert (put.preflights, put.body_headers) == (1, [[], ["content-type"]])
+    json_no_cors = Probe(name="p", path="/data", method="POST", mode="no-cors", body="{}",
+                         headers={"Content-Type": "application/json"})  # fmt: skip
+    assert predict(json_no_cors, ctx).body_headers == [["content-type"]]

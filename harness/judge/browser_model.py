@@ -11,7 +11,7 @@ from urllib.parse import urlsplit
 from ..scenario import Probe
 from ..scenario.origins import api_origins, page_url, split_target, substitute, substitute_all
 from ..spec import fetch_spec
-from ..spec.fetch_spec import is_loopback
+from ..spec.fetch_spec import REQUEST_BODY_HEADERS, is_loopback
 from ..spec.starlette_model import ServerAnswer
 from . import referrer as referrer_rules
 from .cookie_jar import Cookie, CookieJar, include_credentials
@@ -166,7 +166,9 @@ class BrowserModel(ServerSide, CookieJar, CorsProtocol, Redirects, CacheStep):
             answer = self.network_or_cache(probe, hop, origin, has_auth, cookies)
             if self.reached_api:
                 self.p.requests += 1
-                self.api_saw(hop.method, origin, has_auth, cookies, self.conditional_sent)
+                body_headers = sorted({k.lower() for k in hop.headers} & REQUEST_BODY_HEADERS)
+                self.api_saw(hop.method, origin, has_auth, cookies, self.conditional_sent,
+                             body_headers)  # fmt: skip
                 self.cookies_seen.update(cookies)
                 self.p.authorization_received |= has_auth
             self.store_response_cookies(answer.headers.get("set-cookie", []),
@@ -239,7 +241,8 @@ class BrowserModel(ServerSide, CookieJar, CorsProtocol, Redirects, CacheStep):
         return serialized
 
     def api_saw(self, method: str, origin: str | None, authorization: bool = False,
-                cookies: list[str] = (), conditional: bool = False) -> None:  # fmt: skip
+                cookies: list[str] = (), conditional: bool = False,
+                body_headers: list[str] = ()) -> None:  # fmt: skip
         """A request (or preflight, never with Authorization or cookies: Fetch's CORS-preflight
         fetch copies no request header but Accept, and its credentials mode is "same-origin"
         on another origin) reached the API: its method, Origin, Referer, whether it carried
@@ -248,6 +251,7 @@ class BrowserModel(ServerSide, CookieJar, CorsProtocol, Redirects, CacheStep):
         self.p.authorizations.append(authorization)
         self.p.request_cookies.append(sorted(set(cookies)))
         self.p.conditional_requests.append(conditional)
+        self.p.body_headers.append(list(body_headers))
         self.p.origin_headers.append(origin_name(origin, self.origins))
         self.p.referers.append(referrer_name(self.referer, self.origins))
 

@@ -17,7 +17,7 @@ COMPARED_KEYS = (
     "outcome", "status", "headers", "preflights", "requests", "cookies_received",
     "authorization_received", "attempts", "origin_headers", "methods", "readable_headers",
     "referers", "authorizations", "request_cookies", "preflight_request_headers",
-    "conditional_requests", "final_url", "redirected",
+    "conditional_requests", "final_url", "redirected", "body_headers",
 )  # fmt: skip
 
 
@@ -123,6 +123,10 @@ class Prediction:
     # whether each request the API saw was conditional (If-None-Match or If-Modified-Since: the
     # HTTP cache revalidating what it stored), preflights included, in order
     conditional_requests: list[bool] = field(default_factory=list)
+    # the request-body-header names (Content-Type, -Encoding, -Language, -Location) each
+    # request the API saw carried, sorted, preflights included ([]), in order: a redirect that
+    # turns the request into a GET removes them (HTTP-redirect fetch, step 12)
+    body_headers: list[list[str]] = field(default_factory=list)
     # the URL of the last response the page could read (Response.url, XHR's responseURL:
     # after redirects, no fragment), its origin as the run's name, the cell's token left out;
     # None when the page could not read one

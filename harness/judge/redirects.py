@@ -104,7 +104,10 @@ class Redirects:
         hop.referrer_policy = referrer_rules.policy_on_redirect(
             hop.referrer_policy, answer.get("referrer-policy")
         )
-        as_get = (answer.status == 303 and hop.method != "HEAD"
+        # HTTP-redirect fetch, step 12: a 303 for a method other than GET or HEAD, or a
+        # 301/302 for POST, becomes a GET without the body and its headers (a GET answered
+        # 303 stays as it is, headers and all)
+        as_get = (answer.status == 303 and hop.method not in ("GET", "HEAD")
                   or (answer.status in (301, 302) and hop.method == "POST"))  # fmt: skip
         if self.profile.cross_origin_delete_redirects_as_get and where != self.host:
             as_get = as_get or hop.method == "DELETE"

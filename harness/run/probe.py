@@ -355,6 +355,7 @@ def observe(run: CellRun, names: dict[str, str] | None = None) -> dict[str, Any]
         "request_cookies": [sorted(set(e["cookies"])) for e in run.ledger],
         "final_url": url_name(last.get("url"), names or {}) if readable(last["outcome"]) else None,
         "redirected": last.get("redirected"),
+        "body_headers": [e.get("body_headers") for e in run.ledger],
         "conditional_requests": [
             bool(e.get("if_none_match") or e.get("if_modified_since")) for e in run.ledger
         ],

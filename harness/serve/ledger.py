@@ -15,6 +15,7 @@ from typing import Any
 from urllib.parse import parse_qs
 
 from ..scenario.endpoints import TOKEN_PARAM
+from ..spec.fetch_spec import REQUEST_BODY_HEADERS
 
 UNTOKENED = "_untokened"
 
@@ -70,6 +71,8 @@ class LedgerMiddleware:
             "cookies": _cookie_names(headers.get("cookie")),
             "authorization": "authorization" in headers,
             "content_type": headers.get("content-type"),
+            # which request-body-header names it carried (gone after a redirect to GET)
+            "body_headers": sorted(n for n in REQUEST_BODY_HEADERS if n in headers),
             "sec_fetch_mode": headers.get("sec-fetch-mode"),
             "sec_fetch_site": headers.get("sec-fetch-site"),
             "referer": headers.get("referer"),
