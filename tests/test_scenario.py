@@ -176,6 +176,8 @@ BAD = [
     ('[server]\nhosts = "domains"\nproxy = "pass"\n[[probe]]\nname = "p"\n',
      'hosts = "domains" with a proxy is not supported'),
     ('[server]\nhosts = "dns"\n[[probe]]\nname = "p"\n', "server.hosts:"),
+    ('[server]\nkeep_alive = false\nproxy = "pass"\n[[probe]]\nname = "p"\n',
+     "keep_alive = false with a proxy is not supported"),
     ('[[probe]]\nname = "p"\npath = "/redirect?to={api_other}/data"\n',
      "probe[p].path: path '/redirect?to={api_other}/data': a {name} can only start a path"),
     ('[[probe]]\nname = "p"\nset_cookies = [{ name = "s", domain = "a.com; Secure" }]\n',

@@ -168,6 +168,9 @@ class ServerConfig(Strict):
         if self.hosts == "domains" and self.proxy != "none":
             raise ValueError('hosts = "domains" with a proxy is not supported (nginx is '
                              "reached under a loopback name)")  # fmt: skip
+        if not self.keep_alive and self.proxy != "none":
+            raise ValueError("keep_alive = false with a proxy is not supported (nginx keeps its "
+                             "own connections to the browser)")  # fmt: skip
         strings = [*self.allow_origins, *(v for v in [self.allow_origin_regex] if v)]
         if self.allow_origins_env is not None:
             if "allow_origins" in self.model_fields_set:
