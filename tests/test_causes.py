@@ -141,3 +141,59 @@ def test_every_blocked_cell_has_a_cause_and_the_engine_said_something(catalogue_
             #           (seen here, reason not looked into; its cause code is still checked)
             where = (record["browser"], record["scenario"], record["probe"])
             assert record["engine_message"], (where, record.get("engine_message_note"))
+
+
+def test_a_redirect_that_tainted_the_origin_is_named_as_such():
+    """After a cross-origin redirect the request's Origin is null (HTTP-redirect fetch): the
+    cause says so, and offers no allow_origins change (the page's origin is already there)."""
+    probe = Probe(name="p", path="/data")
+    ctx = Context(APP, API, {"allow_origins": [APP]}, origins=ORIGINS)
+    (cause,) = explain(probe, ctx, "app", ["no Access-Control-Allow-Origin"], "cors-error", "null")
+    assert cause.code == "tainted-origin" and cause.fix is None and "null" in cause.sentence
+    reason = f"Access-Control-Allow-Origin '{APP}' does not match 'null'"
+    (mismatch,) = explain(probe, ctx, "app", [reason], "cors-error", "null")
+    assert mismatch.code == "tainted-origin"
+    (untainted,) = explain(
+        probe, ctx, "app", ["no Access-Control-Allow-Origin"], "cors-error", "app"
+    )
+    assert untainted.code == "missing-allow-origin"
+
+
+def test_a_refused_cookie_domain_is_named_as_such():
+    cookie = {"name": "s", "domain": "x.example.com"}  # not a site localhost belongs to
+    (cause,) = causes_for({"credentials": "include", "set_cookies": [cookie]},
+                          {"allow_origins": [APP], "allow_credentials": True})  # fmt: skip
+    assert cause.code == "cookie-domain" and "Domain=x.example.com" in cause.sentence
+
+
+def test_verify_fixes_reruns_from_the_cells_own_pages_under_domain_names_too(tmp_path):
+    """--cors-verify-fixes (make report's run): a blocked cell's fix is applied to the running
+    app and the probe re-run from its own page and from the attacker's. A hosts = "domains"
+    cell re-runs under its domain names (once it navigated to the loopback page and failed)."""
+    out = tmp_path / "run.jsonl"
+    run = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider",
+                          str(ROOT / "scenarios/origins/test_trailing_slash.toml"),
+                          str(ROOT / "scenarios/sites/test_subdomain_cookies.toml"),
+                          "-k", "simple-get or redirect or chain or a-put", "--cors-browser",
+                          "chromium",
+                          "--cors-verify-fixes", "--no-cors-traces", "--cors-results", str(out)],
+                         capture_output=True, text=True, timeout=600, cwd=tmp_path)  # fmt: skip
+    assert run.returncode == 0, run.stdout[-3000:]
+    records = [json.loads(line) for line in out.read_text().splitlines()]
+    assert {r["verdict"] for r in records} == {"match"}
+    by_scenario = {}
+    for record in records:
+        for cause in record["causes"]:
+            by_scenario.setdefault(record["scenario"], []).append(cause)
+    (slash,) = by_scenario["origin-trailing-slash"]
+    assert slash["verified"] == {"browser": "chromium", "attacker_allowed_before": False,
+                                 "page_readable": True, "attacker_blocked": True,
+                                 "oracle_agrees": True}  # fmt: skip
+    domains = {c["code"]: c for c in by_scenario["subdomain-cookies"]}
+    # the PUT's fix, re-run from example.com and from the attacker's example.org
+    assert domains["method-not-allowed"]["verified"] == slash["verified"]
+    # the tainted redirects name their cause and offer no config change to verify
+    assert (
+        domains["tainted-origin"]["fix"] is None and domains["tainted-origin"]["verified"] is None
+    )
+    assert set(domains) == {"method-not-allowed", "tainted-origin"}

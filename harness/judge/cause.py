@@ -11,6 +11,7 @@ from ..scenario import CORS_KWARGS, RECONFIGURABLE_SHAPE
 CODES = (
     "missing-allow-origin",
     "origin-mismatch",
+    "tainted-origin",
     "multiple-allow-origin",
     "credentials-with-wildcard",
     "missing-allow-credentials",
@@ -28,6 +29,7 @@ CODES = (
     "header-not-exposed",
     "cookie-samesite",
     "cookie-secure",
+    "cookie-domain",
     "third-party-cookie-blocked",
     "no-cors-forbidden",
     "no-cors-redirect-mode",

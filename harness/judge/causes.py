@@ -19,15 +19,19 @@ from typing import Any
 from ..scenario import Probe
 from ..spec import fetch_spec
 from .cause import CODES, RECONFIGURABLE, Cause
+from .cookie_causes import CookieCauses
 from .oracle import Context, cors_model
 from .preflight_causes import PreflightCauses
 
 __all__ = ["CODES", "RECONFIGURABLE", "Cause", "explain"]
 
 
-class _Explainer(PreflightCauses):
-    def __init__(self, probe: Probe, ctx: Context, page: str) -> None:
+class _Explainer(PreflightCauses, CookieCauses):
+    def __init__(self, probe: Probe, ctx: Context, page: str, last_origin: str | None = None):
         self.probe, self.ctx, self.page = probe, ctx, page
+        # the last request said Origin: null though its page has an origin: a cross-origin
+        # redirect tainted it (Fetch, HTTP-redirect fetch)
+        self.tainted = last_origin == "null" and page != "sandboxed" and not ctx.opaque_initiator
         self.kwargs = dict(ctx.server_kwargs)
         self.model = cors_model(ctx, self.kwargs) if ctx.cors else None
         # the first name of an origin wins: {app} before {app_https} (they can be one origin)
@@ -255,7 +259,23 @@ class _Explainer(PreflightCauses):
             fix_note="" if fix else "send only token names in Access-Control-Allow-*",
         )
 
+    def tainted_origin(self) -> Cause:
+        sentence = ("the request followed a redirect to another origin, so its Origin is null "
+                    "(a cross-origin redirect taints it): only Access-Control-Allow-Origin: "
+                    "null, or * without credentials, lets the page read the answer")  # fmt: skip
+        if self.attacker:
+            return self.intended("tainted-origin", sentence)
+        return Cause("tainted-origin", sentence,
+                     fix_note="let the page fetch the final URL itself, or redirect only "
+                     "within one origin; allowing 'null' would let every sandboxed page read "
+                     "it too")  # fmt: skip
+
     def actual_failed(self, text: str, where: str) -> Cause:
+        refused_null = text == "no Access-Control-Allow-Origin" or text.endswith(
+            " does not match 'null'"
+        )
+        if self.tainted and refused_null:
+            return self.tainted_origin()
         if text == "no Access-Control-Allow-Origin":
             if self.probe.path.startswith("/error") and not self.ctx.cors_outermost and self.model:
                 return Cause(
@@ -335,42 +355,18 @@ class _Explainer(PreflightCauses):
             )
         return Cause("unexplained", text)
 
-    def cookie(self, text: str) -> Cause:
-        if "SameSite=None without Secure" in text:
-            return Cause(
-                "cookie-secure",
-                text + ": a SameSite=None cookie must be Secure",
-                fix_note="set the cookie with SameSite=None; Secure",
-            )
-        if "Secure over http" in text:
-            return Cause(
-                "cookie-secure",
-                text + ": this engine stores Secure cookies only over https",
-                fix_note="serve the API over https",
-            )
-        if "third-party cookies blocked" in text:
-            return Cause(
-                "third-party-cookie-blocked",
-                text + ": the page is cross-site to the API "
-                "and the browser blocks third-party cookies; no CORS setting changes that",
-                fix_note="serve page and API from one site (api.example.com for "
-                "app.example.com), or send a token instead of a cookie",
-            )
-        match = re.search(r"SameSite=(\w+)", text)
-        samesite = match.group(1) if match else "Lax"
-        return Cause(
-            "cookie-samesite",
-            f"{text}: a SameSite={samesite} cookie is not sent on a cross-site request",
-            fix_note="set the cookie with SameSite=None; Secure "
-            "(and expect third-party cookie blocking), or serve page and API same-site",
-        )
-
 
 def explain(
-    probe: Probe, ctx: Context, page: str, reasons: list[str], outcome: str | None
+    probe: Probe,
+    ctx: Context,
+    page: str,
+    reasons: list[str],
+    outcome: str | None,
+    last_origin: str | None = None,
 ) -> list[Cause]:
-    """Causes for a cell, from the oracle's reasons for it; empty for a plain success."""
-    explainer = _Explainer(probe, ctx, page)
+    """Causes for a cell, from the oracle's reasons for it; empty for a plain success.
+    `last_origin`: the Origin header of the last request (the oracle's `origin_headers`)."""
+    explainer = _Explainer(probe, ctx, page, last_origin)
     causes: list[Cause] = []
     for reason in reasons:
         cause = explainer.cause(reason)

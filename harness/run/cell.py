@@ -7,7 +7,6 @@ what happens inside one of them.
 
 from __future__ import annotations
 
-import re
 from collections import Counter
 from dataclasses import replace
 from pathlib import Path
@@ -30,7 +29,7 @@ from ..spec.starlette_model import (
 )
 from . import interrupts
 from .probe import PageCache, observe, run_cell
-from .results import ARTIFACTS, ResultsWriter, readable
+from .results import ResultsWriter, artifact_dir, readable
 
 
 class Cell:
@@ -85,11 +84,6 @@ def recorded_request(probe) -> dict:
     if dump.get("password") is not None:
         dump["password"] = "***"
     return dump
-
-
-def artifact_dir(item: pytest.Item) -> Path:
-    safe = re.sub(r"[^A-Za-z0-9_.-]+", "-", item.nodeid).strip("-")
-    return item.config.rootpath / ARTIFACTS / safe
 
 
 def run_item(
@@ -255,19 +249,21 @@ def run_item(
     verdict = judged["verdict"]
     causes = []
     if expected is not None:
+        last = expected.origin_headers[-1] if expected.origin_headers else None
         causes = causes_mod.explain(cell.probe, ctx, cell.probe.page, expected.reasons,
-                                    expected.outcome)  # fmt: skip
+                                    expected.outcome, last)  # fmt: skip
     if verdict == "diverge":
         got = judged["observed"]["outcome"]
         causes.append(causes_mod.Cause("unexplained", f"{cell.browser} gave {got}, which the "
                                        "oracle does not predict: see the divergence"))  # fmt: skip
     if verdict == "diverge" and item.config.getoption("--cors-traces"):
-        run.artifacts.update(trace_rerun(item, cell, engine, host, api, expected, page_cache,
-                                              names))  # fmt: skip
+        run.artifacts.update(trace_rerun(item, cell, engine, host, pages, api, expected,
+                                         page_cache, names))  # fmt: skip
     if item.config.getoption("--cors-verify-fixes") and verdict == "match":
         for cause in causes:
             if cause.rerunnable and cell.probe.reconfigure is None:
-                cause.verified = verify_fix(cell, engine, host, api, ctx, cause.fix, page_cache)
+                cause.verified = verify_fix(cell, engine, host, pages, api, ctx, cause.fix,
+                                            page_cache)  # fmt: skip
     record.update(
         url=run.url,
         token=run.token,
@@ -309,7 +305,7 @@ TRACED_ENGINES = ("chromium", "firefox")  # Playwright's traces; WebDriver has n
 
 
 def trace_rerun(
-    item, cell: Cell, engine, host, api, expected, page_cache, names: dict[str, str]
+    item, cell: Cell, engine, host, pages, api, expected, page_cache, names: dict[str, str]
 ) -> dict[str, str]:
     """A diverging cell runs once more with a Playwright trace (every call, the page's DOM and
     network at each step; `playwright show-trace` opens it). Tracing every cell would double
@@ -318,8 +314,7 @@ def trace_rerun(
     if cell.browser not in TRACED_ENGINES or engine.info.driver != "playwright":
         return {}
     path = artifact_dir(item) / f"trace-{cell.browser}.zip"
-    try:
-        pages = host.pages_for(cell.scenario.name)
+    try:  # the cell's own pages and API: under domain names for hosts = "domains"
         rerun = run_cell(engine, pages, api, cell.scenario, cell.probe, host.ledger,
                          page_cache=page_cache, trace=path)  # fmt: skip
     except Exception as exc:  # evidence is best effort; the verdict stands
@@ -333,7 +328,14 @@ def trace_rerun(
 
 
 def verify_fix(
-    cell: Cell, engine, host, api: str, ctx, fix: dict[str, Any], page_cache: PageCache
+    cell: Cell,
+    engine,
+    host,
+    pages: dict[str, str],
+    api: str,
+    ctx,
+    fix: dict[str, Any],
+    page_cache: PageCache,
 ) -> dict[str, Any]:
     """Re-run the probe with `fix` applied to the running app: from its own page (it must now
     be readable) and from the attacker page (it must stay unreadable). Through the same page
@@ -345,8 +347,7 @@ def verify_fix(
         server_kwargs={**ctx.server_kwargs, **substitute_all(kwargs, ctx.origins)},
         **{k: v for k, v in fix.items() if k in RECONFIGURABLE_SHAPE},
     )
-    outcome = {}
-    pages = host.pages_for(cell.scenario.name)
+    outcome = {}  # from the cell's own pages (under domain names for hosts = "domains")
     host.reconfigure(cell.scenario.name, fix)
     with interrupts.cleanup_unless_interrupted(lambda: host.reconfigure(cell.scenario.name, None)):
         for page in dict.fromkeys([cell.probe.page, "attacker"]):

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -20,6 +21,13 @@ VERDICTS = ("match", "diverge", "not-run", "error")
 """error: the cell could not finish (its page, engine or the harness failed): no observation."""
 ARTIFACTS = "results/artifacts"  # screenshots and traces, under the rootdir (pytest-playwright
 # empties its own test-results/ at every session start)
+
+
+def artifact_dir(item) -> Path:
+    """Where a cell's screenshot and trace go: a folder named after its test id."""
+    safe = re.sub(r"[^A-Za-z0-9_.-]+", "-", item.nodeid).strip("-")
+    return item.config.rootpath / ARTIFACTS / safe
+
 
 # scenario, probe, browser, cookie policy[, starlette release: only in --cors-starlette runs]
 Key = tuple[str, ...]
