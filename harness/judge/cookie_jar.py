@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ..scenario import CookieSpec
-from ..scenario.origins import Origin, api_origins, same_site
+from ..scenario.origins import Origin, api_origins, ip_literal, same_site
 from ..spec.fetch_spec import is_loopback
 
 
@@ -85,18 +85,14 @@ def domain_match(host: str, domain: str) -> bool:
     "." + domain."""
     if host == domain:
         return True
-    return host.endswith("." + domain) and not _is_ip(host)
+    return host.endswith("." + domain) and not ip_literal(host)
 
 
 def public_suffix(domain: str) -> bool:
     """A Domain attribute no cookie may claim (RFC 6265bis 5.7, step 9): a public suffix. The
     run's hosts are loopback names and IANA's example.com/org/net, whose public suffixes are
     their one-label names (com, org, net, localhost), as in the Public Suffix List."""
-    return "." not in domain and not _is_ip(domain)
-
-
-def _is_ip(host: str) -> bool:
-    return ":" in host or host.replace(".", "").isdigit()
+    return "." not in domain and not ip_literal(domain)
 
 
 def include_credentials(credentials: str, same_origin: bool) -> bool:

@@ -14,7 +14,7 @@ import pytest
 from xprocess import XProcess
 
 from ..engines import EnginePool, PlaywrightSession
-from ..scenario.origins import API_HOSTS, DOMAIN_NAMES, Origin
+from ..scenario.origins import DOMAIN_NAMES, SERVER_NAMES, Origin
 from ..serve import nginx, reaper
 from ..serve.forward_proxy import ForwardProxy
 from ..serve.probe_page import ProbePageMissing, probe_page_dir
@@ -143,8 +143,7 @@ def cors_remote_proxy(request, cors_hosts):
         yield None
         return
     try:
-        routes = origin_routes(cors_hosts.values(), (*API_HOSTS, *DOMAIN_NAMES))
-        proxy = ForwardProxy(routes, bind=bind).start()
+        proxy = ForwardProxy(origin_routes(cors_hosts.values(), SERVER_NAMES), bind=bind).start()
     except (OSError, RuntimeError) as exc:
         pytest.exit(f"--cors-remote-proxy {bind}: cannot listen there: {exc}", returncode=3)
     yield proxy.url

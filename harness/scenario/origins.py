@@ -49,6 +49,8 @@ SUBDOMAIN_HOSTS: dict[str, str] = {
     "api_other_www1": "www1.example.org",
 }
 DOMAIN_NAMES = (*DOMAIN_HOSTS.values(), *SUBDOMAIN_HOSTS.values())
+SERVER_NAMES = (*API_HOSTS, *DOMAIN_NAMES)
+"""Every host name the run's servers are reached under, loopback and domain."""
 # Each page also under a fixed scheme, for mixed-scheme probes (`page_scheme`): {app_http} is
 # the http app page and {app_https} the https one, whatever the scenario's own scheme.
 SCHEMED_PAGE_NAMES = tuple(
@@ -245,9 +247,15 @@ def registrable_domain(host: str) -> str:
     IP literals and single-label hosts are their own site; otherwise the last two labels
     (enough for example.com-style names; a full Public Suffix List is not needed here).
     """
-    if re.fullmatch(r"[0-9.]+", host) or ":" in host or "." not in host:
+    if ip_literal(host) or "." not in host:
         return host
     return ".".join(host.split(".")[-2:])
+
+
+def ip_literal(host: str) -> bool:
+    """An IPv6 host, or one of digits and dots (the URL parser reads a host ending in a number
+    as IPv4): its own site, with no subdomains and no parent domain."""
+    return ":" in host or bool(re.fullmatch(r"[0-9.]+", host))
 
 
 def same_site(a: str, b: str) -> bool:

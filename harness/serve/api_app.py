@@ -15,7 +15,7 @@ from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse, RedirectResponse
 
 from ..scenario.endpoints import ENDPOINTS, TOKEN_PARAM
-from ..scenario.origins import API_HOSTS, DOMAIN_NAMES
+from ..scenario.origins import SERVER_NAMES
 from ..scenario.routes import nth_answer
 from .ledger import _cookie_names
 
@@ -130,7 +130,7 @@ def with_cell_token(location: str, request: Request) -> str:
     token = request.query_params.get(TOKEN_PARAM)
     parts = urlsplit(location)
     ours = not parts.netloc or (parts.port == request.url.port
-                                and parts.hostname in (*API_HOSTS, *DOMAIN_NAMES))  # fmt: skip
+                                and parts.hostname in SERVER_NAMES)  # fmt: skip
     if not token or not ours or TOKEN_PARAM in parts.query:
         return location
     query = f"{parts.query}&" if parts.query else ""
